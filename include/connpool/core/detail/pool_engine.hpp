@@ -1,0 +1,84 @@
+// The non-template heart of Pool<C>: all policy and bookkeeping, compiled once in
+// src/core/pool_engine.cpp. Pool<C> adapts a typed Connector onto ConnectorOps.
+// Not part of the public API.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "connpool/core/clock.hpp"
+#include "connpool/core/observer.hpp"
+#include "connpool/core/pool_config.hpp"
+#include "connpool/core/result.hpp"
+#include "connpool/core/stats.hpp"
+
+namespace connpool::core {
+
+class RawLease;
+
+/// Identity and plumbing of a pool that is not policy.
+struct PoolOptions {
+  /// Shown in stats, logs, metrics labels and the admin API.
+  std::string name = "default";
+  /// Backend label ("redis", "firestore", ...).
+  std::string backend = "generic";
+  /// Endpoint for display, secrets already redacted.
+  std::string target;
+  /// Receives pool events; null means none.
+  std::shared_ptr<PoolObserver> observer;
+  /// Time source; null means the steady clock. Tests pass a ManualClock.
+  std::shared_ptr<const Clock> clock;
+  /// Seed for jitter (lifetimes, backoff); 0 means seeded from the system.
+  std::uint64_t seed = 0;
+};
+
+namespace detail {
+
+/// A type-erased owning pointer to a connection; its deleter closes the connection.
+using OwnedConnection = std::unique_ptr<void, std::function<void(void*)>>;
+
+/// A Connector with its type erased.
+struct ConnectorOps {
+  std::function<boost::asio::awaitable<Result<OwnedConnection>>()> connect;
+  std::function<boost::asio::awaitable<Result<void>>(void*)> validate;
+  std::function<bool(void*)> recycle;
+};
+
+struct Slot;
+
+class PoolEngine {
+ public:
+  static std::shared_ptr<PoolEngine> create(boost::asio::any_io_executor executor,
+                                            PoolConfig config, ConnectorOps ops,
+                                            PoolOptions options);
+  virtual ~PoolEngine() = default;
+
+  virtual boost::asio::awaitable<Result<RawLease>> acquire(std::optional<milliseconds> timeout,
+                                                           std::source_location where) = 0;
+  virtual std::optional<RawLease> try_acquire(std::source_location where) = 0;
+  virtual boost::asio::awaitable<void> close(std::chrono::nanoseconds drain_timeout) = 0;
+  virtual void close_now() noexcept = 0;
+  [[nodiscard]] virtual PoolStats stats() const = 0;
+  virtual void run_maintenance() = 0;
+  virtual Result<void> resize(std::size_t min_size, std::size_t max_size) = 0;
+  [[nodiscard]] virtual PoolConfig config() const = 0;
+  [[nodiscard]] virtual const PoolOptions& options() const noexcept = 0;
+  [[nodiscard]] virtual boost::asio::any_io_executor executor() const = 0;
+
+  // Used by RawLease.
+  virtual void release(Slot* slot, std::uint64_t token, bool broken) noexcept = 0;
+  virtual OwnedConnection detach(Slot* slot, std::uint64_t token) noexcept = 0;
+  virtual void mark_broken(Slot* slot) noexcept = 0;
+  static void* connection_of(const Slot* slot) noexcept;
+};
+
+}  // namespace detail
+}  // namespace connpool::core

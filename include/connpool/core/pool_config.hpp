@@ -1,0 +1,90 @@
+// PoolConfig: every policy knob of a pool, as a plain aggregate.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "connpool/core/result.hpp"
+
+namespace connpool::core {
+
+using std::chrono::milliseconds;
+
+/// Order in which idle connections are handed out.
+enum class IdleOrder {
+  lifo,  ///< most recently returned first: a small hot set, the rest age out (default)
+  fifo,  ///< least recently returned first: spreads use over all connections
+};
+
+/// Pool policy. Plain aggregate; `validate()` checks the rules between fields.
+/// Every duration is in milliseconds unless stated.
+struct PoolConfig {
+  /// Connections opened at start and kept open; idle eviction never goes below it.
+  /// Default 0 (open lazily). 0 means: no warm-up.
+  std::size_t min_size = 0;
+  /// Hard cap on connections open *or being opened*. Default 10. Must be >= 1.
+  std::size_t max_size = 10;
+  /// Idle connections the pool tries to keep ready beyond those in use (HikariCP minimumIdle),
+  /// capped by max_size. Default 0: no idle reserve beyond min_size.
+  std::size_t min_idle = 0;
+
+  /// How long acquire() waits for a connection before failing with errc::acquire_timeout.
+  /// Default 5000 ms. 0 means: never wait, fail at once when nothing is free.
+  milliseconds acquire_timeout{5000};
+  /// How long opening one connection may take (errc::connect_timeout). Default 5000 ms.
+  /// Must be > 0.
+  milliseconds connect_timeout{5000};
+  /// How long one validation (health check or borrow check) may take
+  /// (errc::validation_timeout). Default 2000 ms. Must be > 0.
+  milliseconds validation_timeout{2000};
+
+  /// Idle connections above min_size unused for longer than this are closed.
+  /// Default 600000 ms (10 min, as the original system). 0 means: never close for idleness.
+  milliseconds max_idle_time{600000};
+  /// Connections older than this are retired: when idle, or when the last lease returns; never
+  /// while leased. Default 1800000 ms (30 min). 0 means: no lifetime limit.
+  milliseconds max_lifetime{1800000};
+  /// Each connection's lifetime is shortened by a random fraction up to this, so connections
+  /// opened together do not expire together. Default 0.1. 0 means: no jitter. Range [0, 0.5].
+  double max_lifetime_jitter = 0.1;
+
+  /// Interval between background validations of each idle connection. Default 30000 ms (the
+  /// original system's Redis setting). 0 means: no background health checks.
+  milliseconds health_check_interval{30000};
+  /// On borrow, a connection unused for longer than this is validated first; one used more
+  /// recently is trusted (HikariCP's 500 ms rule). Default 500 ms. 0 means: validate on every
+  /// borrow.
+  milliseconds validate_after_idle{500};
+
+  /// A lease held longer than this is reported once as a probable leak (log + counter +
+  /// observer), with where it was acquired. Default 0. 0 means: leak detection off.
+  milliseconds leak_detection_threshold{0};
+
+  /// Reconnect backoff after a failed connect: the first retry waits `initial`, each further
+  /// failure multiplies the wait by `multiplier` up to `max`; every wait is spread by +/- `jitter`
+  /// (a fraction). Defaults 100 ms, 10000 ms, 2.0, 0.2. `initial` 0 means: retry at once.
+  milliseconds reconnect_backoff_initial{100};
+  milliseconds reconnect_backoff_max{10000};
+  double reconnect_backoff_multiplier = 2.0;
+  double reconnect_backoff_jitter = 0.2;
+
+  /// Which idle connection acquire() takes. Default lifo.
+  IdleOrder idle_order = IdleOrder::lifo;
+
+  /// Leases one connection may carry at once. 1 (default) is an exclusive pool; > 1 shares a
+  /// connection among independent operations of multiplexed protocols (gRPC streams on one
+  /// channel, pipelined Redis commands). Must be >= 1.
+  std::size_t max_leases_per_connection = 1;
+
+  /// Checks the rules between fields. The error (errc::invalid_config) names the field and the
+  /// rule, e.g. "min_size (30) > max_size (20)".
+  [[nodiscard]] Result<void> validate() const;
+};
+
+/// "250ms", "30s", "10m", "1h", "0" -> milliseconds; an error names the text and the rule.
+Result<milliseconds> parse_duration(std::string_view text);
+/// The shortest exact form: 250ms, 30s, 10m.
+std::string format_duration(milliseconds d);
+
+}  // namespace connpool::core
