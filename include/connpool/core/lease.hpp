@@ -9,6 +9,10 @@
 
 namespace connpool::core {
 
+namespace detail {
+class Engine;
+}
+
 /// An untyped lease; Lease<Conn> is the typed face users see.
 ///
 /// Move-only. Destroying it returns the connection to its pool: noexcept, no I/O, never blocks.
@@ -62,6 +66,7 @@ class RawLease {
   }
 
  private:
+  friend class detail::Engine;
   void finish(bool broken) noexcept {
     if (slot_) {
       engine_->release(std::exchange(slot_, nullptr), token_, broken);

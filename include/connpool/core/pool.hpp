@@ -127,6 +127,11 @@ class Pool {
   /// call it after advancing time.
   void run_maintenance() { engine_->run_maintenance(); }
 
+  /// Empty when the pool's internal bookkeeping is consistent (sizes within bounds, no leaked
+  /// slot, no waiter left behind while a connection is free); otherwise a description. Takes the
+  /// lock once; meant for tests and debugging.
+  [[nodiscard]] std::string check_invariants() const { return engine_->check_invariants(); }
+
  private:
   Pool(std::shared_ptr<C> connector, std::shared_ptr<detail::PoolEngine> engine)
       : connector_(std::move(connector)), engine_(std::move(engine)) {}

@@ -10,6 +10,7 @@
 #include <optional>
 #include <source_location>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -23,6 +24,8 @@
 namespace connpool::core {
 
 class RawLease;
+
+enum class LogLevel { debug, info, warning, error };
 
 /// Identity and plumbing of a pool that is not policy.
 struct PoolOptions {
@@ -38,6 +41,10 @@ struct PoolOptions {
   std::shared_ptr<const Clock> clock;
   /// Seed for jitter (lifetimes, backoff); 0 means seeded from the system.
   std::uint64_t seed = 0;
+  /// Log sink for what an operator should see: connect failures, failed health checks, leaks.
+  /// Called outside the pool's lock, from any thread. Null means: leak warnings go to stderr,
+  /// nothing else is logged.
+  std::function<void(LogLevel, std::string_view)> logger;
 };
 
 namespace detail {
@@ -72,6 +79,8 @@ class PoolEngine {
   [[nodiscard]] virtual PoolConfig config() const = 0;
   [[nodiscard]] virtual const PoolOptions& options() const noexcept = 0;
   [[nodiscard]] virtual boost::asio::any_io_executor executor() const = 0;
+  /// Empty when the internal bookkeeping is consistent, else what is wrong (tests, debugging).
+  [[nodiscard]] virtual std::string check_invariants() const = 0;
 
   // Used by RawLease.
   virtual void release(Slot* slot, std::uint64_t token, bool broken) noexcept = 0;

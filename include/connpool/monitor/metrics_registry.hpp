@@ -1,0 +1,68 @@
+// MetricsRegistry: every Prometheus series connpool exports, plus a prometheus::Registry for the
+// application's own metrics, serialized together for GET /metrics.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+
+#include "connpool/monitor/pool_registry.hpp"
+#include "connpool/monitor/prometheus_observer.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace connpool::monitor {
+
+/// Where each connpool metric comes from:
+/// - counters and histograms (`*_total`, `*_seconds`) from PrometheusObserver events;
+/// - state gauges (`connection_pool_size`, `_waiting`, `_utilization`, `_max_size`, `_min_size`)
+///   from a PoolStats snapshot of every pool in the PoolRegistry, taken at scrape time, so they are
+///   never stale and cost nothing between scrapes.
+/// Every series carries the labels `pool` and `backend`. See docs/monitoring.md.
+///
+/// Not a global: create one per process (or per test).
+/// Thread safety: every method may be called concurrently from any thread.
+/// Lifetime: observers handed out stay valid after the registry is gone (they are shared).
+class MetricsRegistry {
+ public:
+  /// `pools` (may be null) supplies the state gauges.
+  explicit MetricsRegistry(std::shared_ptr<const PoolRegistry> pools = nullptr);
+  ~MetricsRegistry();
+  MetricsRegistry(const MetricsRegistry&) = delete;
+  MetricsRegistry& operator=(const MetricsRegistry&) = delete;
+
+  /// The observer to put in PoolOptions::observer for the pool named `pool`. Asking twice for the
+  /// same (pool, backend) returns the same observer, so the exposition never holds duplicates.
+  std::shared_ptr<PrometheusObserver> make_observer(std::string_view pool,
+                                                    std::string_view backend);
+  /// Stops exporting the observer series of `pool` (the pool may keep using its observer).
+  void remove(std::string_view pool);
+
+  /// For the application's own metrics: families built on it appear in scrape() after connpool's.
+  /// Do not reuse connpool's metric names.
+  [[nodiscard]] prometheus::Registry& prometheus_registry() noexcept { return *registry_; }
+  [[nodiscard]] const std::shared_ptr<const PoolRegistry>& pools() const noexcept { return pools_; }
+
+  /// Everything, in prometheus-cpp's data model.
+  [[nodiscard]] std::vector<prometheus::MetricFamily> collect() const;
+  /// Everything, in the Prometheus text exposition format 0.0.4.
+  [[nodiscard]] std::string scrape() const;
+
+ private:
+  std::shared_ptr<const PoolRegistry> pools_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<PrometheusObserver>> observers_;
+};
+
+/// Content-Type of scrape()'s output.
+inline constexpr std::string_view kPrometheusTextContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
+
+}  // namespace connpool::monitor

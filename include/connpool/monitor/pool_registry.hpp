@@ -1,0 +1,90 @@
+// PoolRegistry: the list of pools the admin server and the metrics registry report on, with each
+// pool's type erased to a "stats source" (a function returning a PoolStats snapshot).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "connpool/core/pool.hpp"
+#include "connpool/core/pool_config.hpp"
+#include "connpool/core/result.hpp"
+#include "connpool/core/stats.hpp"
+#include "connpool/monitor/prometheus_observer.hpp"
+
+namespace connpool::monitor {
+
+/// One pool as the monitoring side sees it.
+struct PoolSource {
+  /// Unique within a registry; used in URLs and as the `pool` label. 1..128 printable ASCII
+  /// characters, no '/'.
+  std::string name;
+  /// "redis", "firestore", ... (the `backend` label).
+  std::string backend;
+  /// Endpoint for display. Should arrive redacted; the admin API redacts `user:pass@` again.
+  std::string target;
+  /// Free text such as "production" or "staging" (empty when unknown).
+  std::string environment;
+  /// Required. Returns a consistent snapshot; called from the admin server's threads, so it must be
+  /// thread-safe (Pool::stats() is).
+  std::function<core::PoolStats()> stats;
+  /// Optional: the pool's current policy, shown in the admin API.
+  std::function<core::PoolConfig()> config;
+  /// Optional: the pool's observer, the source of wait/usage/connect quantiles in the admin API.
+  std::shared_ptr<const PrometheusObserver> observer;
+};
+
+/// Thread safety: every method may be called concurrently from any thread. Readers get
+/// shared_ptr copies, so no lock is held while a stats source runs and a pool removed during a
+/// request is still read safely by that request.
+///
+/// Not a singleton: create one per process (or per test) and hand it to the MetricsRegistry and
+/// the AdminServer.
+class PoolRegistry {
+ public:
+  using Entry = std::shared_ptr<const PoolSource>;
+
+  /// Errors: invalid_argument (bad name, no stats function), already_exists (name taken).
+  Result<void> add(PoolSource source);
+
+  /// Registers a live Pool under its own name, backend, target and observer.
+  ///
+  /// Lifetime: the registry keeps a pointer to `pool`, so the Pool must neither move nor be
+  /// destroyed before remove(pool.name()) (typically: declare the registry before the pool, or
+  /// remove it in the pool owner's destructor).
+  template <core::Connector C>
+  Result<void> add(const core::Pool<C>& pool, std::string environment = {}) {
+    const auto& options = pool.options();
+    PoolSource source;
+    source.name = options.name;
+    source.backend = options.backend;
+    source.target = options.target;
+    source.environment = std::move(environment);
+    source.stats = [&pool] { return pool.stats(); };
+    source.config = [&pool] { return pool.config(); };
+    source.observer = std::dynamic_pointer_cast<const PrometheusObserver>(options.observer);
+    return add(std::move(source));
+  }
+
+  /// Forgets a pool; false when no pool has that name.
+  bool remove(std::string_view name);
+
+  /// Every pool, ordered by name.
+  [[nodiscard]] std::vector<Entry> list() const;
+  /// The pool named `name`, or null.
+  [[nodiscard]] Entry find(std::string_view name) const;
+  [[nodiscard]] std::size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Entry> entries_;  // sorted by name; a handful of pools, so a vector beats a map
+};
+
+/// True when `name` is usable as a pool name (see PoolSource::name).
+[[nodiscard]] bool valid_pool_name(std::string_view name) noexcept;
+
+}  // namespace connpool::monitor

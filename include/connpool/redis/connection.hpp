@@ -1,0 +1,106 @@
+// Connection: one Redis connection (TCP, TLS or Unix socket) with automatic pipelining.
+//
+// Callers append formatted commands to a write queue and await their replies; one writer
+// coroutine flushes everything queued since its last write in a single gather write, one
+// reader coroutine parses replies (hiredis reader) and completes callers strictly in order.
+// Under load batches grow by themselves, so many concurrent callers share one socket cheaply.
+//
+// Thread safety: every member function is safe to call from any thread, concurrently. The
+// queues are guarded by one mutex (held only to push/pop, never across I/O); the socket, the
+// reader and the timers are touched only by coroutines on the connection's strand. Completions
+// run on the awaiting coroutine's own executor.
+//
+// Errors: an error *reply* (`-ERR ...`) is a successful Reply of type error. An I/O error, a
+// timeout (command_timeout) or a protocol error breaks the connection: every pending and
+// future command fails with that error, and broken() turns true (the pool then discards it).
+//
+// Lifetime: destroying the Connection closes it; commands still pending fail with io_error.
+// Internals stay alive until the strand's coroutines have finished, so destruction never
+// blocks and is safe while commands are in flight.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "connpool/core/result.hpp"
+#include "connpool/redis/reply.hpp"
+#include "connpool/redis/url.hpp"
+
+namespace connpool::redis {
+
+namespace detail {
+class ConnectionImpl;
+}
+
+/// Several commands in wire form, sent together and answered in order (see Pipeline).
+class RequestBatch {
+ public:
+  /// Appends one command (binary-safe arguments).
+  void add(std::span<const std::string_view> args);
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
+  [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
+  [[nodiscard]] const std::string& bytes() const noexcept { return bytes_; }
+  void clear() noexcept {
+    bytes_.clear();
+    count_ = 0;
+  }
+
+ private:
+  std::string bytes_;
+  std::size_t count_ = 0;
+};
+
+class Connection {
+ public:
+  /// Opens a connection on `executor` (a strand is made from it for the I/O coroutines):
+  /// connect (TCP_NODELAY + keepalive) or Unix socket, TLS handshake with verification,
+  /// then AUTH, SELECT, CLIENT SETNAME in one round trip. The whole sequence is bounded by
+  /// url.pool.connect_timeout. Errors: connect_failed, connect_timeout, tls_error,
+  /// auth_failed (never containing the password), server_error, protocol_error.
+  static boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(
+      boost::asio::any_io_executor executor, RedisUrl url);
+
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Sends one command and waits for its reply. `timeout` overrides url.command_timeout
+  /// (0 = none); its expiry breaks the connection with errc::timeout. Per-operation
+  /// cancellation completes this call with errc::cancelled at once; the late reply is then
+  /// read and dropped, so the connection stays usable.
+  /// `args` must stay valid until the call completes.
+  boost::asio::awaitable<Result<Reply>> execute(std::span<const std::string_view> args,
+                                                std::optional<std::chrono::milliseconds> timeout =
+                                                    std::nullopt);
+  /// Sends all commands of `batch` in one write; their replies come back in order. Other
+  /// callers' commands are never interleaved inside a batch.
+  boost::asio::awaitable<Result<std::vector<Reply>>> execute(
+      const RequestBatch& batch,
+      std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+  /// True once the connection failed (I/O, timeout, protocol) or was closed.
+  [[nodiscard]] bool broken() const noexcept;
+  /// Why it broke, if it did.
+  [[nodiscard]] std::optional<Error> error() const;
+  /// Commands sent or queued whose replies have not arrived.
+  [[nodiscard]] std::size_t in_flight() const noexcept;
+  /// Closes the socket without waiting; pending commands fail with io_error.
+  void close() noexcept;
+
+  [[nodiscard]] const RedisUrl& url() const noexcept;
+
+ private:
+  explicit Connection(std::shared_ptr<detail::ConnectionImpl> impl);
+  std::shared_ptr<detail::ConnectionImpl> impl_;
+};
+
+}  // namespace connpool::redis

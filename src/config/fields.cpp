@@ -1,0 +1,202 @@
+#include "fields.hpp"
+
+#include <array>
+#include <charconv>
+
+#include "connpool/config/redact.hpp"
+#include "values.hpp"
+
+namespace connpool::config::detail {
+
+namespace {
+
+using core::milliseconds;
+using core::PoolConfig;
+
+// Stores a parsed value through `project` (which picks the member), or returns the rule.
+template <class Target, class T, class Project>
+std::optional<std::string> store(Target& target, Parsed<T> parsed, Project project) {
+  if (!parsed.value) return std::move(parsed.rule);
+  project(target) = std::move(*parsed.value);
+  return std::nullopt;
+}
+
+template <std::size_t PoolConfig::*M>
+std::optional<std::string> set_size(PoolSpec& p, std::string_view t) {
+  return store(p, parse_size(t), [](PoolSpec& s) -> auto& { return s.pool.*M; });
+}
+template <std::size_t PoolConfig::*M>
+std::string get_size(const PoolSpec& p) {
+  return std::to_string(p.pool.*M);
+}
+
+template <milliseconds PoolConfig::*M>
+std::optional<std::string> set_duration(PoolSpec& p, std::string_view t) {
+  return store(p, parse_duration_value(t), [](PoolSpec& s) -> auto& { return s.pool.*M; });
+}
+template <milliseconds PoolConfig::*M>
+std::string get_duration(const PoolSpec& p) {
+  return core::format_duration(p.pool.*M);
+}
+
+template <double PoolConfig::*M>
+std::optional<std::string> set_ratio(PoolSpec& p, std::string_view t) {
+  return store(p, parse_ratio(t), [](PoolSpec& s) -> auto& { return s.pool.*M; });
+}
+template <double PoolConfig::*M>
+std::string get_ratio(const PoolSpec& p) {
+  // Shortest text that reads back as the same double ("0.1", not "0.100000").
+  std::array<char, 32> buf{};
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), p.pool.*M);
+  return ec == std::errc() ? std::string(buf.data(), end) : std::to_string(p.pool.*M);
+}
+
+// "backend" is applied by the loader (it decides which other keys exist); the table entry is for
+// key validation and display.
+std::optional<std::string> set_backend(PoolSpec& p, std::string_view t) {
+  auto b = parse_backend(t);
+  if (!b) return "must be redis or firestore, got " + quote(t);
+  p.backend = *b;
+  return std::nullopt;
+}
+
+const std::array<PoolField, 24> kPoolFields = {{
+    {"backend", std::nullopt, ValueKind::backend, set_backend,
+     [](const PoolSpec& p) { return std::string(to_string(p.backend)); }},
+    {"url", Backend::redis, ValueKind::url,
+     [](PoolSpec& p, std::string_view t) {
+       return store(p, parse_redis_url(t), [](PoolSpec& s) -> auto& { return s.redis.url; });
+     },
+     [](const PoolSpec& p) { return p.redis.url; }},
+    {"auto_pipeline", Backend::redis, ValueKind::boolean,
+     [](PoolSpec& p, std::string_view t) {
+       return store(p, parse_bool(t), [](PoolSpec& s) -> auto& { return s.redis.auto_pipeline; });
+     },
+     [](const PoolSpec& p) { return std::string(p.redis.auto_pipeline ? "true" : "false"); }},
+    {"project_id", Backend::firestore, ValueKind::text,
+     [](PoolSpec& p, std::string_view t) {
+       return store(p, parse_nonempty(t),
+                    [](PoolSpec& s) -> auto& { return s.firestore.project_id; });
+     },
+     [](const PoolSpec& p) { return p.firestore.project_id; }},
+    {"database", Backend::firestore, ValueKind::text,
+     [](PoolSpec& p, std::string_view t) {
+       return store(p, parse_nonempty(t), [](PoolSpec& s) -> auto& { return s.firestore.database; });
+     },
+     [](const PoolSpec& p) { return p.firestore.database; }},
+    {"emulator_host", Backend::firestore, ValueKind::text,
+     [](PoolSpec& p, std::string_view t) {
+       return store(p, parse_host_port(t),
+                    [](PoolSpec& s) -> auto& { return s.firestore.emulator_host; });
+     },
+     [](const PoolSpec& p) { return p.firestore.emulator_host; }},
+    {"min_size", std::nullopt, ValueKind::size, set_size<&PoolConfig::min_size>,
+     get_size<&PoolConfig::min_size>},
+    {"max_size", std::nullopt, ValueKind::size, set_size<&PoolConfig::max_size>,
+     get_size<&PoolConfig::max_size>},
+    {"min_idle", std::nullopt, ValueKind::size, set_size<&PoolConfig::min_idle>,
+     get_size<&PoolConfig::min_idle>},
+    {"acquire_timeout", std::nullopt, ValueKind::duration,
+     set_duration<&PoolConfig::acquire_timeout>, get_duration<&PoolConfig::acquire_timeout>},
+    {"connect_timeout", std::nullopt, ValueKind::duration,
+     set_duration<&PoolConfig::connect_timeout>, get_duration<&PoolConfig::connect_timeout>},
+    {"validation_timeout", std::nullopt, ValueKind::duration,
+     set_duration<&PoolConfig::validation_timeout>,
+     get_duration<&PoolConfig::validation_timeout>},
+    {"max_idle_time", std::nullopt, ValueKind::duration, set_duration<&PoolConfig::max_idle_time>,
+     get_duration<&PoolConfig::max_idle_time>},
+    {"max_lifetime", std::nullopt, ValueKind::duration, set_duration<&PoolConfig::max_lifetime>,
+     get_duration<&PoolConfig::max_lifetime>},
+    {"max_lifetime_jitter", std::nullopt, ValueKind::ratio,
+     set_ratio<&PoolConfig::max_lifetime_jitter>, get_ratio<&PoolConfig::max_lifetime_jitter>},
+    {"health_check_interval", std::nullopt, ValueKind::duration,
+     set_duration<&PoolConfig::health_check_interval>,
+     get_duration<&PoolConfig::health_check_interval>},
+    {"validate_after_idle", std::nullopt, ValueKind::duration,
+     set_duration<&PoolConfig::validate_after_idle>,
+     get_duration<&PoolConfig::validate_after_idle>},
+    {"leak_detection_threshold", std::nullopt, ValueKind::duration,
+     set_duration<&PoolConfig::leak_detection_threshold>,
+     get_duration<&PoolConfig::leak_detection_threshold>},
+    {"reconnect_backoff_initial", std::nullopt, ValueKind::duration,
+     set_duration<&PoolConfig::reconnect_backoff_initial>,
+     get_duration<&PoolConfig::reconnect_backoff_initial>},
+    {"reconnect_backoff_max", std::nullopt, ValueKind::duration,
+     set_duration<&PoolConfig::reconnect_backoff_max>,
+     get_duration<&PoolConfig::reconnect_backoff_max>},
+    {"reconnect_backoff_multiplier", std::nullopt, ValueKind::ratio,
+     set_ratio<&PoolConfig::reconnect_backoff_multiplier>,
+     get_ratio<&PoolConfig::reconnect_backoff_multiplier>},
+    {"reconnect_backoff_jitter", std::nullopt, ValueKind::ratio,
+     set_ratio<&PoolConfig::reconnect_backoff_jitter>,
+     get_ratio<&PoolConfig::reconnect_backoff_jitter>},
+    {"idle_order", std::nullopt, ValueKind::order,
+     [](PoolSpec& p, std::string_view t) {
+       return store(p, parse_idle_order(t), [](PoolSpec& s) -> auto& { return s.pool.idle_order; });
+     },
+     [](const PoolSpec& p) {
+       return std::string(p.pool.idle_order == core::IdleOrder::lifo ? "lifo" : "fifo");
+     }},
+    {"max_leases_per_connection", std::nullopt, ValueKind::size,
+     set_size<&PoolConfig::max_leases_per_connection>,
+     get_size<&PoolConfig::max_leases_per_connection>},
+}};
+
+const std::array<AdminField, 3> kAdminFields = {{
+    {"bind", ValueKind::text,
+     [](AdminConfig& a, std::string_view t) {
+       return store(a, parse_nonempty(t), [](AdminConfig& s) -> auto& { return s.bind; });
+     },
+     [](const AdminConfig& a) { return a.bind; }},
+    {"port", ValueKind::port,
+     [](AdminConfig& a, std::string_view t) {
+       return store(a, parse_port(t), [](AdminConfig& s) -> auto& { return s.port; });
+     },
+     [](const AdminConfig& a) { return std::to_string(a.port); }},
+    {"token", ValueKind::secret,
+     [](AdminConfig& a, std::string_view t) -> std::optional<std::string> {
+       a.token = std::string(t);
+       return std::nullopt;
+     },
+     [](const AdminConfig& a) { return a.token; }},
+}};
+
+}  // namespace
+
+std::span<const PoolField> pool_fields() { return kPoolFields; }
+
+const PoolField* find_pool_field(std::string_view name) {
+  for (const PoolField& f : kPoolFields) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> pool_field_names() {
+  std::vector<std::string_view> names;
+  for (const PoolField& f : kPoolFields) names.push_back(f.name);
+  return names;
+}
+
+std::span<const AdminField> admin_fields() { return kAdminFields; }
+
+const AdminField* find_admin_field(std::string_view name) {
+  for (const AdminField& f : kAdminFields) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> admin_field_names() {
+  std::vector<std::string_view> names;
+  for (const AdminField& f : kAdminFields) names.push_back(f.name);
+  return names;
+}
+
+std::string display(ValueKind kind, const std::string& raw) {
+  if (kind == ValueKind::url) return redact_url(raw);
+  if (kind == ValueKind::secret) return redact_secret(raw);
+  return raw;
+}
+
+}  // namespace connpool::config::detail

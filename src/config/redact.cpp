@@ -1,0 +1,92 @@
+// Redaction of URL passwords and tokens. Deliberately conservative: when in doubt, hide.
+#include "connpool/config/redact.hpp"
+
+#include <array>
+
+namespace connpool::config {
+
+namespace {
+
+// Query parameters whose values are secrets (some Redis clients accept ?password=).
+bool secret_param(std::string_view name) {
+  static constexpr std::array<std::string_view, 5> kNames = {"password", "pass", "pwd", "token",
+                                                             "auth"};
+  for (std::string_view n : kNames) {
+    if (name.size() != n.size()) continue;
+    bool same = true;
+    for (std::size_t i = 0; i < n.size(); ++i) {
+      const char c = name[i];
+      const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      same = same && lower == n[i];
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
+std::string redact_query(std::string_view query) {
+  std::string out;
+  while (true) {
+    const auto amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    const auto eq = part.find('=');
+    if (eq != std::string_view::npos && secret_param(part.substr(0, eq))) {
+      out.append(part.substr(0, eq + 1)).append(kRedacted);
+    } else {
+      out.append(part);
+    }
+    if (amp == std::string_view::npos) break;
+    out.push_back('&');
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string redact_url(std::string_view url) {
+  std::string out;
+  std::string_view rest = url;
+  const auto scheme_end = rest.find("://");
+  if (scheme_end != std::string_view::npos) {
+    out.append(rest.substr(0, scheme_end + 3));
+    rest.remove_prefix(scheme_end + 3);
+  }
+  // The authority ends at the first '/', '?' or '#'; userinfo is what precedes its last '@'
+  // (a password may itself contain '@' when the user forgot to percent-encode it).
+  const auto authority_end = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, authority_end);
+  const auto at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    std::string_view userinfo = authority.substr(0, at);
+    const auto colon = userinfo.find(':');
+    if (colon != std::string_view::npos) {
+      out.append(userinfo.substr(0, colon + 1)).append(kRedacted);
+    } else {
+      // redis://secret@host: several Redis clients read a lone userinfo as the password.
+      out.append(kRedacted);
+    }
+    out.append(authority.substr(at));
+  } else {
+    out.append(authority);
+  }
+  if (authority_end == std::string_view::npos) return out;
+  rest.remove_prefix(authority_end);
+  const auto q = rest.find('?');
+  if (q == std::string_view::npos) {
+    out.append(rest);
+    return out;
+  }
+  out.append(rest.substr(0, q + 1));
+  rest.remove_prefix(q + 1);
+  const auto hash = rest.find('#');
+  out.append(redact_query(rest.substr(0, hash)));
+  if (hash != std::string_view::npos) out.append(rest.substr(hash));
+  return out;
+}
+
+std::string redact_secret(std::string_view secret) {
+  return secret.empty() ? std::string() : std::string(kRedacted);
+}
+
+}  // namespace connpool::config

@@ -1,0 +1,179 @@
+// Engine: the one implementation of detail::PoolEngine. Internal to src/core.
+//
+// Locking discipline: `mu_` guards every field below it. Code that holds the lock never does I/O,
+// never calls the connector, an observer or a completion handler: it records what must happen in
+// an `Actions` value, and `run(Actions)` performs it after the lock is released.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <source_location>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "connpool/core/detail/pool_engine.hpp"
+#include "connpool/core/lease.hpp"
+
+namespace connpool::core::detail {
+
+using TimePoint = Clock::time_point;
+using Nanos = std::chrono::nanoseconds;
+
+struct LeaseRecord {
+  std::uint64_t token = 0;
+  TimePoint acquired_at;
+  std::source_location where;
+  bool leak_reported = false;
+};
+
+/// One open connection and its bookkeeping.
+struct Slot {
+  OwnedConnection conn;
+  std::list<Slot>::iterator self;  // position in Engine::slots_, for O(1) erase
+  TimePoint created_at;
+  TimePoint expires_at;     // created_at + jittered max_lifetime (TimePoint::max() if none)
+  TimePoint last_used;      // last return (or creation)
+  TimePoint last_validated;
+  std::vector<LeaseRecord> leases;  // capacity is kept, so steady state does not allocate
+  bool in_idle = false;    // listed in Engine::idle_
+  bool checking = false;   // a background health check owns it
+  bool broken = false;     // takes no new leases; closes when the last lease returns
+  bool retiring = false;   // past its lifetime or shrunk away: closes when the last lease returns
+  CloseReason close_reason = CloseReason::broken;  // why, once broken or retiring
+  std::uint64_t use_count = 0;
+};
+
+/// What an acquirer receives: a lease, and whether it must validate the connection first.
+struct Handoff {
+  RawLease lease;
+  bool needs_validation = false;
+};
+using WaitHandler = boost::asio::any_completion_handler<void(Result<Handoff>)>;
+
+struct Waiter {
+  WaitHandler handler;
+  TimePoint enqueued_at;
+  TimePoint deadline;
+  milliseconds timeout{0};
+  std::source_location where;
+};
+
+/// Side effects decided under the lock, performed after it is released.
+struct Actions {
+  std::vector<OwnedConnection> to_close;
+  std::vector<std::pair<WaitHandler, Result<Handoff>>> completions;
+  std::vector<Slot*> to_check;
+  std::size_t connects = 0;
+  std::vector<std::function<void(PoolObserver&)>> events;
+  struct Log {
+    LogLevel level;
+    std::string message;
+    bool to_stderr_without_logger;  // leak reports must reach someone even with no logger set
+  };
+  std::vector<Log> logs;
+};
+
+class Engine final : public PoolEngine, public std::enable_shared_from_this<Engine> {
+ public:
+  Engine(boost::asio::any_io_executor executor, PoolConfig config, ConnectorOps ops,
+         PoolOptions options);
+  ~Engine() override;
+
+  void start();
+
+  boost::asio::awaitable<Result<RawLease>> acquire(std::optional<milliseconds> timeout,
+                                                   std::source_location where) override;
+  std::optional<RawLease> try_acquire(std::source_location where) override;
+  boost::asio::awaitable<void> close(std::chrono::nanoseconds drain_timeout) override;
+  void close_now() noexcept override;
+  [[nodiscard]] PoolStats stats() const override;
+  void run_maintenance() override;
+  Result<void> resize(std::size_t min_size, std::size_t max_size) override;
+  [[nodiscard]] PoolConfig config() const override;
+  [[nodiscard]] const PoolOptions& options() const noexcept override { return options_; }
+  [[nodiscard]] boost::asio::any_io_executor executor() const override { return executor_; }
+  [[nodiscard]] std::string check_invariants() const override;
+
+  void release(Slot* slot, std::uint64_t token, bool broken) noexcept override;
+  OwnedConnection detach(Slot* slot, std::uint64_t token) noexcept override;
+  void mark_broken(Slot* slot) noexcept override;
+
+ private:
+  // --- under the lock -------------------------------------------------------------------------
+  std::optional<Handoff> take_locked(TimePoint now, std::source_location where,
+                                     Actions& actions);
+  Slot* pick_slot_locked(TimePoint now, Actions& actions);
+  RawLease lease_locked(Slot* slot, TimePoint now, std::source_location where);
+  void return_slot_locked(Slot* slot, TimePoint now, Actions& actions);
+  void serve_waiters_locked(Slot* slot, TimePoint now, Actions& actions);
+  void destroy_locked(Slot* slot, CloseReason reason, Actions& actions);
+  void release_locked(Slot* slot, std::uint64_t token, bool broken, CloseReason reason,
+                      TimePoint now, Actions& actions, Nanos& usage);
+  void expire_waiters_locked(TimePoint now, Actions& actions);
+  void fail_waiter_locked(std::map<std::uint64_t, Waiter>::iterator it, Error error,
+                          Actions& actions);
+  void plan_connects_locked(TimePoint now, Actions& actions);
+  void maintain_locked(TimePoint now, Actions& actions);
+  void schedule_wake_locked(TimePoint at);
+  void record_error_locked(const Error& error, Actions& actions);
+  [[nodiscard]] bool can_take_lease(const Slot& slot) const;
+  [[nodiscard]] std::string state_summary_locked() const;
+  [[nodiscard]] Nanos backoff_delay_locked();
+  [[nodiscard]] TimePoint lifetime_deadline_locked(TimePoint created);
+  [[nodiscard]] Nanos housekeeping_period() const;
+  void begin_close_locked(Actions& actions);
+
+  // --- outside the lock -----------------------------------------------------------------------
+  void run(Actions& actions);
+  void release_with_reason(RawLease lease, CloseReason reason) noexcept;
+  boost::asio::awaitable<bool> validate_handoff(Handoff& handoff);
+  void enqueue_waiter(WaitHandler handler, std::optional<milliseconds> timeout,
+                      std::source_location where, TimePoint started);
+  void cancel_waiter(std::uint64_t id);
+  void on_wake(std::uint64_t generation);
+  static boost::asio::awaitable<void> connect_task(std::shared_ptr<Engine> self);
+  static boost::asio::awaitable<void> check_task(std::shared_ptr<Engine> self, Slot* slot);
+  boost::asio::awaitable<Result<void>> validate_with_timeout(Slot* slot);
+  void on_connected(Result<OwnedConnection> result, Nanos connect_time);
+  void notify(const std::function<void(PoolObserver&)>& event) const;
+
+  const boost::asio::any_io_executor executor_;
+  const ConnectorOps ops_;
+  const PoolOptions options_;
+  const std::shared_ptr<const Clock> clock_;
+  PoolObserver* const observer_;  // options_.observer.get(), may be null
+
+  mutable std::mutex mu_;
+  PoolConfig config_;
+  std::list<Slot> slots_;
+  std::deque<Slot*> idle_;
+  std::map<std::uint64_t, Waiter> waiters_;  // key = arrival number: begin() is the oldest
+  std::set<std::pair<TimePoint, std::uint64_t>> deadlines_;
+  std::size_t connecting_ = 0;
+  std::size_t leases_ = 0;
+  std::size_t in_use_ = 0;
+  std::size_t checking_ = 0;
+  std::uint64_t next_token_ = 1;
+  std::uint64_t next_waiter_ = 1;
+  unsigned consecutive_connect_failures_ = 0;
+  TimePoint next_connect_at_{};
+  bool closed_ = false;
+  PoolStats counters_;  // only the counter fields are used
+  std::mt19937_64 rng_;
+  boost::asio::steady_timer wake_timer_;
+  TimePoint wake_at_ = TimePoint::max();
+  std::uint64_t wake_generation_ = 0;
+};
+
+}  // namespace connpool::core::detail

@@ -1,0 +1,388 @@
+// Acquire and release: the hot paths of the pool.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/execution.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "engine.hpp"
+
+namespace asio = boost::asio;
+
+namespace connpool::core::detail {
+
+void* PoolEngine::connection_of(const Slot* slot) noexcept { return slot->conn.get(); }
+
+std::shared_ptr<PoolEngine> PoolEngine::create(asio::any_io_executor executor, PoolConfig config,
+                                               ConnectorOps ops, PoolOptions options) {
+  auto engine = std::make_shared<Engine>(std::move(executor), std::move(config), std::move(ops),
+                                         std::move(options));
+  engine->start();
+  return engine;
+}
+
+namespace {
+std::shared_ptr<const Clock> clock_or_default(std::shared_ptr<const Clock> clock) {
+  if (clock) return clock;
+  return std::make_shared<SteadyClock>();
+}
+std::uint64_t seed_or_random(std::uint64_t seed) {
+  if (seed != 0) return seed;
+  return std::random_device{}();
+}
+}  // namespace
+
+Engine::Engine(asio::any_io_executor executor, PoolConfig config, ConnectorOps ops,
+               PoolOptions options)
+    : executor_(std::move(executor)),
+      ops_(std::move(ops)),
+      options_(std::move(options)),
+      clock_(clock_or_default(options_.clock)),
+      observer_(options_.observer.get()),
+      config_(std::move(config)),
+      rng_(seed_or_random(options_.seed)),
+      wake_timer_(executor_) {}
+
+Engine::~Engine() = default;
+
+bool Engine::can_take_lease(const Slot& slot) const {
+  return !slot.checking && !slot.broken && !slot.retiring &&
+         slot.leases.size() < config_.max_leases_per_connection;
+}
+
+// An idle connection first (in idle_order), else, for shared pools, the least loaded connection
+// that still has room. Idle connections past their lifetime are retired on the way.
+Slot* Engine::pick_slot_locked(TimePoint now, Actions& actions) {
+  while (!idle_.empty()) {
+    Slot* slot = nullptr;
+    if (config_.idle_order == IdleOrder::lifo) {
+      slot = idle_.back();
+      idle_.pop_back();
+    } else {
+      slot = idle_.front();
+      idle_.pop_front();
+    }
+    slot->in_idle = false;
+    if (now >= slot->expires_at) {
+      destroy_locked(slot, CloseReason::lifetime, actions);
+      continue;
+    }
+    return slot;
+  }
+  if (config_.max_leases_per_connection > 1) {
+    Slot* best = nullptr;
+    for (Slot& s : slots_) {
+      if (!s.leases.empty() && can_take_lease(s) &&
+          (best == nullptr || s.leases.size() < best->leases.size())) {
+        best = &s;
+      }
+    }
+    return best;
+  }
+  return nullptr;
+}
+
+RawLease Engine::lease_locked(Slot* slot, TimePoint now, std::source_location where) {
+  if (slot->leases.empty()) ++in_use_;
+  const std::uint64_t token = next_token_++;
+  slot->leases.push_back(LeaseRecord{token, now, where, false});
+  ++slot->use_count;
+  ++leases_;
+  ++counters_.acquires;
+  return RawLease(shared_from_this(), slot, token);
+}
+
+std::optional<Handoff> Engine::take_locked(TimePoint now, std::source_location where,
+                                           Actions& actions) {
+  Slot* slot = pick_slot_locked(now, actions);
+  if (slot == nullptr) return std::nullopt;
+  // A connection nobody used or checked for validate_after_idle is checked before it is trusted
+  // (HikariCP's rule); one other leases are using right now is evidently alive.
+  const bool fresh = slot->leases.empty();
+  const TimePoint last_seen_alive = std::max(slot->last_used, slot->last_validated);
+  const bool needs_validation = fresh && (config_.validate_after_idle.count() == 0 ||
+                                          now - last_seen_alive >= config_.validate_after_idle);
+  return Handoff{lease_locked(slot, now, where), needs_validation};
+}
+
+asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> timeout,
+                                                  std::source_location where) {
+  auto self = shared_from_this();
+  const TimePoint started = clock_->now();
+  std::optional<Handoff> handoff;
+  for (;;) {
+    {
+      Actions actions;
+      {
+        std::lock_guard lock(mu_);
+        if (closed_) co_return Error(errc::pool_closed, "pool '" + options_.name + "' is closed");
+        handoff = take_locked(clock_->now(), where, actions);
+        if (!actions.to_close.empty()) plan_connects_locked(clock_->now(), actions);
+      }
+      run(actions);
+    }
+    if (!handoff) {
+      // Nothing free: queue up. enqueue_waiter looks again under the lock, so a connection
+      // returned in between is not missed.
+      auto result =
+          co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Handoff>)>(
+              [self, timeout, where, started](WaitHandler handler) {
+                self->enqueue_waiter(std::move(handler), timeout, where, started);
+              },
+              asio::use_awaitable);
+      if (!result) co_return std::move(result).error();
+      handoff = std::move(*result);
+    }
+    if (handoff->needs_validation && !co_await validate_handoff(*handoff)) {
+      handoff.reset();
+      continue;  // that one was broken and is gone; try again within the same deadline
+    }
+    if (observer_) observer_->on_acquired(clock_->now() - started);
+    co_return std::move(handoff->lease);
+  }
+}
+
+asio::awaitable<bool> Engine::validate_handoff(Handoff& handoff) {
+  Slot* slot = handoff.lease.slot_;
+  auto valid = co_await validate_with_timeout(slot);
+  if (!valid) {
+    release_with_reason(std::move(handoff.lease), CloseReason::health_check);
+    co_return false;
+  }
+  std::lock_guard lock(mu_);
+  slot->last_validated = clock_->now();
+  co_return true;
+}
+
+std::optional<RawLease> Engine::try_acquire(std::source_location where) {
+  Actions actions;
+  std::optional<RawLease> lease;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return std::nullopt;
+    const TimePoint now = clock_->now();
+    if (!idle_.empty()) {
+      // Only a connection that needs no validation and has life left: no I/O here.
+      Slot* candidate = config_.idle_order == IdleOrder::lifo ? idle_.back() : idle_.front();
+      const TimePoint last_seen_alive = std::max(candidate->last_used, candidate->last_validated);
+      const bool needs_validation = config_.validate_after_idle.count() == 0 ||
+                                    now - last_seen_alive >= config_.validate_after_idle;
+      if (needs_validation || now >= candidate->expires_at) return std::nullopt;
+    }
+    if (auto handoff = take_locked(now, where, actions)) lease = std::move(handoff->lease);
+  }
+  run(actions);
+  if (lease && observer_) observer_->on_acquired(std::chrono::nanoseconds(0));
+  return lease;
+}
+
+void Engine::enqueue_waiter(WaitHandler handler, std::optional<milliseconds> timeout,
+                            std::source_location where, TimePoint started) {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    const TimePoint now = clock_->now();
+    const milliseconds limit = timeout.value_or(config_.acquire_timeout);
+    if (closed_) {
+      actions.completions.emplace_back(
+          std::move(handler), Error(errc::pool_closed, "pool '" + options_.name + "' is closed"));
+    } else if (auto handoff = take_locked(now, where, actions)) {
+      actions.completions.emplace_back(std::move(handler), std::move(*handoff));
+    } else if (started + limit <= now) {
+      ++counters_.acquire_timeouts;
+      Error error(errc::acquire_timeout, "acquire timed out after " + format_duration(limit) +
+                                             " " + state_summary_locked());
+      record_error_locked(error, actions);
+      actions.completions.emplace_back(std::move(handler), std::move(error));
+    } else {
+      const std::uint64_t id = next_waiter_++;
+      const TimePoint deadline = started + limit;
+      auto slot = asio::get_associated_cancellation_slot(handler);
+      if (slot.is_connected()) {
+        // Never cleared: if it fires after this waiter was served, the lookup by id finds
+        // nothing and it does nothing.
+        slot.assign([weak = weak_from_this(), id](asio::cancellation_type type) {
+          if (type == asio::cancellation_type::none) return;
+          if (auto self = weak.lock()) self->cancel_waiter(id);
+        });
+      }
+      waiters_.emplace(id, Waiter{std::move(handler), now, deadline, limit, where});
+      deadlines_.emplace(deadline, id);
+      schedule_wake_locked(deadline);
+      plan_connects_locked(now, actions);
+    }
+  }
+  run(actions);
+}
+
+void Engine::cancel_waiter(std::uint64_t id) {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    auto it = waiters_.find(id);
+    if (it == waiters_.end()) return;
+    fail_waiter_locked(it, Error(errc::cancelled, "acquire cancelled"), actions);
+  }
+  run(actions);
+}
+
+void Engine::fail_waiter_locked(std::map<std::uint64_t, Waiter>::iterator it, Error error,
+                                Actions& actions) {
+  deadlines_.erase({it->second.deadline, it->first});
+  actions.completions.emplace_back(std::move(it->second.handler), std::move(error));
+  waiters_.erase(it);
+}
+
+void Engine::serve_waiters_locked(Slot* slot, TimePoint now, Actions& actions) {
+  while (!waiters_.empty() && can_take_lease(*slot)) {
+    auto it = waiters_.begin();
+    deadlines_.erase({it->second.deadline, it->first});
+    // Just returned or just opened: no validation needed.
+    actions.completions.emplace_back(std::move(it->second.handler),
+                                     Handoff{lease_locked(slot, now, it->second.where), false});
+    waiters_.erase(it);
+  }
+}
+
+void Engine::destroy_locked(Slot* slot, CloseReason reason, Actions& actions) {
+  if (slot->in_idle) {
+    idle_.erase(std::find(idle_.begin(), idle_.end(), slot));
+    slot->in_idle = false;
+  }
+  actions.to_close.push_back(std::move(slot->conn));
+  ++counters_.closed_by_reason[static_cast<std::size_t>(reason)];
+  if (observer_) actions.events.emplace_back([reason](PoolObserver& o) { o.on_destroyed(reason); });
+  slots_.erase(slot->self);
+}
+
+// A connection with no lease left goes back into service, to a waiter, or away.
+void Engine::return_slot_locked(Slot* slot, TimePoint now, Actions& actions) {
+  if (slot->broken) {
+    destroy_locked(slot, slot->close_reason, actions);
+  } else if (closed_) {
+    destroy_locked(slot, CloseReason::closed, actions);
+  } else if (slot->retiring) {
+    destroy_locked(slot, slot->close_reason, actions);
+  } else if (now >= slot->expires_at) {
+    destroy_locked(slot, CloseReason::lifetime, actions);
+  } else {
+    serve_waiters_locked(slot, now, actions);
+    if (slot->leases.empty()) {
+      slot->in_idle = true;
+      idle_.push_back(slot);
+    }
+    return;
+  }
+  plan_connects_locked(now, actions);
+}
+
+void Engine::release_locked(Slot* slot, std::uint64_t token, bool broken, CloseReason reason,
+                            TimePoint now, Actions& actions, Nanos& usage) {
+  auto& records = slot->leases;
+  auto it = std::find_if(records.begin(), records.end(),
+                         [token](const LeaseRecord& r) { return r.token == token; });
+  if (it == records.end()) return;  // cannot happen: a token is released once
+  usage = now - it->acquired_at;
+  *it = records.back();
+  records.pop_back();
+  --leases_;
+  slot->last_used = now;
+  if (broken && !slot->broken) {
+    slot->broken = true;
+    slot->close_reason = reason;
+  }
+  if (records.empty()) {
+    --in_use_;
+    return_slot_locked(slot, now, actions);
+  } else if (!waiters_.empty()) {
+    serve_waiters_locked(slot, now, actions);
+  }
+}
+
+void Engine::release(Slot* slot, std::uint64_t token, bool broken) noexcept {
+  const bool reusable = !broken && ops_.recycle(slot->conn.get());
+  Actions actions;
+  Nanos usage{0};
+  {
+    std::lock_guard lock(mu_);
+    release_locked(slot, token, !reusable, CloseReason::broken, clock_->now(), actions, usage);
+  }
+  if (observer_) observer_->on_released(usage);
+  run(actions);
+}
+
+void Engine::release_with_reason(RawLease lease, CloseReason reason) noexcept {
+  Slot* slot = std::exchange(lease.slot_, nullptr);
+  const std::uint64_t token = lease.token_;
+  Actions actions;
+  Nanos usage{0};
+  {
+    std::lock_guard lock(mu_);
+    release_locked(slot, token, true, reason, clock_->now(), actions, usage);
+  }
+  run(actions);
+}
+
+OwnedConnection Engine::detach(Slot* slot, std::uint64_t token) noexcept {
+  Actions actions;
+  OwnedConnection conn;
+  {
+    std::lock_guard lock(mu_);
+    if (slot->leases.size() != 1 || slot->leases.front().token != token) return {};
+    slot->leases.clear();
+    --leases_;
+    --in_use_;
+    conn = std::move(slot->conn);
+    ++counters_.closed_by_reason[static_cast<std::size_t>(CloseReason::detached)];
+    slots_.erase(slot->self);
+    plan_connects_locked(clock_->now(), actions);
+  }
+  run(actions);
+  return conn;
+}
+
+void Engine::mark_broken(Slot* slot) noexcept {
+  std::lock_guard lock(mu_);
+  if (!slot->broken) {
+    slot->broken = true;
+    slot->close_reason = CloseReason::broken;
+  }
+}
+
+void Engine::run(Actions& actions) {
+  actions.to_close.clear();  // closes the connections, outside the lock
+  for (auto& [handler, result] : actions.completions) {
+    // Posted, never run inline: the caller may be a lease destructor deep in another task.
+    auto ex = asio::prefer(asio::get_associated_executor(handler, executor_),
+                           asio::execution::blocking.never, asio::execution::relationship.fork);
+    ex.execute([h = std::move(handler), r = std::move(result)]() mutable {
+      std::move(h)(std::move(r));
+    });
+  }
+  if (!actions.to_check.empty() || actions.connects > 0) {
+    auto self = shared_from_this();
+    for (Slot* slot : actions.to_check) asio::co_spawn(executor_, check_task(self, slot), asio::detached);
+    for (std::size_t i = 0; i < actions.connects; ++i) {
+      asio::co_spawn(executor_, connect_task(self), asio::detached);
+    }
+  }
+  if (observer_) {
+    for (auto& event : actions.events) event(*observer_);
+  }
+  for (const auto& log : actions.logs) {
+    if (options_.logger) {
+      options_.logger(log.level, log.message);
+    } else if (log.to_stderr_without_logger) {
+      std::fprintf(stderr, "connpool: %s\n", log.message.c_str());
+    }
+  }
+}
+
+}  // namespace connpool::core::detail

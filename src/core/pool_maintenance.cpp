@@ -1,0 +1,486 @@
+// Background work of the pool: connecting with backoff, health checks, eviction, lifetimes,
+// acquire deadlines, leak detection, resizing, closing; plus stats and invariants.
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <sstream>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "engine.hpp"
+
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace connpool::core::detail {
+
+namespace {
+std::string describe_held(Nanos held) {
+  return format_duration(std::chrono::duration_cast<milliseconds>(held));
+}
+}  // namespace
+
+void Engine::start() {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    const TimePoint now = clock_->now();
+    plan_connects_locked(now, actions);  // warm-up to min_size
+    schedule_wake_locked(now + housekeeping_period());
+  }
+  run(actions);
+}
+
+// How often housekeeping runs: often enough for the finest policy interval, never busier than
+// every 10 ms, never lazier than every second.
+Nanos Engine::housekeeping_period() const {
+  milliseconds finest{1000};
+  for (milliseconds d : {config_.health_check_interval, config_.max_idle_time,
+                         config_.leak_detection_threshold, config_.max_lifetime}) {
+    if (d.count() > 0) finest = std::min(finest, d / 2);
+  }
+  return std::max<Nanos>(finest, milliseconds(10));
+}
+
+void Engine::schedule_wake_locked(TimePoint at) {
+  if (closed_ || at >= wake_at_) return;
+  wake_at_ = at;
+  const std::uint64_t generation = ++wake_generation_;
+  wake_timer_.expires_after(std::max<Nanos>(at - clock_->now(), Nanos(0)));
+  wake_timer_.async_wait([weak = weak_from_this(), generation](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_wake(generation);
+  });
+}
+
+void Engine::on_wake(std::uint64_t generation) {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_ || generation != wake_generation_) return;  // superseded by a newer schedule
+    wake_at_ = TimePoint::max();
+    maintain_locked(clock_->now(), actions);
+  }
+  run(actions);
+}
+
+void Engine::run_maintenance() {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    maintain_locked(clock_->now(), actions);
+  }
+  run(actions);
+}
+
+void Engine::maintain_locked(TimePoint now, Actions& actions) {
+  expire_waiters_locked(now, actions);
+
+  // Idle connections: retire those past their lifetime, evict those idle too long (never below
+  // min_size or min_idle), and pick those due for a health check.
+  const std::vector<Slot*> idle(idle_.begin(), idle_.end());
+  std::size_t open = slots_.size();
+  for (Slot* slot : idle) {
+    if (now >= slot->expires_at) {
+      destroy_locked(slot, CloseReason::lifetime, actions);
+      --open;
+    } else if (config_.max_idle_time.count() > 0 &&
+               now - slot->last_used >= config_.max_idle_time && open > config_.min_size &&
+               idle_.size() > config_.min_idle) {
+      destroy_locked(slot, CloseReason::idle, actions);
+      --open;
+    } else if (config_.health_check_interval.count() > 0 &&
+               now - std::max(slot->last_used, slot->last_validated) >=
+                   config_.health_check_interval) {
+      idle_.erase(std::find(idle_.begin(), idle_.end(), slot));
+      slot->in_idle = false;
+      slot->checking = true;
+      ++checking_;
+      actions.to_check.push_back(slot);
+    }
+  }
+
+  for (Slot& slot : slots_) {
+    if (slot.leases.empty()) continue;
+    // Leased connections past their lifetime take no new leases and close when returned.
+    if (now >= slot.expires_at && !slot.retiring) {
+      slot.retiring = true;
+      slot.close_reason = CloseReason::lifetime;
+    }
+    if (config_.leak_detection_threshold.count() == 0) continue;
+    for (LeaseRecord& record : slot.leases) {
+      if (record.leak_reported || now - record.acquired_at < config_.leak_detection_threshold) {
+        continue;
+      }
+      record.leak_reported = true;
+      ++counters_.leaks_detected;
+      const Nanos held = now - record.acquired_at;
+      const std::source_location where = record.where;
+      actions.logs.push_back(
+          {LogLevel::warning,
+           "pool '" + options_.name + "': lease held for " + describe_held(held) +
+               " (leak_detection_threshold " + format_duration(config_.leak_detection_threshold) +
+               "), acquired at " + where.file_name() + ":" + std::to_string(where.line()) +
+               " in " + where.function_name(),
+           true});
+      if (observer_) {
+        actions.events.emplace_back(
+            [held, where](PoolObserver& o) { o.on_leak_detected(held, where); });
+      }
+    }
+  }
+
+  plan_connects_locked(now, actions);
+  TimePoint next = now + housekeeping_period();
+  if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
+  schedule_wake_locked(next);
+}
+
+std::string Engine::state_summary_locked() const {
+  std::string s = "(total=" + std::to_string(slots_.size()) + " in_use=" +
+                  std::to_string(in_use_) + " idle=" + std::to_string(idle_.size()) +
+                  " waiting=" + std::to_string(waiters_.size());
+  if (connecting_ > 0) s += " connecting=" + std::to_string(connecting_);
+  s += ") in pool '" + options_.name + "'";
+  if (counters_.last_connect_error) {
+    s += "; last connect error: " + counters_.last_connect_error->message();
+  }
+  return s;
+}
+
+void Engine::expire_waiters_locked(TimePoint now, Actions& actions) {
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    auto it = waiters_.find(deadlines_.begin()->second);
+    const Waiter& waiter = it->second;
+    ++counters_.acquire_timeouts;
+    Error error(errc::acquire_timeout, "acquire timed out after " +
+                                           format_duration(waiter.timeout) + " " +
+                                           state_summary_locked());
+    record_error_locked(error, actions);
+    if (observer_) {
+      const Nanos waited = now - waiter.enqueued_at;
+      actions.events.emplace_back([waited](PoolObserver& o) { o.on_acquire_timeout(waited); });
+    }
+    fail_waiter_locked(it, std::move(error), actions);
+  }
+}
+
+void Engine::record_error_locked(const Error& error, Actions& actions) {
+  ++counters_.errors_by_type[static_cast<std::size_t>(error.code())];
+  counters_.last_error = error;
+  if (observer_) actions.events.emplace_back([error](PoolObserver& o) { o.on_error(error); });
+}
+
+// Opens what the pool is short of: min_size, min_idle, and one connection per waiter (per
+// max_leases_per_connection waiters when shared), never past max_size. While connects keep
+// failing, only one probe at a time, spaced by the backoff.
+void Engine::plan_connects_locked(TimePoint now, Actions& actions) {
+  if (closed_) return;
+  const std::size_t pending = slots_.size() + connecting_;
+  if (pending >= config_.max_size) return;
+  std::size_t want = 0;
+  if (config_.min_size > pending) want = config_.min_size - pending;
+  const std::size_t spare = idle_.size() + connecting_;
+  if (config_.min_idle > spare) want = std::max(want, config_.min_idle - spare);
+  if (!waiters_.empty()) {
+    const std::size_t per_conn = config_.max_leases_per_connection;
+    const std::size_t needed = (waiters_.size() + per_conn - 1) / per_conn;
+    if (needed > connecting_) want = std::max(want, needed - connecting_);
+  }
+  want = std::min(want, config_.max_size - pending);
+  if (want == 0) return;
+  if (now < next_connect_at_) {
+    schedule_wake_locked(next_connect_at_);
+    return;
+  }
+  if (consecutive_connect_failures_ > 0) {
+    if (connecting_ > 0) return;
+    want = 1;
+  }
+  connecting_ += want;
+  actions.connects += want;
+}
+
+Nanos Engine::backoff_delay_locked() {
+  const double initial = static_cast<double>(Nanos(config_.reconnect_backoff_initial).count());
+  const double cap = static_cast<double>(Nanos(config_.reconnect_backoff_max).count());
+  const double exponent = static_cast<double>(consecutive_connect_failures_ - 1);
+  double delay = std::min(cap, initial * std::pow(config_.reconnect_backoff_multiplier, exponent));
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  delay *= 1.0 + config_.reconnect_backoff_jitter * (2.0 * unit(rng_) - 1.0);
+  return Nanos(static_cast<Nanos::rep>(std::max(0.0, delay)));
+}
+
+TimePoint Engine::lifetime_deadline_locked(TimePoint created) {
+  if (config_.max_lifetime.count() == 0) return TimePoint::max();
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  const double factor = 1.0 - config_.max_lifetime_jitter * unit(rng_);
+  const auto life = Nanos(static_cast<Nanos::rep>(
+      static_cast<double>(Nanos(config_.max_lifetime).count()) * factor));
+  return created + life;
+}
+
+asio::awaitable<void> Engine::connect_task(std::shared_ptr<Engine> self) {
+  const TimePoint started = self->clock_->now();
+  Result<OwnedConnection> result = Error(errc::connect_failed, "connect did not run");
+  try {
+    asio::steady_timer timer(self->executor_, self->config_.connect_timeout);
+    auto outcome =
+        co_await (self->ops_.connect() || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (outcome.index() == 0) {
+      result = std::move(std::get<0>(outcome));
+    } else {
+      result = Error(errc::connect_timeout,
+                     "connect timed out after " + format_duration(self->config_.connect_timeout));
+    }
+  } catch (const std::exception& e) {
+    result = Error(errc::connect_failed, std::string("connector failed: ") + e.what());
+  }
+  self->on_connected(std::move(result), self->clock_->now() - started);
+}
+
+void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time) {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    --connecting_;
+    const TimePoint now = clock_->now();
+    if (result) {
+      ++counters_.created;
+      consecutive_connect_failures_ = 0;
+      next_connect_at_ = TimePoint{};
+      counters_.last_connect_error.reset();
+      if (observer_) {
+        actions.events.emplace_back([connect_time](PoolObserver& o) { o.on_created(connect_time); });
+      }
+      Slot& slot = slots_.emplace_back();
+      slot.self = std::prev(slots_.end());
+      slot.conn = std::move(*result);
+      slot.created_at = slot.last_used = slot.last_validated = now;
+      slot.expires_at = lifetime_deadline_locked(now);
+      slot.leases.reserve(std::min<std::size_t>(config_.max_leases_per_connection, 16));
+      return_slot_locked(&slot, now, actions);  // to a waiter, to idle, or closed if the pool is
+    } else {
+      ++counters_.connect_failures;
+      ++consecutive_connect_failures_;
+      counters_.last_connect_error = result.error();
+      record_error_locked(result.error(), actions);
+      next_connect_at_ = now + backoff_delay_locked();
+      actions.logs.push_back({LogLevel::warning,
+                              "pool '" + options_.name + "': connect failed (" +
+                                  std::to_string(consecutive_connect_failures_) +
+                                  " in a row): " + result.error().to_string(),
+                              false});
+    }
+    plan_connects_locked(now, actions);
+  }
+  run(actions);
+}
+
+asio::awaitable<Result<void>> Engine::validate_with_timeout(Slot* slot) {
+  const TimePoint started = clock_->now();
+  Result<void> result;
+  try {
+    asio::steady_timer timer(executor_, config_.validation_timeout);
+    auto outcome = co_await (ops_.validate(slot->conn.get()) ||
+                             timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (outcome.index() == 0) {
+      result = std::move(std::get<0>(outcome));
+    } else {
+      result = Error(errc::validation_timeout,
+                     "validation timed out after " + format_duration(config_.validation_timeout));
+    }
+  } catch (const std::exception& e) {
+    result = Error(errc::validation_failed, std::string("validation failed: ") + e.what());
+  }
+  const bool ok = result.has_value();
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    ++(ok ? counters_.health_checks_ok : counters_.health_checks_failed);
+    counters_.last_health_check_at = std::chrono::system_clock::now();
+    counters_.last_health_check_ok = ok;
+    if (!ok) {
+      record_error_locked(result.error(), actions);
+      actions.logs.push_back({LogLevel::info,
+                              "pool '" + options_.name + "': health check failed: " +
+                                  result.error().to_string(),
+                              false});
+    }
+  }
+  if (observer_) observer_->on_health_check(ok, clock_->now() - started);
+  run(actions);
+  co_return result;
+}
+
+asio::awaitable<void> Engine::check_task(std::shared_ptr<Engine> self, Slot* slot) {
+  auto result = co_await self->validate_with_timeout(slot);
+  Actions actions;
+  {
+    std::lock_guard lock(self->mu_);
+    const TimePoint now = self->clock_->now();
+    slot->checking = false;
+    --self->checking_;
+    slot->last_validated = now;
+    if (!result && !slot->broken) {
+      slot->broken = true;
+      slot->close_reason = CloseReason::health_check;
+    }
+    self->return_slot_locked(slot, now, actions);
+  }
+  self->run(actions);
+}
+
+void Engine::begin_close_locked(Actions& actions) {
+  if (closed_) return;
+  closed_ = true;
+  while (!waiters_.empty()) {
+    fail_waiter_locked(waiters_.begin(),
+                       Error(errc::pool_closed,
+                             "pool '" + options_.name + "' closed while waiting for a connection"),
+                       actions);
+  }
+  while (!idle_.empty()) destroy_locked(idle_.back(), CloseReason::closed, actions);
+  wake_timer_.cancel();
+  ++wake_generation_;
+  wake_at_ = TimePoint::max();
+}
+
+void Engine::close_now() noexcept {
+  try {
+    Actions actions;
+    {
+      std::lock_guard lock(mu_);
+      begin_close_locked(actions);
+    }
+    run(actions);
+  } catch (...) {
+    // Closing must not throw; what could fail here is posting completions during shutdown.
+  }
+}
+
+asio::awaitable<void> Engine::close(std::chrono::nanoseconds drain_timeout) {
+  auto self = shared_from_this();
+  close_now();
+  // Drain on real time (not the injected clock): this is a wall-clock promise to the caller.
+  const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+  asio::steady_timer timer(executor_);
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (leases_ == 0 && checking_ == 0 && connecting_ == 0) break;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    timer.expires_after(std::min<std::chrono::nanoseconds>(deadline - now, milliseconds(5)));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+Result<void> Engine::resize(std::size_t min_size, std::size_t max_size) {
+  if (max_size == 0) return Error(errc::invalid_config, "resize: max_size (0) must be >= 1");
+  if (min_size > max_size) {
+    return Error(errc::invalid_config, "resize: min_size (" + std::to_string(min_size) +
+                                           ") > max_size (" + std::to_string(max_size) + ")");
+  }
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return Error(errc::pool_closed, "pool '" + options_.name + "' is closed");
+    config_.min_size = min_size;
+    config_.max_size = max_size;
+    config_.min_idle = std::min(config_.min_idle, max_size);
+    std::size_t active = 0;
+    for (const Slot& s : slots_) active += (s.retiring || s.broken) ? 0 : 1;
+    // Shrink: idle connections go now, busy ones when their last lease returns.
+    while (active + connecting_ > max_size && !idle_.empty()) {
+      destroy_locked(idle_.front(), CloseReason::shrink, actions);
+      --active;
+    }
+    for (Slot& s : slots_) {
+      if (active + connecting_ <= max_size) break;
+      if (s.retiring || s.broken) continue;
+      s.retiring = true;
+      s.close_reason = CloseReason::shrink;
+      --active;
+    }
+    plan_connects_locked(clock_->now(), actions);
+  }
+  run(actions);
+  return ok();
+}
+
+PoolConfig Engine::config() const {
+  std::lock_guard lock(mu_);
+  return config_;
+}
+
+PoolStats Engine::stats() const {
+  std::lock_guard lock(mu_);
+  PoolStats s = counters_;
+  s.total = slots_.size();
+  s.idle = idle_.size();
+  s.in_use = in_use_;
+  s.connecting = connecting_;
+  s.waiting = waiters_.size();
+  s.leases = leases_;
+  s.min_size = config_.min_size;
+  s.max_size = config_.max_size;
+  s.max_leases_per_connection = config_.max_leases_per_connection;
+  s.utilization = static_cast<double>(leases_) /
+                  static_cast<double>(config_.max_size * config_.max_leases_per_connection);
+  s.closed = closed_;
+  return s;
+}
+
+std::string Engine::check_invariants() const {
+  std::lock_guard lock(mu_);
+  std::ostringstream problems;
+  std::size_t in_use = 0;
+  std::size_t leases = 0;
+  std::size_t checking = 0;
+  std::size_t in_idle = 0;
+  std::size_t active = 0;
+  bool has_room = false;
+  for (const Slot& s : slots_) {
+    if (!s.leases.empty()) ++in_use;
+    leases += s.leases.size();
+    if (s.checking) ++checking;
+    if (s.in_idle) ++in_idle;
+    if (!s.retiring && !s.broken) ++active;
+    if (s.leases.size() > config_.max_leases_per_connection) {
+      problems << "a connection carries " << s.leases.size() << " leases (limit "
+               << config_.max_leases_per_connection << "); ";
+    }
+    if (s.in_idle && (!s.leases.empty() || s.checking || s.broken || s.retiring)) {
+      problems << "an idle-listed connection is leased, checked, broken or retiring; ";
+    }
+    if (!s.in_idle && s.leases.empty() && !s.checking) {
+      problems << "a connection is neither idle, leased nor being checked (leaked slot); ";
+    }
+    if (!s.leases.empty() && can_take_lease(s)) has_room = true;
+    if (!s.conn) problems << "a slot has no connection; ";
+  }
+  if (in_use != in_use_) problems << "in_use " << in_use_ << " != counted " << in_use << "; ";
+  if (leases != leases_) problems << "leases " << leases_ << " != counted " << leases << "; ";
+  if (checking != checking_) problems << "checking " << checking_ << " != " << checking << "; ";
+  if (in_idle != idle_.size()) problems << "idle list " << idle_.size() << " != " << in_idle << "; ";
+  if (active + connecting_ > config_.max_size) {
+    problems << "open+connecting " << active + connecting_ << " > max_size " << config_.max_size
+             << "; ";
+  }
+  if (waiters_.size() != deadlines_.size()) problems << "waiters and deadlines disagree; ";
+  if (!waiters_.empty() && !idle_.empty()) problems << "waiters queued while a connection idles; ";
+  if (!waiters_.empty() && has_room) problems << "waiters queued while a shared connection has room; ";
+  if (closed_ && (!waiters_.empty() || !idle_.empty())) {
+    problems << "closed pool still has waiters or idle connections; ";
+  }
+  return problems.str();
+}
+
+}  // namespace connpool::core::detail

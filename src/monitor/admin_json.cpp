@@ -1,0 +1,160 @@
+#include "admin_json.hpp"
+
+#include <ctime>
+
+#include "redact.hpp"
+
+namespace connpool::monitor::detail {
+namespace {
+
+using nlohmann::json;
+
+json latency_json(const HistogramSnapshot& h) {
+  json buckets = json::array();
+  for (std::size_t i = 0; i < h.upper_bounds.size(); ++i) {
+    buckets.push_back(json::array({h.upper_bounds[i], h.cumulative[i]}));
+  }
+  return {{"count", h.count},
+          {"sum", h.sum_seconds},
+          {"p50", h.quantile(0.50)},
+          {"p99", h.quantile(0.99)},
+          {"buckets", std::move(buckets)}};
+}
+
+json config_json(const core::PoolConfig& c) {
+  return {
+      {"min_size", c.min_size},
+      {"max_size", c.max_size},
+      {"min_idle", c.min_idle},
+      {"max_leases_per_connection", c.max_leases_per_connection},
+      {"acquire_timeout_ms", c.acquire_timeout.count()},
+      {"connect_timeout_ms", c.connect_timeout.count()},
+      {"validation_timeout_ms", c.validation_timeout.count()},
+      {"max_idle_time_ms", c.max_idle_time.count()},
+      {"max_lifetime_ms", c.max_lifetime.count()},
+      {"health_check_interval_ms", c.health_check_interval.count()},
+      {"validate_after_idle_ms", c.validate_after_idle.count()},
+      {"leak_detection_threshold_ms", c.leak_detection_threshold.count()},
+      {"idle_order", c.idle_order == core::IdleOrder::lifo ? "lifo" : "fifo"},
+  };
+}
+
+json error_json(const std::optional<Error>& e) {
+  if (!e) return nullptr;
+  return {{"type", to_string(e->code())}, {"message", redact_secrets(e->message())}};
+}
+
+json counters_json(const core::PoolStats& s) {
+  json closed = json::object();
+  for (std::size_t r = 0; r < s.closed_by_reason.size(); ++r) {
+    closed[std::string(core::to_string(core::CloseReason(r)))] = s.closed_by_reason[r];
+  }
+  json errors = json::object();
+  for (std::size_t e = 0; e < s.errors_by_type.size(); ++e) {
+    if (s.errors_by_type[e] != 0) {
+      errors[std::string(to_string(static_cast<errc>(e)))] = s.errors_by_type[e];
+    }
+  }
+  return {
+      {"acquires", s.acquires},
+      {"acquire_timeouts", s.acquire_timeouts},
+      {"created", s.created},
+      {"connect_failures", s.connect_failures},
+      {"closed", std::move(closed)},
+      {"closed_total", s.closed_total()},
+      {"errors", std::move(errors)},
+      {"health_checks", {{"ok", s.health_checks_ok}, {"failed", s.health_checks_failed}}},
+      {"leaks_detected", s.leaks_detected},
+  };
+}
+
+}  // namespace
+
+std::string format_time(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto secs = time_point_cast<seconds>(t);
+  const auto ms = duration_cast<milliseconds>(t - secs).count();
+  const std::time_t tt = system_clock::to_time_t(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+PoolReadiness pool_readiness(const core::PoolStats& s) {
+  PoolReadiness r;
+  if (s.closed) r.reasons.push_back("pool is closed");
+  if (s.total < s.min_size) {
+    r.reasons.push_back(std::to_string(s.total) + " of min_size " + std::to_string(s.min_size) +
+                        " connections open");
+  }
+  if (s.last_health_check_at && !s.last_health_check_ok) {
+    r.reasons.push_back("last health check failed at " + format_time(*s.last_health_check_at));
+  }
+  r.ready = r.reasons.empty();
+  return r;
+}
+
+json pool_json(const PoolSource& pool) {
+  const auto s = pool.stats();
+  const auto readiness = pool_readiness(s);
+  json j = {
+      {"name", pool.name},
+      {"backend", pool.backend},
+      {"target", redact_secrets(pool.target)},
+      {"environment", pool.environment},
+      {"ready", readiness.ready},
+      {"not_ready_reasons", readiness.reasons},
+      {"closed", s.closed},
+      {"size",
+       {{"idle", s.idle},
+        {"active", s.in_use},
+        {"connecting", s.connecting},
+        {"total", s.total},
+        {"min", s.min_size},
+        {"max", s.max_size}}},
+      {"leases", s.leases},
+      {"waiting", s.waiting},
+      {"utilization", s.utilization},
+      {"counters", counters_json(s)},
+      {"last_health_check", nullptr},
+      {"last_error", error_json(s.last_error)},
+      {"last_connect_error", error_json(s.last_connect_error)},
+  };
+  j["config"] = pool.config ? config_json(pool.config()) : json(nullptr);
+  if (s.last_health_check_at) {
+    j["last_health_check"] = {{"at", format_time(*s.last_health_check_at)},
+                              {"ok", s.last_health_check_ok}};
+  }
+  if (pool.observer) {
+    j["wait_seconds"] = latency_json(pool.observer->wait());
+    j["usage_seconds"] = latency_json(pool.observer->usage());
+    j["connect_seconds"] = latency_json(pool.observer->connect());
+  } else {
+    j["wait_seconds"] = nullptr;
+    j["usage_seconds"] = nullptr;
+    j["connect_seconds"] = nullptr;
+  }
+  return j;
+}
+
+json readiness_json(const PoolRegistry& pools, bool& ready) {
+  ready = true;
+  json list = json::array();
+  for (const auto& p : pools.list()) {
+    const auto r = pool_readiness(p->stats());
+    ready = ready && r.ready;
+    list.push_back({{"name", p->name}, {"ready", r.ready}, {"reasons", r.reasons}});
+  }
+  return {{"status", ready ? "ready" : "not_ready"}, {"pools", std::move(list)}};
+}
+
+std::string error_body(unsigned status, std::string_view code, std::string_view message) {
+  const json j = {{"error", {{"status", status}, {"code", code}, {"message", message}}}};
+  return j.dump();
+}
+
+}  // namespace connpool::monitor::detail

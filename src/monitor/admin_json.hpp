@@ -1,0 +1,35 @@
+// The admin API's JSON documents (schema: docs/monitoring.md).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "connpool/monitor/pool_registry.hpp"
+
+namespace connpool::monitor::detail {
+
+/// One entry of GET /api/v1/admin/connection-pools. Calls the pool's stats source (and config).
+nlohmann::json pool_json(const PoolSource& pool);
+
+/// Whether `pool` is ready (min_size reached, last health check passed, not closed), with the
+/// reasons when it is not.
+struct PoolReadiness {
+  bool ready = true;
+  std::vector<std::string> reasons;
+};
+PoolReadiness pool_readiness(const core::PoolStats& stats);
+
+/// GET /readyz: {"status": "ready"|"not_ready", "pools": [{name, ready, reasons}]}.
+/// `ready` is set to false when any pool is not ready.
+nlohmann::json readiness_json(const PoolRegistry& pools, bool& ready);
+
+/// {"error": {"status": 404, "code": "not_found", "message": "..."}}
+std::string error_body(unsigned status, std::string_view code, std::string_view message);
+
+/// RFC 3339 UTC with milliseconds: "2026-11-28T08:18:05.123Z".
+std::string format_time(std::chrono::system_clock::time_point t);
+
+}  // namespace connpool::monitor::detail

@@ -1,0 +1,58 @@
+// AdminRouter: maps a request to a response. Pure (no I/O), so every route and the auth rules are
+// unit-tested without sockets. The Beast server (admin_server.cpp) only moves bytes.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "connpool/monitor/metrics_registry.hpp"
+#include "connpool/monitor/pool_registry.hpp"
+#include "http_types.hpp"
+
+namespace connpool::monitor::detail {
+
+class AdminRouter {
+ public:
+  /// `rest` is the part of the path after a prefix route's prefix (empty for exact routes).
+  using Handler = std::function<HttpResponse(const HttpRequest&, std::string_view rest)>;
+
+  /// Registers the standard routes (/metrics, /healthz, /readyz, /api/v1/admin/...). `metrics`
+  /// may be null (then /metrics answers 404). An empty `token` disables auth on /api/*.
+  AdminRouter(std::shared_ptr<const PoolRegistry> pools,
+              std::shared_ptr<const MetricsRegistry> metrics, std::string token);
+
+  /// Adds a GET route. `prefix` routes match `path` followed by anything. Later routes do not
+  /// override earlier ones. Not thread-safe: add routes before the server starts.
+  void add_get(std::string path, bool prefix, Handler handler);
+
+  /// Thread-safe (handlers only read thread-safe registries). Never throws: a handler's
+  /// exception becomes a 500 JSON error.
+  [[nodiscard]] HttpResponse handle(const HttpRequest& request) const;
+
+ private:
+  struct Route {
+    std::string path;
+    bool prefix = false;
+    Handler handler;
+  };
+  [[nodiscard]] bool authorized(const HttpRequest& request) const;
+
+  std::shared_ptr<const PoolRegistry> pools_;
+  std::shared_ptr<const MetricsRegistry> metrics_;
+  std::string token_;
+  std::vector<Route> routes_;
+};
+
+/// A JSON error response.
+HttpResponse json_error(unsigned status, std::string_view code, std::string_view message);
+
+/// Compares in time that depends only on the lengths, never on where the strings differ.
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+
+/// Decodes %XX escapes; false on a malformed escape.
+bool percent_decode(std::string_view in, std::string& out);
+
+}  // namespace connpool::monitor::detail

@@ -1,0 +1,186 @@
+#include "connpool/monitor/metrics_registry.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <sstream>
+#include <utility>
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace connpool::monitor {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+ClientMetric labelled(const std::string& pool, const std::string& backend) {
+  ClientMetric m;
+  m.label.push_back({"pool", pool});
+  m.label.push_back({"backend", backend});
+  return m;
+}
+
+ClientMetric with_label(ClientMetric m, std::string name, std::string_view value) {
+  m.label.push_back({std::move(name), std::string(value)});
+  return m;
+}
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+void add_counter(MetricFamily& f, ClientMetric m, std::uint64_t value) {
+  m.counter.value = static_cast<double>(value);
+  f.metric.push_back(std::move(m));
+}
+
+void add_gauge(MetricFamily& f, ClientMetric m, double value) {
+  m.gauge.value = value;
+  f.metric.push_back(std::move(m));
+}
+
+void add_histogram(MetricFamily& f, ClientMetric m, const HistogramSnapshot& s) {
+  m.histogram.sample_count = s.count;
+  m.histogram.sample_sum = s.sum_seconds;
+  for (std::size_t i = 0; i < s.cumulative.size(); ++i) {
+    const double bound = i < s.upper_bounds.size() ? s.upper_bounds[i]
+                                                   : std::numeric_limits<double>::infinity();
+    m.histogram.bucket.push_back({s.cumulative[i], bound});
+  }
+  f.metric.push_back(std::move(m));
+}
+
+// The observer-driven families, one entry per pool in each.
+void collect_observers(const std::vector<std::shared_ptr<PrometheusObserver>>& observers,
+                       std::vector<MetricFamily>& out) {
+  auto wait = family("connection_pool_wait_seconds",
+                     "Time acquire() waited for a connection (successful acquires).",
+                     MetricType::Histogram);
+  auto usage = family("connection_usage_seconds", "Time a leased connection was held.",
+                      MetricType::Histogram);
+  auto connect = family("connection_pool_connect_seconds",
+                        "Time to open a connection (successful connects).", MetricType::Histogram);
+  auto timeouts = family("connection_pool_timeouts_total",
+                         "Acquires that failed because acquire_timeout expired.",
+                         MetricType::Counter);
+  auto created = family("connection_pool_connections_created_total", "Connections opened.",
+                        MetricType::Counter);
+  auto closed = family("connection_pool_connections_closed_total",
+                       "Connections closed, by reason.", MetricType::Counter);
+  auto errors =
+      family("connection_pool_errors_total", "Errors seen by the pool, by type (connpool errc).",
+             MetricType::Counter);
+  auto health = family("connection_pool_health_checks_total",
+                       "Connection validations (background or on borrow), by result.",
+                       MetricType::Counter);
+  auto leaks = family("connection_pool_leaks_detected_total",
+                      "Leases held longer than leak_detection_threshold.", MetricType::Counter);
+
+  for (const auto& o : observers) {
+    const auto base = labelled(o->pool(), o->backend());
+    const auto c = o->counters();
+    add_histogram(wait, base, o->wait());
+    add_histogram(usage, base, o->usage());
+    add_histogram(connect, base, o->connect());
+    add_counter(timeouts, base, c.timeouts);
+    add_counter(created, base, c.created);
+    // Every reason is exported from the start so rate() works from the first scrape.
+    for (std::size_t r = 0; r < c.closed.size(); ++r) {
+      add_counter(closed, with_label(base, "reason", core::to_string(core::CloseReason(r))),
+                  c.closed[r]);
+    }
+    // Errors: only the types seen so far; 33 zero series per pool would drown the useful ones.
+    for (std::size_t e = 0; e < c.errors.size(); ++e) {
+      if (c.errors[e] == 0) continue;
+      add_counter(errors, with_label(base, "type", to_string(static_cast<errc>(e))), c.errors[e]);
+    }
+    add_counter(health, with_label(base, "result", "ok"), c.health_checks_ok);
+    add_counter(health, with_label(base, "result", "failed"), c.health_checks_failed);
+    add_counter(leaks, base, c.leaks);
+  }
+  for (auto* f : {&wait, &usage, &connect, &timeouts, &created, &closed, &errors, &health, &leaks}) {
+    if (!f->metric.empty()) out.push_back(std::move(*f));
+  }
+}
+
+// The state gauges, read from each pool's stats() now.
+void collect_pools(const PoolRegistry& pools, std::vector<MetricFamily>& out) {
+  auto size = family("connection_pool_size", "Connections by state.", MetricType::Gauge);
+  auto waiting =
+      family("connection_pool_waiting", "Acquirers queued for a connection.", MetricType::Gauge);
+  auto utilization =
+      family("connection_pool_utilization",
+             "Leases in flight / (max_size * max_leases_per_connection), 0..1.", MetricType::Gauge);
+  auto max_size = family("connection_pool_max_size", "Configured maximum number of connections.",
+                         MetricType::Gauge);
+  auto min_size = family("connection_pool_min_size", "Configured minimum number of connections.",
+                         MetricType::Gauge);
+
+  for (const auto& p : pools.list()) {
+    const auto s = p->stats();
+    const auto base = labelled(p->name, p->backend);
+    add_gauge(size, with_label(base, "state", "idle"), static_cast<double>(s.idle));
+    add_gauge(size, with_label(base, "state", "active"), static_cast<double>(s.in_use));
+    add_gauge(size, with_label(base, "state", "connecting"), static_cast<double>(s.connecting));
+    add_gauge(size, with_label(base, "state", "total"), static_cast<double>(s.total));
+    add_gauge(waiting, base, static_cast<double>(s.waiting));
+    add_gauge(utilization, base, s.utilization);
+    add_gauge(max_size, base, static_cast<double>(s.max_size));
+    add_gauge(min_size, base, static_cast<double>(s.min_size));
+  }
+  for (auto* f : {&size, &waiting, &utilization, &max_size, &min_size}) {
+    if (!f->metric.empty()) out.push_back(std::move(*f));
+  }
+}
+
+}  // namespace
+
+MetricsRegistry::MetricsRegistry(std::shared_ptr<const PoolRegistry> pools)
+    : pools_(std::move(pools)), registry_(std::make_shared<prometheus::Registry>()) {}
+
+MetricsRegistry::~MetricsRegistry() = default;
+
+std::shared_ptr<PrometheusObserver> MetricsRegistry::make_observer(std::string_view pool,
+                                                                   std::string_view backend) {
+  std::lock_guard lock(mutex_);
+  for (const auto& o : observers_) {
+    if (o->pool() == pool && o->backend() == backend) return o;
+  }
+  auto o = std::make_shared<PrometheusObserver>(std::string(pool), std::string(backend));
+  observers_.push_back(o);
+  return o;
+}
+
+void MetricsRegistry::remove(std::string_view pool) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(observers_, [&](const auto& o) { return o->pool() == pool; });
+}
+
+std::vector<prometheus::MetricFamily> MetricsRegistry::collect() const {
+  std::vector<std::shared_ptr<PrometheusObserver>> observers;
+  {
+    std::lock_guard lock(mutex_);
+    observers = observers_;
+  }
+  std::vector<MetricFamily> out;
+  collect_observers(observers, out);
+  if (pools_) collect_pools(*pools_, out);
+  auto own = registry_->Collect();
+  std::move(own.begin(), own.end(), std::back_inserter(out));
+  return out;
+}
+
+std::string MetricsRegistry::scrape() const {
+  std::ostringstream text;
+  prometheus::TextSerializer().Serialize(text, collect());
+  return std::move(text).str();
+}
+
+}  // namespace connpool::monitor

@@ -1,0 +1,115 @@
+// The machinery behind redis::Connection: transport, write queue, in-order reply queue, and the
+// three strand coroutines (writer, reader, deadline watchdog). Internal.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "connpool/redis/reply.hpp"
+#include "connpool/redis/url.hpp"
+#include "resp.hpp"
+
+namespace connpool::redis::detail {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using ReplyHandler = asio::any_completion_handler<void(Result<std::vector<Reply>>)>;
+
+/// Bytes waiting to be written: a hiredis-formatted command or a pre-built batch.
+struct Chunk {
+  FormattedCommand command;
+  std::string owned;
+  [[nodiscard]] asio::const_buffer buffer() const noexcept {
+    return command.empty() ? asio::buffer(owned) : asio::buffer(command.data(), command.size());
+  }
+};
+
+/// One submission waiting for `expected` replies.
+struct Pending {
+  std::size_t expected = 1;
+  std::vector<Reply> replies;
+  ReplyHandler handler;  // empty once the caller cancelled: replies are read and dropped
+  Clock::time_point deadline = Clock::time_point::max();
+  std::uint64_t seq = 0;
+};
+
+class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
+ public:
+  using Strand = asio::strand<asio::any_io_executor>;
+  using TcpSocket = asio::ip::tcp::socket;
+  using TlsStream = asio::ssl::stream<TcpSocket>;
+  using UnixSocket = asio::local::stream_protocol::socket;
+
+  ConnectionImpl(Strand strand, RedisUrl url, std::shared_ptr<asio::ssl::context> tls);
+
+  /// Runs on the strand: transport, TLS, then the AUTH/SELECT/SETNAME round trip.
+  static asio::awaitable<Result<void>> open(std::shared_ptr<ConnectionImpl> self);
+
+  /// Queues `chunk` (carrying `expected` commands) and completes `handler` with the replies.
+  /// Thread-safe.
+  void submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
+              ReplyHandler handler);
+
+  /// Breaks the connection with `error` (first error wins). Thread-safe.
+  void fail(Error error) noexcept;
+
+  [[nodiscard]] bool broken() const noexcept { return broken_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::optional<Error> error() const;
+  [[nodiscard]] std::size_t in_flight() const noexcept {
+    return in_flight_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] const RedisUrl& url() const noexcept { return url_; }
+  [[nodiscard]] Clock::time_point deadline_from(std::optional<std::chrono::milliseconds> t) const;
+
+ private:
+  static asio::awaitable<void> write_loop(std::shared_ptr<ConnectionImpl> self);
+  static asio::awaitable<void> read_loop(std::shared_ptr<ConnectionImpl> self);
+  static asio::awaitable<void> watch_loop(std::shared_ptr<ConnectionImpl> self);
+  asio::awaitable<Result<void>> open_transport();
+  asio::awaitable<Result<void>> handshake(Clock::time_point deadline);
+  void start_loops();
+  void cancel(std::uint64_t seq) noexcept;
+  void deliver(ReplyHandler handler, Result<std::vector<Reply>> result);
+  void close_transport() noexcept;  // strand only
+  void arm_watchdog();              // strand only
+
+  Strand strand_;
+  RedisUrl url_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  std::variant<TcpSocket, TlsStream, UnixSocket> stream_;
+  asio::ip::tcp::resolver resolver_;
+  asio::steady_timer wake_timer_;   // the idle writer waits on it; submit() cancels it
+  asio::steady_timer watch_timer_;  // fires at the oldest pending deadline
+  Clock::time_point watch_armed_for_ = Clock::time_point::max();  // strand only
+  bool connect_timed_out_ = false;                                // strand only
+  RespReader reader_;                                             // reader coroutine only
+
+  mutable std::mutex mu_;
+  std::vector<Chunk> queue_;      // guarded by mu_
+  std::deque<Pending> pending_;   // guarded by mu_; same order as the bytes on the wire
+  bool writer_idle_ = false;      // guarded by mu_
+  std::uint64_t next_seq_ = 1;    // guarded by mu_
+  std::optional<Error> error_;    // guarded by mu_
+  std::atomic<bool> broken_{false};
+  std::atomic<std::size_t> in_flight_{0};
+};
+
+}  // namespace connpool::redis::detail
