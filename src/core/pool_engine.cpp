@@ -131,12 +131,14 @@ asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> ti
     if (!handoff) {
       // Nothing free: queue up. enqueue_waiter looks again under the lock, so a connection
       // returned in between is not missed.
+      // Named, not a temporary inside the co_await expression: GCC 12 destroys such
+      // temporaries twice (and `self` with them).
+      auto initiation = [self, timeout, where, started](WaitHandler handler) {
+        self->enqueue_waiter(std::move(handler), timeout, where, started);
+      };
       auto result =
           co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Handoff>)>(
-              [self, timeout, where, started](WaitHandler handler) {
-                self->enqueue_waiter(std::move(handler), timeout, where, started);
-              },
-              asio::use_awaitable);
+              std::move(initiation), asio::use_awaitable);
       if (!result) co_return std::move(result).error();
       handoff = std::move(*result);
     }

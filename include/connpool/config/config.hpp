@@ -43,7 +43,7 @@ struct Origin {
   std::string detail;
 
   static Origin builtin_default() { return {Kind::builtin, {}}; }
-  static Origin profile(Environment e) { return {Kind::profile, std::string(to_string(e))}; }
+  static Origin profile(Environment e) { return {Kind::profile, std::string(config::to_string(e))}; }
   static Origin file(std::string_view path, int line, int column);
   static Origin env(std::string_view var) { return {Kind::env, std::string(var)}; }
   static Origin flag(std::string_view name) { return {Kind::flag, std::string(name)}; }

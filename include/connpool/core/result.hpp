@@ -29,6 +29,9 @@ class [[nodiscard]] Result {
  public:
   using value_type = T;
 
+  /// An empty result holds errc::unknown. It exists because Asio's co_spawn needs default-
+  /// constructible results; code should always build a Result from a value or an Error.
+  Result() : v_(std::in_place_index<1>, Error(errc::unknown, "empty result")) {}
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
   template <class... Args>

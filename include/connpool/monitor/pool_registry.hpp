@@ -2,6 +2,7 @@
 // pool's type erased to a "stats source" (a function returning a PoolStats snapshot).
 #pragma once
 
+#include <concepts>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -10,7 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "connpool/core/pool.hpp"
 #include "connpool/core/pool_config.hpp"
 #include "connpool/core/result.hpp"
 #include "connpool/core/stats.hpp"
@@ -56,8 +56,16 @@ class PoolRegistry {
   /// Lifetime: the registry keeps a pointer to `pool`, so the Pool must neither move nor be
   /// destroyed before remove(pool.name()) (typically: declare the registry before the pool, or
   /// remove it in the pool owner's destructor).
-  template <core::Connector C>
-  Result<void> add(const core::Pool<C>& pool, std::string environment = {}) {
+  /// Any type with Pool<C>'s name/options()/stats()/config() works, so this header does not need
+  /// to include pool.hpp (Asio's coroutine machinery).
+  template <class P>
+    requires requires(const P& p) {
+      { p.stats() } -> std::same_as<core::PoolStats>;
+      { p.config() } -> std::same_as<core::PoolConfig>;
+      p.options().name;
+      p.options().observer;
+    }
+  Result<void> add(const P& pool, std::string environment = {}) {
     const auto& options = pool.options();
     PoolSource source;
     source.name = options.name;

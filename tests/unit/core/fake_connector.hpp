@@ -1,0 +1,165 @@
+// A scripted connector for pool-core unit tests: each connect/validate does what the script says
+// (ok, fail, slow, never completes), and the script counts what happened.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "connpool/core/connector.hpp"
+#include "connpool/core/observer.hpp"
+
+namespace connpool::testing {
+
+enum class Step { ok, fail, slow, never };
+
+struct FakeConnection {
+  int id = 0;
+  std::atomic<bool> broken{false};
+};
+
+/// Shared, thread-safe script and counters.
+struct Script {
+  std::mutex mu;
+  std::deque<Step> connects;    // consumed first; then default_connect
+  std::deque<Step> validations; // consumed first; then default_validate
+  Step default_connect = Step::ok;
+  Step default_validate = Step::ok;
+  std::chrono::milliseconds slow_delay{20};
+  std::string fail_message = "connection refused";
+
+  std::atomic<int> connect_calls{0};
+  std::atomic<int> validate_calls{0};
+  std::atomic<int> open{0};      // connections alive right now
+  std::atomic<int> max_open{0};  // high-water mark of `open`
+  std::atomic<int> closed{0};
+  std::atomic<int> next_id{1};
+
+  Step next_connect() {
+    std::lock_guard lock(mu);
+    if (connects.empty()) return default_connect;
+    Step s = connects.front();
+    connects.pop_front();
+    return s;
+  }
+  Step next_validate() {
+    std::lock_guard lock(mu);
+    if (validations.empty()) return default_validate;
+    Step s = validations.front();
+    validations.pop_front();
+    return s;
+  }
+  void set_default_connect(Step s) {
+    std::lock_guard lock(mu);
+    default_connect = s;
+  }
+  void set_default_validate(Step s) {
+    std::lock_guard lock(mu);
+    default_validate = s;
+  }
+};
+
+class FakeConnector {
+ public:
+  using connection_type = FakeConnection;
+  explicit FakeConnector(std::shared_ptr<Script> script) : script_(std::move(script)) {}
+
+  boost::asio::awaitable<Result<std::unique_ptr<FakeConnection>>> connect() {
+    ++script_->connect_calls;
+    const Step step = script_->next_connect();
+    if (auto waited = co_await wait(step); !waited) co_return std::move(waited).error();
+    if (step == Step::fail) co_return Error(errc::connect_failed, script_->fail_message);
+    auto conn = std::make_unique<FakeConnection>();
+    conn->id = script_->next_id++;
+    const int now_open = ++script_->open;
+    int seen = script_->max_open.load();
+    while (now_open > seen && !script_->max_open.compare_exchange_weak(seen, now_open)) {
+    }
+    co_return conn;
+  }
+
+  boost::asio::awaitable<Result<void>> validate(FakeConnection& conn) {
+    ++script_->validate_calls;
+    const Step step = script_->next_validate();
+    if (auto waited = co_await wait(step); !waited) co_return std::move(waited).error();
+    if (step == Step::fail || conn.broken) {
+      co_return Error(errc::validation_failed, "PING failed");
+    }
+    co_return ok();
+  }
+
+  bool recycle(FakeConnection& conn) noexcept { return !conn.broken; }
+  void close(FakeConnection&) noexcept {
+    --script_->open;
+    ++script_->closed;
+  }
+
+ private:
+  // slow: a short real delay; never: waits until cancelled (as a real socket would).
+  boost::asio::awaitable<Result<void>> wait(Step step) {
+    if (step != Step::slow && step != Step::never) co_return ok();
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+    if (step == Step::slow) {
+      timer.expires_after(script_->slow_delay);
+    } else {
+      timer.expires_at(boost::asio::steady_timer::time_point::max());
+    }
+    auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    if (ec) co_return Error(errc::cancelled, "cancelled");
+    co_return ok();
+  }
+  std::shared_ptr<Script> script_;
+};
+
+static_assert(core::Connector<FakeConnector>);
+
+/// Counts every observer event; thread-safe.
+struct RecordingObserver : core::PoolObserver {
+  std::atomic<int> acquired{0}, released{0}, timeouts{0}, created{0}, destroyed{0},
+      checks_ok{0}, checks_failed{0}, errors{0}, leaks{0};
+  std::mutex mu;
+  std::string last_leak_file;
+  void on_acquired(nanoseconds) override { ++acquired; }
+  void on_released(nanoseconds) override { ++released; }
+  void on_acquire_timeout(nanoseconds) override { ++timeouts; }
+  void on_created(nanoseconds) override { ++created; }
+  void on_destroyed(core::CloseReason) override { ++destroyed; }
+  void on_health_check(bool ok, nanoseconds) override { ++(ok ? checks_ok : checks_failed); }
+  void on_error(const Error&) override { ++errors; }
+  void on_leak_detected(nanoseconds, const std::source_location& where) override {
+    ++leaks;
+    std::lock_guard lock(mu);
+    last_leak_file = where.file_name();
+  }
+};
+
+/// Runs `ioc` until `done()` or until `limit` of real time passed; returns done().
+inline bool run_until(boost::asio::io_context& ioc, const std::function<bool()>& done,
+                      std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    ioc.restart();
+    ioc.run_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+/// Runs every handler that is ready now (no waiting).
+inline void drain(boost::asio::io_context& ioc) {
+  ioc.restart();
+  ioc.poll();
+}
+
+}  // namespace connpool::testing
