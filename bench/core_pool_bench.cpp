@@ -1,0 +1,241 @@
+// Pool-core benchmarks (issue: foundation). Same binary, same run:
+//   (a) uncontended acquire+release
+//   (b) 64 concurrent users on a pool of 8 (ours: 64 coroutines on one thread)
+//   (c) 2 threads x 32 coroutines on a pool of 8
+//   (d) N waiters queued on a pool of 4: per-op cost as N grows to 10 000
+// and a reference pool (std::mutex + condition_variable + deque, the redis-plus-plus design)
+// under the loads a blocking pool can take: one thread for (a), 64 OS threads for (b)/(c).
+// The connection is a plain struct: this measures the pool, not a backend.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <benchmark/benchmark.h>
+
+#include "connpool/core/pool.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+struct Conn {
+  long uses = 0;
+};
+
+struct NullConnector {
+  using connection_type = Conn;
+  asio::awaitable<connpool::Result<std::unique_ptr<Conn>>> connect() {
+    co_return std::make_unique<Conn>();
+  }
+  asio::awaitable<connpool::Result<void>> validate(Conn&) { co_return connpool::ok(); }
+  bool recycle(Conn&) noexcept { return true; }
+  void close(Conn&) noexcept {}
+};
+
+using BenchPool = connpool::core::Pool<NullConnector>;
+
+BenchPool make_pool(asio::io_context& ioc, std::size_t max_size) {
+  connpool::core::PoolConfig config;
+  config.min_size = max_size;
+  config.max_size = max_size;
+  config.acquire_timeout = 60s;
+  config.validate_after_idle = 1h;  // pure pool overhead: no borrow-time validation
+  auto pool = BenchPool::create(ioc.get_executor(), NullConnector{}, config);
+  if (!pool) std::abort();
+  // Let the warm-up finish so connects are not measured.
+  while (pool->stats().idle < max_size) ioc.run_one();
+  return std::move(*pool);
+}
+
+// The reference: what redis-plus-plus's ConnectionPool does.
+class ReferencePool {
+ public:
+  explicit ReferencePool(std::size_t max_size) : max_size_(max_size) {}
+  ~ReferencePool() {
+    for (Conn* c : idle_) delete c;
+  }
+  Conn* acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, 60s, [&] { return !idle_.empty() || total_ < max_size_; });
+    if (!idle_.empty()) {
+      Conn* c = idle_.front();
+      idle_.pop_front();
+      return c;
+    }
+    ++total_;
+    return new Conn;
+  }
+  void release(Conn* c) {
+    {
+      std::lock_guard lock(mu_);
+      idle_.push_back(c);
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Conn*> idle_;
+  std::size_t total_ = 0;
+  std::size_t max_size_;
+};
+
+// ---- (a) uncontended -----------------------------------------------------------------------
+
+void BM_Uncontended_TryAcquire(benchmark::State& state) {
+  asio::io_context ioc;
+  auto pool = make_pool(ioc, 8);
+  for (auto _ : state) {
+    auto lease = pool.try_acquire();
+    benchmark::DoNotOptimize(++(*lease)->uses);
+  }
+}
+BENCHMARK(BM_Uncontended_TryAcquire);
+
+void BM_Uncontended_CoroutineAcquire(benchmark::State& state) {
+  asio::io_context ioc;
+  auto pool = make_pool(ioc, 8);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        for (auto _ : state) {
+          auto lease = co_await pool.acquire();
+          benchmark::DoNotOptimize(++(*lease)->uses);
+        }
+      },
+      asio::detached);
+  ioc.run();
+}
+BENCHMARK(BM_Uncontended_CoroutineAcquire);
+
+void BM_Uncontended_Reference(benchmark::State& state) {
+  ReferencePool pool(8);
+  for (auto _ : state) {
+    Conn* c = pool.acquire();
+    benchmark::DoNotOptimize(++c->uses);
+    pool.release(c);
+  }
+}
+BENCHMARK(BM_Uncontended_Reference);
+
+// ---- (b) / (c) contended -------------------------------------------------------------------
+
+constexpr int kCyclesPerUser = 200;
+
+// Each user: acquire, yield once while holding (so others contend), release.
+asio::awaitable<void> user(BenchPool& pool, std::atomic<long>& ops) {
+  for (int i = 0; i < kCyclesPerUser; ++i) {
+    auto lease = co_await pool.acquire();
+    ++(*lease)->uses;
+    auto ex = co_await asio::this_coro::executor;
+    co_await asio::post(ex, asio::use_awaitable);
+    lease->release();
+    ops.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void run_coroutines(benchmark::State& state, int threads, int coroutines_per_thread,
+                    std::size_t pool_size) {
+  asio::io_context ioc(threads);
+  auto pool = make_pool(ioc, pool_size);
+  std::atomic<long> ops{0};
+  for (auto _ : state) {
+    for (int i = 0; i < threads * coroutines_per_thread; ++i) {
+      asio::co_spawn(ioc, user(pool, ops), asio::detached);
+    }
+    std::vector<std::thread> runners;
+    for (int t = 1; t < threads; ++t) runners.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    for (auto& r : runners) r.join();
+    ioc.restart();
+  }
+  state.counters["ns_per_op"] =
+      benchmark::Counter(static_cast<double>(ops.load()), benchmark::Counter::kIsRate |
+                                                              benchmark::Counter::kInvert);
+  state.SetItemsProcessed(ops.load());
+}
+
+void run_reference_threads(benchmark::State& state, int threads, std::size_t pool_size) {
+  ReferencePool pool(pool_size);
+  long ops = 0;
+  for (auto _ : state) {
+    std::vector<std::thread> users;
+    for (int t = 0; t < threads; ++t) {
+      users.emplace_back([&] {
+        for (int i = 0; i < kCyclesPerUser; ++i) {
+          Conn* c = pool.acquire();
+          ++c->uses;
+          std::this_thread::yield();
+          pool.release(c);
+        }
+      });
+    }
+    for (auto& u : users) u.join();
+    ops += static_cast<long>(threads) * kCyclesPerUser;
+  }
+  state.counters["ns_per_op"] = benchmark::Counter(
+      static_cast<double>(ops), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetItemsProcessed(ops);
+}
+
+void BM_B_64Coroutines_Pool8(benchmark::State& state) { run_coroutines(state, 1, 64, 8); }
+BENCHMARK(BM_B_64Coroutines_Pool8)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_B_Reference_64Threads_Pool8(benchmark::State& state) {
+  run_reference_threads(state, 64, 8);
+}
+BENCHMARK(BM_B_Reference_64Threads_Pool8)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_C_2Threads_32Coroutines_Pool8(benchmark::State& state) {
+  run_coroutines(state, 2, 32, 8);
+}
+BENCHMARK(BM_C_2Threads_32Coroutines_Pool8)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---- (d) deep wait queue -------------------------------------------------------------------
+
+// N users each do one acquire/yield/release on a pool of 4: almost all of them queue.
+void BM_D_Waiters_Pool4(benchmark::State& state) {
+  const auto waiters = static_cast<int>(state.range(0));
+  asio::io_context ioc;
+  auto pool = make_pool(ioc, 4);
+  long ops = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < waiters; ++i) {
+      asio::co_spawn(
+          ioc,
+          [&pool]() -> asio::awaitable<void> {
+            auto lease = co_await pool.acquire();
+            auto ex = co_await asio::this_coro::executor;
+            co_await asio::post(ex, asio::use_awaitable);
+          },
+          asio::detached);
+    }
+    ioc.run();
+    ioc.restart();
+    ops += waiters;
+  }
+  state.counters["ns_per_op"] = benchmark::Counter(
+      static_cast<double>(ops), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetItemsProcessed(ops);
+}
+BENCHMARK(BM_D_Waiters_Pool4)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

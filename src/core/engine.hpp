@@ -161,6 +161,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   std::map<std::uint64_t, Waiter> waiters_;  // key = arrival number: begin() is the oldest
   std::set<std::pair<TimePoint, std::uint64_t>> deadlines_;
   std::size_t connecting_ = 0;
+  std::size_t closing_ = 0;  // taken out of slots_, not yet closed: still counts toward max_size
   std::size_t leases_ = 0;
   std::size_t in_use_ = 0;
   std::size_t checking_ = 0;

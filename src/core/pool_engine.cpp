@@ -8,8 +8,8 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/execution.hpp>
-#include <boost/asio/prefer.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "engine.hpp"
@@ -259,6 +259,7 @@ void Engine::destroy_locked(Slot* slot, CloseReason reason, Actions& actions) {
     slot->in_idle = false;
   }
   actions.to_close.push_back(std::move(slot->conn));
+  ++closing_;
   ++counters_.closed_by_reason[static_cast<std::size_t>(reason)];
   if (observer_) actions.events.emplace_back([reason](PoolObserver& o) { o.on_destroyed(reason); });
   slots_.erase(slot->self);
@@ -359,13 +360,24 @@ void Engine::mark_broken(Slot* slot) noexcept {
 }
 
 void Engine::run(Actions& actions) {
-  actions.to_close.clear();  // closes the connections, outside the lock
+  if (!actions.to_close.empty()) {
+    // Close outside the lock; only then may replacements open, so that connections that are
+    // open, connecting or closing never add up to more than max_size.
+    const std::size_t closed = actions.to_close.size();
+    actions.to_close.clear();
+    std::lock_guard lock(mu_);
+    closing_ -= closed;
+    plan_connects_locked(clock_->now(), actions);
+  }
   for (auto& [handler, result] : actions.completions) {
-    // Posted, never run inline: the caller may be a lease destructor deep in another task.
-    auto ex = asio::prefer(asio::get_associated_executor(handler, executor_),
-                           asio::execution::blocking.never, asio::execution::relationship.fork);
-    ex.execute([h = std::move(handler), r = std::move(result)]() mutable {
-      std::move(h)(std::move(r));
+    // Never run inline: the caller may be a lease destructor deep in another task. Post to the
+    // pool's executor, then hop to the handler's own executor (a strand, say), as Asio's own
+    // operations do, so completion and cancellation of one waiter never run concurrently.
+    asio::post(executor_, [h = std::move(handler), r = std::move(result)]() mutable {
+      auto handler_ex = asio::get_associated_executor(h);
+      asio::dispatch(handler_ex, [h = std::move(h), r = std::move(r)]() mutable {
+        std::move(h)(std::move(r));
+      });
     });
   }
   if (!actions.to_check.empty() || actions.connects > 0) {

@@ -181,7 +181,7 @@ void Engine::record_error_locked(const Error& error, Actions& actions) {
 // failing, only one probe at a time, spaced by the backoff.
 void Engine::plan_connects_locked(TimePoint now, Actions& actions) {
   if (closed_) return;
-  const std::size_t pending = slots_.size() + connecting_;
+  const std::size_t pending = slots_.size() + connecting_ + closing_;
   if (pending >= config_.max_size) return;
   std::size_t want = 0;
   if (config_.min_size > pending) want = config_.min_size - pending;
@@ -395,7 +395,7 @@ Result<void> Engine::resize(std::size_t min_size, std::size_t max_size) {
     config_.min_size = min_size;
     config_.max_size = max_size;
     config_.min_idle = std::min(config_.min_idle, max_size);
-    std::size_t active = 0;
+    std::size_t active = 0;  // what stays in service; closing ones are on their way out
     for (const Slot& s : slots_) active += (s.retiring || s.broken) ? 0 : 1;
     // Shrink: idle connections go now, busy ones when their last lease returns.
     while (active + connecting_ > max_size && !idle_.empty()) {
@@ -470,9 +470,9 @@ std::string Engine::check_invariants() const {
   if (leases != leases_) problems << "leases " << leases_ << " != counted " << leases << "; ";
   if (checking != checking_) problems << "checking " << checking_ << " != " << checking << "; ";
   if (in_idle != idle_.size()) problems << "idle list " << idle_.size() << " != " << in_idle << "; ";
-  if (active + connecting_ > config_.max_size) {
-    problems << "open+connecting " << active + connecting_ << " > max_size " << config_.max_size
-             << "; ";
+  if (active + connecting_ + closing_ > config_.max_size) {
+    problems << "open+connecting+closing " << active + connecting_ + closing_ << " > max_size "
+             << config_.max_size << "; ";
   }
   if (waiters_.size() != deadlines_.size()) problems << "waiters and deadlines disagree; ";
   if (!waiters_.empty() && !idle_.empty()) problems << "waiters queued while a connection idles; ";

@@ -6,14 +6,14 @@
 // Thread safety: plain values; safe to share read-only between threads once built.
 #pragma once
 
+#include "connpool/core/pool_config.hpp"
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "connpool/core/pool_config.hpp"
 
 namespace connpool::config {
 
@@ -43,7 +43,9 @@ struct Origin {
   std::string detail;
 
   static Origin builtin_default() { return {Kind::builtin, {}}; }
-  static Origin profile(Environment e) { return {Kind::profile, std::string(config::to_string(e))}; }
+  static Origin profile(Environment e) {
+    return {Kind::profile, std::string(config::to_string(e))};
+  }
   static Origin file(std::string_view path, int line, int column);
   static Origin env(std::string_view var) { return {Kind::env, std::string(var)}; }
   static Origin flag(std::string_view name) { return {Kind::flag, std::string(name)}; }

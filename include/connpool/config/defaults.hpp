@@ -5,10 +5,10 @@
 // Every other PoolConfig field keeps the core's default.
 #pragma once
 
-#include <cstddef>
-
 #include "connpool/config/config.hpp"
 #include "connpool/core/pool_config.hpp"
+
+#include <cstddef>
 
 namespace connpool::config {
 

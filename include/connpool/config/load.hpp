@@ -11,14 +11,14 @@
 // Thread safety: the functions are reentrant; they touch no global state.
 #pragma once
 
+#include "connpool/config/config.hpp"
+#include "connpool/core/result.hpp"
+
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "connpool/config/config.hpp"
-#include "connpool/core/result.hpp"
 
 namespace connpool::config {
 

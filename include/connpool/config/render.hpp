@@ -2,9 +2,9 @@
 // its origin. Secrets are always redacted.
 #pragma once
 
-#include <string>
-
 #include "connpool/config/config.hpp"
+
+#include <string>
 
 namespace connpool::config {
 

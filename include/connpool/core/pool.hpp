@@ -7,6 +7,9 @@
 //   *not* running the pool's io_context (it waits on a future and would deadlock there).
 // - stats(), try_acquire(), close_now() and lease destruction are safe from any thread.
 // - One internal mutex guards the bookkeeping; it is never held across I/O or user callbacks.
+// - Completions are delivered through each caller's own executor. On an io_context run by
+//   several threads, a coroutine that cancels acquire() (e.g. `acquire() || timer`) must run on a
+//   strand, as Asio requires of every operation that uses per-operation cancellation.
 #pragma once
 
 #include <chrono>

@@ -46,6 +46,11 @@ class RequestBatch {
  public:
   /// Appends one command (binary-safe arguments).
   void add(std::span<const std::string_view> args);
+  /// Appends all commands of `other`.
+  void append(const RequestBatch& other) {
+    bytes_ += other.bytes_;
+    count_ += other.count_;
+  }
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
   [[nodiscard]] const std::string& bytes() const noexcept { return bytes_; }

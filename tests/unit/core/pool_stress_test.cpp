@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "pool_fixture.hpp"
 
@@ -108,7 +109,10 @@ void stress(std::size_t leases_per_connection) {
   constexpr int kIterations = 150;
   const int max_leases = static_cast<int>(config.max_size * leases_per_connection);
   for (int w = 0; w < kWorkers; ++w) {
-    asio::co_spawn(ioc, worker(pool, c, 1000u + static_cast<unsigned>(w), kIterations, max_leases),
+    // Each worker on its own strand: Asio's rule for coroutines that use per-operation
+    // cancellation (here `||`) on an io_context run by several threads.
+    asio::co_spawn(asio::make_strand(ioc),
+                   worker(pool, c, 1000u + static_cast<unsigned>(w), kIterations, max_leases),
                    asio::detached);
   }
   auto guard = asio::make_work_guard(ioc);
