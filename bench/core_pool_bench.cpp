@@ -113,6 +113,7 @@ void BM_Uncontended_CoroutineAcquire(benchmark::State& state) {
           auto lease = co_await pool.acquire();
           benchmark::DoNotOptimize(++(*lease)->uses);
         }
+        pool.close_now();  // a live pool keeps its io_context busy (housekeeping timer)
       },
       asio::detached);
   ioc.run();
@@ -150,15 +151,18 @@ void run_coroutines(benchmark::State& state, int threads, int coroutines_per_thr
   asio::io_context ioc(threads);
   auto pool = make_pool(ioc, pool_size);
   std::atomic<long> ops{0};
+  const long users = static_cast<long>(threads) * coroutines_per_thread;
   for (auto _ : state) {
-    for (int i = 0; i < threads * coroutines_per_thread; ++i) {
-      asio::co_spawn(ioc, user(pool, ops), asio::detached);
-    }
+    const long target = ops.load() + users * kCyclesPerUser;
+    for (long i = 0; i < users; ++i) asio::co_spawn(ioc, user(pool, ops), asio::detached);
+    // The pool's housekeeping timer keeps run() from returning: run until the users are done.
+    auto drive = [&] {
+      while (ops.load(std::memory_order_relaxed) < target) ioc.run_one_for(1ms);
+    };
     std::vector<std::thread> runners;
-    for (int t = 1; t < threads; ++t) runners.emplace_back([&] { ioc.run(); });
-    ioc.run();
+    for (int t = 1; t < threads; ++t) runners.emplace_back(drive);
+    drive();
     for (auto& r : runners) r.join();
-    ioc.restart();
   }
   state.counters["ns_per_op"] =
       benchmark::Counter(static_cast<double>(ops.load()), benchmark::Counter::kIsRate |
@@ -210,20 +214,21 @@ void BM_D_Waiters_Pool4(benchmark::State& state) {
   asio::io_context ioc;
   auto pool = make_pool(ioc, 4);
   long ops = 0;
+  long done = 0;
   for (auto _ : state) {
     for (int i = 0; i < waiters; ++i) {
       asio::co_spawn(
           ioc,
-          [&pool]() -> asio::awaitable<void> {
+          [&pool, &done]() -> asio::awaitable<void> {
             auto lease = co_await pool.acquire();
             auto ex = co_await asio::this_coro::executor;
             co_await asio::post(ex, asio::use_awaitable);
+            ++done;
           },
           asio::detached);
     }
-    ioc.run();
-    ioc.restart();
     ops += waiters;
+    while (done < ops) ioc.run_one();
   }
   state.counters["ns_per_op"] = benchmark::Counter(
       static_cast<double>(ops), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);

@@ -7,22 +7,23 @@
 // a yield so the others queue. The connection is a plain struct: this is the pool alone, the
 // worst case for relative overhead (any real backend round trip dwarfs it).
 // Also: (d) a /metrics scrape of 10 pools, so the cost of a scrape is on record.
-#include <atomic>
-#include <memory>
-#include <string>
-#include <thread>
-#include <vector>
+#include "connpool/core/pool.hpp"
+#include "connpool/monitor/metrics_registry.hpp"
+#include "connpool/monitor/pool_registry.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
 #include <benchmark/benchmark.h>
 
-#include "connpool/core/pool.hpp"
-#include "connpool/monitor/metrics_registry.hpp"
-#include "connpool/monitor/pool_registry.hpp"
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -50,9 +51,12 @@ enum class Kind { none, noop, prometheus };
 std::shared_ptr<connpool::core::PoolObserver> observer_for(
     Kind kind, connpool::monitor::MetricsRegistry& metrics) {
   switch (kind) {
-    case Kind::none: return nullptr;
-    case Kind::noop: return std::make_shared<connpool::core::PoolObserver>();
-    case Kind::prometheus: return metrics.make_observer("bench", "fake");
+    case Kind::none:
+      return nullptr;
+    case Kind::noop:
+      return std::make_shared<connpool::core::PoolObserver>();
+    case Kind::prometheus:
+      return metrics.make_observer("bench", "fake");
   }
   return nullptr;
 }
@@ -102,6 +106,7 @@ void BM_CoroutineAcquire(benchmark::State& state, Kind kind) {
           auto lease = co_await pool.acquire();
           benchmark::DoNotOptimize(++(*lease)->uses);
         }
+        pool.close_now();  // stops the maintenance timer so run() returns
       },
       asio::detached);
   ioc.run();
@@ -132,13 +137,21 @@ void BM_Concurrency50(benchmark::State& state, Kind kind) {
   auto pool = make_pool(ioc, 10, kind, metrics);
   std::atomic<long> ops{0};
   for (auto _ : state) {
-    for (int i = 0; i < kUsers; ++i) asio::co_spawn(ioc, user(pool, ops), asio::detached);
+    // The pool's maintenance timer keeps the io_context busy, so each round waits for its users
+    // by count, not for run() to run out of work.
+    std::atomic<int> done{0};
+    for (int i = 0; i < kUsers; ++i) {
+      asio::co_spawn(ioc, user(pool, ops), [&done, &ioc](std::exception_ptr) {
+        if (done.fetch_add(1) + 1 == kUsers) ioc.stop();
+      });
+    }
     std::vector<std::thread> runners;
     for (int t = 1; t < kThreads; ++t) runners.emplace_back([&] { ioc.run(); });
     ioc.run();
     for (auto& r : runners) r.join();
     ioc.restart();
   }
+  pool.close_now();
   state.counters["ns_per_op"] = benchmark::Counter(
       static_cast<double>(ops.load()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.SetItemsProcessed(ops.load());

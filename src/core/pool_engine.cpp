@@ -114,7 +114,6 @@ std::optional<Handoff> Engine::take_locked(TimePoint now, std::source_location w
 
 asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> timeout,
                                                   std::source_location where) {
-  auto self = shared_from_this();
   const TimePoint started = clock_->now();
   std::optional<Handoff> handoff;
   for (;;) {
@@ -123,8 +122,8 @@ asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> ti
       {
         std::lock_guard lock(mu_);
         if (closed_) co_return Error(errc::pool_closed, "pool '" + options_.name + "' is closed");
-        handoff = take_locked(clock_->now(), where, actions);
-        if (!actions.to_close.empty()) plan_connects_locked(clock_->now(), actions);
+        handoff = take_locked(started, where, actions);
+        if (!actions.to_close.empty()) plan_connects_locked(started, actions);
       }
       run(actions);
     }
@@ -133,7 +132,7 @@ asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> ti
       // returned in between is not missed.
       // Named, not a temporary inside the co_await expression: GCC 12 destroys such
       // temporaries twice (and `self` with them).
-      auto initiation = [self, timeout, where, started](WaitHandler handler) {
+      auto initiation = [self = shared_from_this(), timeout, where, started](WaitHandler handler) {
         self->enqueue_waiter(std::move(handler), timeout, where, started);
       };
       auto result =
