@@ -6,6 +6,16 @@
 // and a reference pool (std::mutex + condition_variable + deque, the redis-plus-plus design)
 // under the loads a blocking pool can take: one thread for (a), 64 OS threads for (b)/(c).
 // The connection is a plain struct: this measures the pool, not a backend.
+#include "connpool/core/pool.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <benchmark/benchmark.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -13,15 +23,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <benchmark/benchmark.h>
-
-#include "connpool/core/pool.hpp"
 
 namespace {
 
@@ -164,9 +165,8 @@ void run_coroutines(benchmark::State& state, int threads, int coroutines_per_thr
     drive();
     for (auto& r : runners) r.join();
   }
-  state.counters["ns_per_op"] =
-      benchmark::Counter(static_cast<double>(ops.load()), benchmark::Counter::kIsRate |
-                                                              benchmark::Counter::kInvert);
+  state.counters["ns_per_op"] = benchmark::Counter(
+      static_cast<double>(ops.load()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.SetItemsProcessed(ops.load());
 }
 
@@ -193,7 +193,9 @@ void run_reference_threads(benchmark::State& state, int threads, std::size_t poo
   state.SetItemsProcessed(ops);
 }
 
-void BM_B_64Coroutines_Pool8(benchmark::State& state) { run_coroutines(state, 1, 64, 8); }
+void BM_B_64Coroutines_Pool8(benchmark::State& state) {
+  run_coroutines(state, 1, 64, 8);
+}
 BENCHMARK(BM_B_64Coroutines_Pool8)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_B_Reference_64Threads_Pool8(benchmark::State& state) {

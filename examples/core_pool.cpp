@@ -1,13 +1,13 @@
 // The pool core on its own: a Connector for a made-up backend, a pool, and leases.
 // Built with the project; run it: build/bin/example_core_pool
-#include <cstdio>
-#include <memory>
+#include "connpool/core/pool.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "connpool/core/pool.hpp"
+#include <cstdio>
+#include <memory>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -42,8 +42,8 @@ int main() {
   config.max_size = 4;             // hard cap
   config.acquire_timeout = 250ms;  // how long acquire() may wait
 
-  auto pool = connpool::core::Pool<SessionConnector>::create(ioc.get_executor(),
-                                                             SessionConnector{}, config);
+  auto pool = connpool::core::Pool<SessionConnector>::create(ioc.get_executor(), SessionConnector{},
+                                                             config);
   if (!pool) {
     std::fprintf(stderr, "bad config: %s\n", pool.error().to_string().c_str());
     return 2;

@@ -8,8 +8,8 @@ namespace connpool::cli {
 
 /// Exit codes shared by every subcommand.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;       ///< the command ran and something was unhealthy
-inline constexpr int kExitConfigError = 2;   ///< bad configuration or command line
+inline constexpr int kExitFailure = 1;      ///< the command ran and something was unhealthy
+inline constexpr int kExitConfigError = 2;  ///< bad configuration or command line
 
 // `app` is the root; `bench` is the `connpool bench` group. Each function registers its
 // subcommand with a callback that stores its exit code in `exit_code`.

@@ -1,7 +1,7 @@
 // connpool: the command-line tool. Subcommands live in cmd_*.cpp.
-#include <iostream>
-
 #include "commands.hpp"
+
+#include <iostream>
 
 int main(int argc, char** argv) {
   CLI::App app{"connpool: production-grade connection pools for Redis and Firestore"};

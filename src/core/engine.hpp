@@ -5,6 +5,13 @@
 // an `Actions` value, and `run(Actions)` performs it after the lock is released.
 #pragma once
 
+#include "connpool/core/circuit_breaker.hpp"
+#include "connpool/core/detail/pool_engine.hpp"
+#include "connpool/core/lease.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -18,12 +25,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include "connpool/core/detail/pool_engine.hpp"
-#include "connpool/core/lease.hpp"
 
 namespace connpool::core::detail {
 
@@ -42,16 +43,19 @@ struct Slot {
   OwnedConnection conn;
   std::list<Slot>::iterator self;  // position in Engine::slots_, for O(1) erase
   TimePoint created_at;
-  TimePoint expires_at;     // created_at + jittered max_lifetime (TimePoint::max() if none)
-  TimePoint last_used;      // last return (or creation)
+  TimePoint expires_at;  // created_at + jittered max_lifetime (TimePoint::max() if none)
+  TimePoint last_used;   // last return (or creation)
   TimePoint last_validated;
   std::vector<LeaseRecord> leases;  // capacity is kept, so steady state does not allocate
-  bool in_idle = false;    // listed in Engine::idle_
-  bool checking = false;   // a background health check owns it
-  bool broken = false;     // takes no new leases; closes when the last lease returns
-  bool retiring = false;   // past its lifetime or shrunk away: closes when the last lease returns
+  bool in_idle = false;             // listed in Engine::idle_
+  bool checking = false;            // a background health check owns it
+  bool broken = false;              // takes no new leases; closes when the last lease returns
+  bool retiring = false;  // past its lifetime or shrunk away: closes when the last lease returns
   CloseReason close_reason = CloseReason::broken;  // why, once broken or retiring
   std::uint64_t use_count = 0;
+  std::uint64_t id = 0;
+  Nanos busy_time{0};
+  std::uint64_t errors = 0;
 };
 
 /// What an acquirer receives: a lease, and whether it must validate the connection first.
@@ -98,6 +102,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   boost::asio::awaitable<void> close(std::chrono::nanoseconds drain_timeout) override;
   void close_now() noexcept override;
   [[nodiscard]] PoolStats stats() const override;
+  [[nodiscard]] std::vector<ConnectionInfo> connections() const override;
   void run_maintenance() override;
   Result<void> resize(std::size_t min_size, std::size_t max_size) override;
   [[nodiscard]] PoolConfig config() const override;
@@ -111,8 +116,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
 
  private:
   // --- under the lock -------------------------------------------------------------------------
-  std::optional<Handoff> take_locked(TimePoint now, std::source_location where,
-                                     Actions& actions);
+  std::optional<Handoff> take_locked(TimePoint now, std::source_location where, Actions& actions);
   Slot* pick_slot_locked(TimePoint now, Actions& actions);
   RawLease lease_locked(Slot* slot, TimePoint now, std::source_location where);
   void return_slot_locked(Slot* slot, TimePoint now, Actions& actions);
@@ -133,6 +137,11 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   [[nodiscard]] TimePoint lifetime_deadline_locked(TimePoint created);
   [[nodiscard]] Nanos housekeeping_period() const;
   void begin_close_locked(Actions& actions);
+  void record_outcome_locked(bool success, TimePoint now, Actions& actions);
+  void note_breaker_locked(Actions& actions);
+  [[nodiscard]] std::optional<Error> circuit_check_locked(TimePoint now, Actions& actions);
+  void scale_locked(TimePoint now, Actions& actions);
+  [[nodiscard]] std::size_t effective_min_locked() const;
 
   // --- outside the lock -----------------------------------------------------------------------
   void run(Actions& actions);
@@ -171,6 +180,17 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   TimePoint next_connect_at_{};
   bool closed_ = false;
   PoolStats counters_;  // only the counter fields are used
+  CircuitBreaker breaker_;
+  std::size_t target_ = 0;  // dynamic sizing target (>= config_.min_size)
+  TimePoint last_scale_up_{};
+  TimePoint last_scale_change_{};
+  std::uint64_t next_slot_id_ = 1;
+  // Closed-connection aggregates for lifetime analytics
+  std::uint64_t closed_count_ = 0;
+  Nanos closed_lifetime_sum_{0};
+  Nanos closed_lifetime_max_{0};
+  std::uint64_t closed_uses_sum_ = 0;
+  double closed_busy_fraction_sum_ = 0.0;
   std::mt19937_64 rng_;
   boost::asio::steady_timer wake_timer_;
   TimePoint wake_at_ = TimePoint::max();

@@ -6,7 +6,9 @@
 namespace connpool::core {
 
 namespace {
-Error invalid(std::string message) { return {errc::invalid_config, std::move(message)}; }
+Error invalid(std::string message) {
+  return {errc::invalid_config, std::move(message)};
+}
 }  // namespace
 
 Result<void> PoolConfig::validate() const {
@@ -26,15 +28,14 @@ Result<void> PoolConfig::validate() const {
     const char* name;
     milliseconds value;
   };
-  for (const Named& n : {Named{"acquire_timeout", acquire_timeout},
-                         Named{"connect_timeout", connect_timeout},
-                         Named{"validation_timeout", validation_timeout},
-                         Named{"max_idle_time", max_idle_time}, Named{"max_lifetime", max_lifetime},
-                         Named{"health_check_interval", health_check_interval},
-                         Named{"validate_after_idle", validate_after_idle},
-                         Named{"leak_detection_threshold", leak_detection_threshold},
-                         Named{"reconnect_backoff_initial", reconnect_backoff_initial},
-                         Named{"reconnect_backoff_max", reconnect_backoff_max}}) {
+  for (const Named& n :
+       {Named{"acquire_timeout", acquire_timeout}, Named{"connect_timeout", connect_timeout},
+        Named{"validation_timeout", validation_timeout}, Named{"max_idle_time", max_idle_time},
+        Named{"max_lifetime", max_lifetime}, Named{"health_check_interval", health_check_interval},
+        Named{"validate_after_idle", validate_after_idle},
+        Named{"leak_detection_threshold", leak_detection_threshold},
+        Named{"reconnect_backoff_initial", reconnect_backoff_initial},
+        Named{"reconnect_backoff_max", reconnect_backoff_max}}) {
     if (!non_negative(n.value)) {
       return invalid(std::string(n.name) + " (" + to_string(n.value.count()) +
                      "ms) must not be negative");
@@ -59,13 +60,33 @@ Result<void> PoolConfig::validate() const {
     return invalid("max_lifetime_jitter (" + to_string(max_lifetime_jitter) +
                    ") must be in [0, 0.5]");
   }
+  if (auto r = circuit_breaker.validate(); !r) return r;
+  if (auto r = dynamic_sizing.validate(); !r) return r;
+  return ok();
+}
+
+Result<void> DynamicSizingConfig::validate() const {
+  using std::to_string;
+  if (!enabled) return ok();
+  auto bad = [](std::string m) { return invalid("dynamic_sizing." + m); };
+  if (!(scale_up_utilization > 0.0 && scale_up_utilization <= 1.0)) {
+    return bad("scale_up_utilization (" + to_string(scale_up_utilization) + ") must be in (0, 1]");
+  }
+  if (!(scale_down_utilization >= 0.0 && scale_down_utilization < scale_up_utilization)) {
+    return bad("scale_down_utilization (" + to_string(scale_down_utilization) +
+               ") must be in [0, scale_up_utilization)");
+  }
+  if (scale_up_cooldown.count() < 0 || scale_down_cooldown.count() < 0) {
+    return bad("cooldowns must not be negative");
+  }
+  if (scale_up_step == 0) return bad("scale_up_step (0) must be >= 1");
+  if (scale_down_step == 0) return bad("scale_down_step (0) must be >= 1");
   return ok();
 }
 
 Result<milliseconds> parse_duration(std::string_view text) {
   auto bad = [&](const char* rule) {
-    return Error(errc::invalid_config,
-                 "invalid duration '" + std::string(text) + "': " + rule);
+    return Error(errc::invalid_config, "invalid duration '" + std::string(text) + "': " + rule);
   };
   if (text.empty()) return bad("empty (use e.g. 250ms, 30s, 10m, 1h)");
   long long value = 0;

@@ -1,7 +1,5 @@
 // Acquire and release: the hot paths of the pool.
-#include <algorithm>
-#include <cstdio>
-#include <string>
+#include "engine.hpp"
 
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -12,13 +10,17 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "engine.hpp"
+#include <algorithm>
+#include <cstdio>
+#include <string>
 
 namespace asio = boost::asio;
 
 namespace connpool::core::detail {
 
-void* PoolEngine::connection_of(const Slot* slot) noexcept { return slot->conn.get(); }
+void* PoolEngine::connection_of(const Slot* slot) noexcept {
+  return slot->conn.get();
+}
 
 std::shared_ptr<PoolEngine> PoolEngine::create(asio::any_io_executor executor, PoolConfig config,
                                                ConnectorOps ops, PoolOptions options) {
@@ -47,6 +49,8 @@ Engine::Engine(asio::any_io_executor executor, PoolConfig config, ConnectorOps o
       clock_(clock_or_default(options_.clock)),
       observer_(options_.observer.get()),
       config_(std::move(config)),
+      breaker_(config_.circuit_breaker, clock_->now()),
+      target_(config_.min_size),
       rng_(seed_or_random(options_.seed)),
       wake_timer_(executor_) {}
 
@@ -116,16 +120,24 @@ asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> ti
                                                   std::source_location where) {
   const TimePoint started = clock_->now();
   std::optional<Handoff> handoff;
+  bool first = true;
   for (;;) {
     {
       Actions actions;
+      std::optional<Error> refused;
       {
         std::lock_guard lock(mu_);
         if (closed_) co_return Error(errc::pool_closed, "pool '" + options_.name + "' is closed");
-        handoff = take_locked(started, where, actions);
-        if (!actions.to_close.empty()) plan_connects_locked(started, actions);
+        if (first && config_.circuit_breaker.enabled)
+          refused = circuit_check_locked(started, actions);
+        if (!refused) {
+          handoff = take_locked(started, where, actions);
+          if (!actions.to_close.empty()) plan_connects_locked(started, actions);
+        }
       }
       run(actions);
+      if (refused) co_return std::move(*refused);
+      first = false;
     }
     if (!handoff) {
       // Nothing free: queue up. enqueue_waiter looks again under the lock, so a connection
@@ -198,8 +210,8 @@ void Engine::enqueue_waiter(WaitHandler handler, std::optional<milliseconds> tim
       actions.completions.emplace_back(std::move(handler), std::move(*handoff));
     } else if (started + limit <= now) {
       ++counters_.acquire_timeouts;
-      Error error(errc::acquire_timeout, "acquire timed out after " + format_duration(limit) +
-                                             " " + state_summary_locked());
+      Error error(errc::acquire_timeout, "acquire timed out after " + format_duration(limit) + " " +
+                                             state_summary_locked());
       record_error_locked(error, actions);
       actions.completions.emplace_back(std::move(handler), std::move(error));
     } else {
@@ -257,6 +269,13 @@ void Engine::destroy_locked(Slot* slot, CloseReason reason, Actions& actions) {
     idle_.erase(std::find(idle_.begin(), idle_.end(), slot));
     slot->in_idle = false;
   }
+  const Nanos life = std::max(Nanos(1), clock_->now() - slot->created_at);
+  ++closed_count_;
+  closed_lifetime_sum_ += life;
+  closed_lifetime_max_ = std::max(closed_lifetime_max_, life);
+  closed_uses_sum_ += slot->use_count;
+  closed_busy_fraction_sum_ += std::min(
+      1.0, static_cast<double>(slot->busy_time.count()) / static_cast<double>(life.count()));
   actions.to_close.push_back(std::move(slot->conn));
   ++closing_;
   ++counters_.closed_by_reason[static_cast<std::size_t>(reason)];
@@ -296,6 +315,9 @@ void Engine::release_locked(Slot* slot, std::uint64_t token, bool broken, CloseR
   records.pop_back();
   --leases_;
   slot->last_used = now;
+  slot->busy_time += usage;
+  if (broken) ++slot->errors;
+  record_outcome_locked(!broken, now, actions);
   if (broken && !slot->broken) {
     slot->broken = true;
     slot->close_reason = reason;
@@ -310,6 +332,7 @@ void Engine::release_locked(Slot* slot, std::uint64_t token, bool broken, CloseR
 
 void Engine::release(Slot* slot, std::uint64_t token, bool broken) noexcept {
   const bool reusable = !broken && ops_.recycle(slot->conn.get());
+  // (the breaker hears of it in release_locked: a broken return is a failed call)
   Actions actions;
   Nanos usage{0};
   {
@@ -358,6 +381,52 @@ void Engine::mark_broken(Slot* slot) noexcept {
   }
 }
 
+void Engine::record_outcome_locked(bool success, TimePoint now, Actions& actions) {
+  if (!config_.circuit_breaker.enabled) return;
+  breaker_.record(success, now);
+  note_breaker_locked(actions);
+}
+
+void Engine::note_breaker_locked(Actions& actions) {
+  while (auto t = breaker_.take_transition()) {
+    ++counters_.circuit_transitions;
+    const double rate = breaker_.failure_rate();
+    actions.logs.push_back({t->to == CircuitState::closed ? LogLevel::info : LogLevel::warning,
+                            "pool '" + options_.name + "': circuit " +
+                                std::string(to_string(t->from)) + " -> " +
+                                std::string(to_string(t->to)) + " (failure rate " +
+                                std::to_string(static_cast<int>(rate * 100)) + "%)",
+                            false});
+    if (observer_) {
+      actions.events.emplace_back(
+          [from = t->from, to = t->to](PoolObserver& o) { o.on_circuit_state(from, to); });
+    }
+  }
+}
+
+std::optional<Error> Engine::circuit_check_locked(TimePoint now, Actions& actions) {
+  const bool allowed = breaker_.allow(now);
+  note_breaker_locked(actions);
+  if (allowed) return std::nullopt;
+  ++counters_.circuit_rejections;
+  const auto until =
+      std::chrono::duration_cast<milliseconds>(std::max(Nanos(0), breaker_.next_probe_at() - now));
+  std::string message =
+      "circuit " + std::string(to_string(breaker_.state())) + " in pool '" + options_.name + "'";
+  if (breaker_.state() == CircuitState::open) {
+    message += " (failure rate " + std::to_string(static_cast<int>(breaker_.failure_rate() * 100)) +
+               "% over " + std::to_string(breaker_.calls_in_window()) + " calls); next probe in " +
+               format_duration(until);
+  } else {
+    message += ": waiting for the outcome of " +
+               std::to_string(config_.circuit_breaker.half_open_calls) + " probe calls";
+  }
+  if (counters_.last_error) message += "; last error: " + counters_.last_error->message();
+  Error error(errc::circuit_open, std::move(message));
+  ++counters_.errors_by_type[static_cast<std::size_t>(errc::circuit_open)];
+  return error;
+}
+
 void Engine::run(Actions& actions) {
   if (!actions.to_close.empty()) {
     // Close outside the lock; only then may replacements open, so that connections that are
@@ -381,7 +450,8 @@ void Engine::run(Actions& actions) {
   }
   if (!actions.to_check.empty() || actions.connects > 0) {
     auto self = shared_from_this();
-    for (Slot* slot : actions.to_check) asio::co_spawn(executor_, check_task(self, slot), asio::detached);
+    for (Slot* slot : actions.to_check)
+      asio::co_spawn(executor_, check_task(self, slot), asio::detached);
     for (std::size_t i = 0; i < actions.connects; ++i) {
       asio::co_spawn(executor_, connect_task(self), asio::detached);
     }

@@ -1,17 +1,17 @@
 // Background work of the pool: connecting with backoff, health checks, eviction, lifetimes,
 // acquire deadlines, leak detection, resizing, closing; plus stats and invariants.
-#include <algorithm>
-#include <cmath>
-#include <exception>
-#include <sstream>
-#include <string>
+#include "engine.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "engine.hpp"
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <sstream>
+#include <string>
 
 namespace asio = boost::asio;
 using namespace boost::asio::experimental::awaitable_operators;
@@ -90,7 +90,7 @@ void Engine::maintain_locked(TimePoint now, Actions& actions) {
       destroy_locked(slot, CloseReason::lifetime, actions);
       --open;
     } else if (config_.max_idle_time.count() > 0 &&
-               now - slot->last_used >= config_.max_idle_time && open > config_.min_size &&
+               now - slot->last_used >= config_.max_idle_time && open > effective_min_locked() &&
                idle_.size() > config_.min_idle) {
       destroy_locked(slot, CloseReason::idle, actions);
       --open;
@@ -121,13 +121,13 @@ void Engine::maintain_locked(TimePoint now, Actions& actions) {
       ++counters_.leaks_detected;
       const Nanos held = now - record.acquired_at;
       const std::source_location where = record.where;
-      actions.logs.push_back(
-          {LogLevel::warning,
-           "pool '" + options_.name + "': lease held for " + describe_held(held) +
-               " (leak_detection_threshold " + format_duration(config_.leak_detection_threshold) +
-               "), acquired at " + where.file_name() + ":" + std::to_string(where.line()) +
-               " in " + where.function_name(),
-           true});
+      actions.logs.push_back({LogLevel::warning,
+                              "pool '" + options_.name + "': lease held for " +
+                                  describe_held(held) + " (leak_detection_threshold " +
+                                  format_duration(config_.leak_detection_threshold) +
+                                  "), acquired at " + where.file_name() + ":" +
+                                  std::to_string(where.line()) + " in " + where.function_name(),
+                              true});
       if (observer_) {
         actions.events.emplace_back(
             [held, where](PoolObserver& o) { o.on_leak_detected(held, where); });
@@ -135,15 +135,55 @@ void Engine::maintain_locked(TimePoint now, Actions& actions) {
     }
   }
 
+  if (config_.dynamic_sizing.enabled) scale_locked(now, actions);
   plan_connects_locked(now, actions);
   TimePoint next = now + housekeeping_period();
   if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
+  if (config_.circuit_breaker.enabled && breaker_.state() == CircuitState::open) {
+    // Background probe: once open_duration has passed, one connect tests the backend.
+    if (now >= breaker_.next_probe_at() && connecting_ == 0 &&
+        slots_.size() + closing_ < config_.max_size) {
+      ++connecting_;
+      ++actions.connects;
+    }
+    next = std::min(next, std::max(now, breaker_.next_probe_at()));
+  }
   schedule_wake_locked(next);
 }
 
+std::size_t Engine::effective_min_locked() const {
+  return config_.dynamic_sizing.enabled ? std::max(config_.min_size, target_) : config_.min_size;
+}
+
+// Dynamic sizing: raise the target while the pool is busy (pre-opening connections), lower it
+// step by step once it has been quiet for a cooldown, closing idle connections above it.
+void Engine::scale_locked(TimePoint now, Actions& actions) {
+  const DynamicSizingConfig& d = config_.dynamic_sizing;
+  const std::size_t open = slots_.size();
+  const double capacity =
+      static_cast<double>(std::max<std::size_t>(open, 1) * config_.max_leases_per_connection);
+  const double load = waiters_.empty() ? static_cast<double>(leases_) / capacity : 1.0;
+  if (load >= d.scale_up_utilization) {
+    if (now - last_scale_up_ >= d.scale_up_cooldown && target_ < config_.max_size) {
+      target_ = std::min(config_.max_size, std::max(target_, open) + d.scale_up_step);
+      last_scale_up_ = last_scale_change_ = now;
+    }
+    return;
+  }
+  if (load > d.scale_down_utilization || now - last_scale_change_ < d.scale_down_cooldown) return;
+  if (open <= config_.min_size && target_ <= config_.min_size) return;
+  const std::size_t base = std::min(std::max(target_, config_.min_size), open);
+  target_ = std::max(config_.min_size, base > d.scale_down_step ? base - d.scale_down_step : 0);
+  last_scale_change_ = now;
+  for (std::size_t closed = 0;
+       closed < d.scale_down_step && slots_.size() > target_ && !idle_.empty(); ++closed) {
+    destroy_locked(idle_.front(), CloseReason::shrink, actions);
+  }
+}
+
 std::string Engine::state_summary_locked() const {
-  std::string s = "(total=" + std::to_string(slots_.size()) + " in_use=" +
-                  std::to_string(in_use_) + " idle=" + std::to_string(idle_.size()) +
+  std::string s = "(total=" + std::to_string(slots_.size()) + " in_use=" + std::to_string(in_use_) +
+                  " idle=" + std::to_string(idle_.size()) +
                   " waiting=" + std::to_string(waiters_.size());
   if (connecting_ > 0) s += " connecting=" + std::to_string(connecting_);
   s += ") in pool '" + options_.name + "'";
@@ -184,7 +224,8 @@ void Engine::plan_connects_locked(TimePoint now, Actions& actions) {
   const std::size_t pending = slots_.size() + connecting_ + closing_;
   if (pending >= config_.max_size) return;
   std::size_t want = 0;
-  if (config_.min_size > pending) want = config_.min_size - pending;
+  const std::size_t min_size = effective_min_locked();
+  if (min_size > pending) want = min_size - pending;
   const std::size_t spare = idle_.size() + connecting_;
   if (config_.min_idle > spare) want = std::max(want, config_.min_idle - spare);
   if (!waiters_.empty()) {
@@ -220,8 +261,8 @@ TimePoint Engine::lifetime_deadline_locked(TimePoint created) {
   if (config_.max_lifetime.count() == 0) return TimePoint::max();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const double factor = 1.0 - config_.max_lifetime_jitter * unit(rng_);
-  const auto life = Nanos(static_cast<Nanos::rep>(
-      static_cast<double>(Nanos(config_.max_lifetime).count()) * factor));
+  const auto life = Nanos(
+      static_cast<Nanos::rep>(static_cast<double>(Nanos(config_.max_lifetime).count()) * factor));
   return created + life;
 }
 
@@ -256,10 +297,19 @@ void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time) {
       next_connect_at_ = TimePoint{};
       counters_.last_connect_error.reset();
       if (observer_) {
-        actions.events.emplace_back([connect_time](PoolObserver& o) { o.on_created(connect_time); });
+        actions.events.emplace_back(
+            [connect_time](PoolObserver& o) { o.on_created(connect_time); });
+      }
+      if (config_.circuit_breaker.enabled) {
+        // Reachable again: let probe calls through. A background connect is not a call, so it
+        // does not count as a success in the window (its failures do count: they are the
+        // backend failing).
+        breaker_.probe_succeeded(now);
+        note_breaker_locked(actions);
       }
       Slot& slot = slots_.emplace_back();
       slot.self = std::prev(slots_.end());
+      slot.id = next_slot_id_++;
       slot.conn = std::move(*result);
       slot.created_at = slot.last_used = slot.last_validated = now;
       slot.expires_at = lifetime_deadline_locked(now);
@@ -271,6 +321,11 @@ void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time) {
       counters_.last_connect_error = result.error();
       record_error_locked(result.error(), actions);
       next_connect_at_ = now + backoff_delay_locked();
+      if (config_.circuit_breaker.enabled) {
+        breaker_.probe_failed(now);
+        breaker_.record(false, now);
+        note_breaker_locked(actions);
+      }
       actions.logs.push_back({LogLevel::warning,
                               "pool '" + options_.name + "': connect failed (" +
                                   std::to_string(consecutive_connect_failures_) +
@@ -305,12 +360,15 @@ asio::awaitable<Result<void>> Engine::validate_with_timeout(Slot* slot) {
     ++(ok ? counters_.health_checks_ok : counters_.health_checks_failed);
     counters_.last_health_check_at = std::chrono::system_clock::now();
     counters_.last_health_check_ok = ok;
+    // Like connects: a failed check is the backend failing; a passing one is not a call.
+    if (!ok) record_outcome_locked(false, clock_->now(), actions);
+    if (!ok) ++slot->errors;
     if (!ok) {
       record_error_locked(result.error(), actions);
-      actions.logs.push_back({LogLevel::info,
-                              "pool '" + options_.name + "': health check failed: " +
-                                  result.error().to_string(),
-                              false});
+      actions.logs.push_back(
+          {LogLevel::info,
+           "pool '" + options_.name + "': health check failed: " + result.error().to_string(),
+           false});
     }
   }
   if (observer_) observer_->on_health_check(ok, clock_->now() - started);
@@ -394,6 +452,7 @@ Result<void> Engine::resize(std::size_t min_size, std::size_t max_size) {
     if (closed_) return Error(errc::pool_closed, "pool '" + options_.name + "' is closed");
     config_.min_size = min_size;
     config_.max_size = max_size;
+    target_ = std::clamp(target_, min_size, max_size);
     config_.min_idle = std::min(config_.min_idle, max_size);
     std::size_t active = 0;  // what stays in service; closing ones are on their way out
     for (const Slot& s : slots_) active += (s.retiring || s.broken) ? 0 : 1;
@@ -435,7 +494,70 @@ PoolStats Engine::stats() const {
   s.utilization = static_cast<double>(leases_) /
                   static_cast<double>(config_.max_size * config_.max_leases_per_connection);
   s.closed = closed_;
+  s.circuit_enabled = config_.circuit_breaker.enabled;
+  s.circuit_state = breaker_.state();
+  s.circuit_failure_rate = breaker_.failure_rate();
+  const TimePoint now = clock_->now();
+  if (s.circuit_enabled) {
+    s.circuit_since =
+        std::chrono::system_clock::now() -
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(now - breaker_.since());
+  }
+  s.target_size = effective_min_locked();
+
+  std::vector<Nanos> ages;
+  std::vector<std::uint64_t> uses;
+  ages.reserve(slots_.size());
+  uses.reserve(slots_.size());
+  for (const Slot& slot : slots_) {
+    ages.push_back(now - slot.created_at);
+    uses.push_back(slot.use_count);
+  }
+  std::sort(ages.begin(), ages.end());
+  std::sort(uses.begin(), uses.end());
+  LifetimeStats& l = s.lifetimes;
+  if (!ages.empty()) {
+    l.live_age_p50 = ages[ages.size() / 2];
+    l.live_age_max = ages.back();
+    l.live_uses_p50 = uses[uses.size() / 2];
+    l.live_uses_max = uses.back();
+  }
+  l.closed = closed_count_;
+  if (closed_count_ > 0) {
+    const auto n = static_cast<Nanos::rep>(closed_count_);
+    l.closed_lifetime_mean = closed_lifetime_sum_ / n;
+    l.closed_lifetime_max = closed_lifetime_max_;
+    l.closed_uses_mean = static_cast<double>(closed_uses_sum_) / static_cast<double>(closed_count_);
+    l.closed_busy_fraction_mean = closed_busy_fraction_sum_ / static_cast<double>(closed_count_);
+  }
   return s;
+}
+
+std::vector<ConnectionInfo> Engine::connections() const {
+  std::lock_guard lock(mu_);
+  const TimePoint now = clock_->now();
+  std::vector<ConnectionInfo> out;
+  out.reserve(slots_.size());
+  for (const Slot& slot : slots_) {
+    ConnectionInfo info;
+    info.id = slot.id;
+    if (slot.checking) {
+      info.state = ConnectionInfo::State::checking;
+    } else if (slot.leases.empty()) {
+      info.state = ConnectionInfo::State::idle;
+    } else {
+      info.state = (slot.broken || slot.retiring) ? ConnectionInfo::State::draining
+                                                  : ConnectionInfo::State::in_use;
+    }
+    info.age = now - slot.created_at;
+    info.idle_for = slot.leases.empty() ? now - slot.last_used : Nanos(0);
+    info.use_count = slot.use_count;
+    info.busy_time = slot.busy_time;
+    info.leases = slot.leases.size();
+    info.errors = slot.errors;
+    out.push_back(info);
+  }
+  return out;
 }
 
 std::string Engine::check_invariants() const {
@@ -469,14 +591,16 @@ std::string Engine::check_invariants() const {
   if (in_use != in_use_) problems << "in_use " << in_use_ << " != counted " << in_use << "; ";
   if (leases != leases_) problems << "leases " << leases_ << " != counted " << leases << "; ";
   if (checking != checking_) problems << "checking " << checking_ << " != " << checking << "; ";
-  if (in_idle != idle_.size()) problems << "idle list " << idle_.size() << " != " << in_idle << "; ";
+  if (in_idle != idle_.size())
+    problems << "idle list " << idle_.size() << " != " << in_idle << "; ";
   if (active + connecting_ + closing_ > config_.max_size) {
     problems << "open+connecting+closing " << active + connecting_ + closing_ << " > max_size "
              << config_.max_size << "; ";
   }
   if (waiters_.size() != deadlines_.size()) problems << "waiters and deadlines disagree; ";
   if (!waiters_.empty() && !idle_.empty()) problems << "waiters queued while a connection idles; ";
-  if (!waiters_.empty() && has_room) problems << "waiters queued while a shared connection has room; ";
+  if (!waiters_.empty() && has_room)
+    problems << "waiters queued while a shared connection has room; ";
   if (closed_ && (!waiters_.empty() || !idle_.empty())) {
     problems << "closed pool still has waiters or idle connections; ";
   }

@@ -19,7 +19,9 @@ class Clock {
 
 class SteadyClock final : public Clock {
  public:
-  [[nodiscard]] time_point now() const noexcept override { return std::chrono::steady_clock::now(); }
+  [[nodiscard]] time_point now() const noexcept override {
+    return std::chrono::steady_clock::now();
+  }
 };
 
 /// A clock that only moves when told to. Thread-safe.
@@ -32,7 +34,8 @@ class ManualClock final : public Clock {
 
  private:
   // Starts far from the epoch so "now - 1h" is still a valid time point.
-  std::atomic<duration::rep> ticks_{std::chrono::duration_cast<duration>(std::chrono::hours(1000)).count()};
+  std::atomic<duration::rep> ticks_{
+      std::chrono::duration_cast<duration>(std::chrono::hours(1000)).count()};
 };
 
 }  // namespace connpool::core

@@ -1,12 +1,12 @@
 // The backend contract: what a pool needs to know about one kind of connection.
 #pragma once
 
-#include <concepts>
-#include <memory>
+#include "connpool/core/result.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
-#include "connpool/core/result.hpp"
+#include <concepts>
+#include <memory>
 
 namespace connpool::core {
 
@@ -28,10 +28,12 @@ concept Connector = requires(C& c, typename C::connection_type& conn) {
   typename C::connection_type;
   {
     c.connect()
-  } -> std::same_as<boost::asio::awaitable<Result<std::unique_ptr<typename C::connection_type>>>>;
+    } -> std::same_as<boost::asio::awaitable<Result<std::unique_ptr<typename C::connection_type>>>>;
   { c.validate(conn) } -> std::same_as<boost::asio::awaitable<Result<void>>>;
-  { c.recycle(conn) } noexcept -> std::same_as<bool>;
-  { c.close(conn) } noexcept;
+  { c.recycle(conn) }
+  noexcept->std::same_as<bool>;
+  { c.close(conn) }
+  noexcept;
 };
 
 }  // namespace connpool::core

@@ -1,11 +1,11 @@
 // Leases: the RAII handle to a pooled connection.
 #pragma once
 
+#include "connpool/core/detail/pool_engine.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <utility>
-
-#include "connpool/core/detail/pool_engine.hpp"
 
 namespace connpool::core {
 

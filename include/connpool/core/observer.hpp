@@ -1,11 +1,11 @@
 // PoolObserver: how monitoring learns what a pool does, without the core knowing about it.
 #pragma once
 
-#include <chrono>
-#include <source_location>
-
 #include "connpool/core/error.hpp"
 #include "connpool/core/stats.hpp"
+
+#include <chrono>
+#include <source_location>
 
 namespace connpool::core {
 
@@ -36,6 +36,8 @@ class PoolObserver {
   virtual void on_error(const Error& /*error*/) {}
   /// A lease has been held longer than leak_detection_threshold (reported once per lease).
   virtual void on_leak_detected(nanoseconds /*held*/, const std::source_location& /*where*/) {}
+  /// The circuit breaker changed state.
+  virtual void on_circuit_state(CircuitState /*from*/, CircuitState /*to*/) {}
 };
 
 }  // namespace connpool::core

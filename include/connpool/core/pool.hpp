@@ -12,22 +12,22 @@
 //   strand, as Asio requires of every operation that uses per-operation cancellation.
 #pragma once
 
-#include <chrono>
-#include <memory>
-#include <optional>
-#include <source_location>
-#include <utility>
+#include "connpool/core/connector.hpp"
+#include "connpool/core/detail/pool_engine.hpp"
+#include "connpool/core/lease.hpp"
+#include "connpool/core/pool_config.hpp"
+#include "connpool/core/stats.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include "connpool/core/connector.hpp"
-#include "connpool/core/detail/pool_engine.hpp"
-#include "connpool/core/lease.hpp"
-#include "connpool/core/pool_config.hpp"
-#include "connpool/core/stats.hpp"
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <source_location>
+#include <utility>
 
 namespace connpool::core {
 
@@ -119,6 +119,8 @@ class Pool {
   }
 
   [[nodiscard]] PoolStats stats() const { return engine_->stats(); }
+  /// One record per open connection (age, uses, busy time, state): lifetime analytics.
+  [[nodiscard]] std::vector<ConnectionInfo> connections() const { return engine_->connections(); }
   [[nodiscard]] PoolConfig config() const { return engine_->config(); }
   [[nodiscard]] const PoolOptions& options() const noexcept { return engine_->options(); }
   [[nodiscard]] const std::string& name() const noexcept { return engine_->options().name; }

@@ -1,11 +1,12 @@
 // PoolConfig: every policy knob of a pool, as a plain aggregate.
 #pragma once
 
+#include "connpool/core/circuit_breaker.hpp"
+#include "connpool/core/result.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <string>
-
-#include "connpool/core/result.hpp"
 
 namespace connpool::core {
 
@@ -15,6 +16,30 @@ using std::chrono::milliseconds;
 enum class IdleOrder {
   lifo,  ///< most recently returned first: a small hot set, the rest age out (default)
   fifo,  ///< least recently returned first: spreads use over all connections
+};
+
+/// Optional policy that moves the pool's target size between min_size and max_size with load
+/// (the model: Bigtable's DynamicChannelPool). The target acts as a raised min_size: the pool
+/// pre-opens connections up to it and, after a burst, closes idle ones above it without waiting
+/// for max_idle_time.
+struct DynamicSizingConfig {
+  /// Off by default: the pool grows on demand and shrinks by max_idle_time only.
+  bool enabled = false;
+  /// Grow when leases / (open connections x max_leases_per_connection) reach this, or when
+  /// anyone waits. Default 0.75. Range (0, 1].
+  double scale_up_utilization = 0.75;
+  /// Shrink when that ratio stays at or below this. Default 0.25. Range [0, scale_up).
+  double scale_down_utilization = 0.25;
+  /// Minimum time between two growth steps. Default 1000 ms.
+  milliseconds scale_up_cooldown{1000};
+  /// Minimum time after any change before a shrink step. Default 30000 ms.
+  milliseconds scale_down_cooldown{30000};
+  /// Connections added per growth step. Default 2. Must be >= 1.
+  std::size_t scale_up_step = 2;
+  /// Connections removed per shrink step. Default 1. Must be >= 1.
+  std::size_t scale_down_step = 1;
+
+  [[nodiscard]] Result<void> validate() const;
 };
 
 /// Pool policy. Plain aggregate; `validate()` checks the rules between fields.
@@ -76,6 +101,11 @@ struct PoolConfig {
   /// connection among independent operations of multiplexed protocols (gRPC streams on one
   /// channel, pipelined Redis commands). Must be >= 1.
   std::size_t max_leases_per_connection = 1;
+
+  /// Fail fast while the backend is failing. Off by default. See circuit_breaker.hpp.
+  CircuitBreakerConfig circuit_breaker;
+  /// Move the pool size with load. Off by default.
+  DynamicSizingConfig dynamic_sizing;
 
   /// Checks the rules between fields. The error (errc::invalid_config) names the field and the
   /// rule, e.g. "min_size (30) > max_size (20)".

@@ -1,14 +1,14 @@
 // Result<T>: a value or a connpool::Error (an expected-style type; std::expected is C++23).
 #pragma once
 
+#include "connpool/core/error.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
-
-#include "connpool/core/error.hpp"
 
 namespace connpool {
 
@@ -98,9 +98,13 @@ class [[nodiscard]] Result<void> {
 };
 
 /// `return connpool::ok();` from a function returning Result<void>.
-inline Result<void> ok() { return {}; }
+inline Result<void> ok() {
+  return {};
+}
 
 /// Shorthand for building a failed result: `return fail(errc::invalid_argument, "...")`.
-inline Error fail(errc code, std::string message) { return Error(code, std::move(message)); }
+inline Error fail(errc code, std::string message) {
+  return Error(code, std::move(message));
+}
 
 }  // namespace connpool

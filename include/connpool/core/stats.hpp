@@ -1,6 +1,9 @@
 // PoolStats: a consistent snapshot of one pool, taken under its lock.
 #pragma once
 
+#include "connpool/core/circuit_breaker.hpp"
+#include "connpool/core/error.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -8,8 +11,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "connpool/core/error.hpp"
 
 namespace connpool::core {
 
@@ -29,6 +30,37 @@ std::string_view to_string(CloseReason r) noexcept;
 /// Number of distinct connpool::errc values (for per-type counters).
 inline constexpr std::size_t kErrcCount = static_cast<std::size_t>(errc::unknown) + 1;
 
+/// Lifetime analytics: how long connections live and how much they are used.
+struct LifetimeStats {
+  using nanoseconds = std::chrono::nanoseconds;
+  // Connections open now
+  nanoseconds live_age_p50{0};
+  nanoseconds live_age_max{0};
+  std::uint64_t live_uses_p50 = 0;
+  std::uint64_t live_uses_max = 0;
+  // Connections closed since the pool started
+  std::uint64_t closed = 0;
+  nanoseconds closed_lifetime_mean{0};
+  nanoseconds closed_lifetime_max{0};
+  double closed_uses_mean = 0.0;
+  /// Fraction of its life a closed connection spent carrying a lease (mean).
+  double closed_busy_fraction_mean = 0.0;
+};
+
+/// One open connection, as the admin API lists it. No secrets: only bookkeeping.
+struct ConnectionInfo {
+  enum class State { idle, in_use, checking, draining };
+  std::uint64_t id = 0;
+  State state = State::idle;
+  std::chrono::nanoseconds age{0};
+  std::chrono::nanoseconds idle_for{0};  ///< since the last lease returned (0 while in use)
+  std::uint64_t use_count = 0;
+  std::chrono::nanoseconds busy_time{0};  ///< total time spent carrying leases
+  std::size_t leases = 0;
+  std::uint64_t errors = 0;  ///< failed validations and broken returns seen on it
+};
+std::string_view to_string(ConnectionInfo::State s) noexcept;
+
 struct PoolStats {
   // Gauges
   std::size_t total = 0;       ///< open connections (idle + in use + being checked)
@@ -45,10 +77,10 @@ struct PoolStats {
   bool closed = false;
 
   // Counters since the pool was created
-  std::uint64_t acquires = 0;           ///< successful acquires
-  std::uint64_t acquire_timeouts = 0;   ///< acquires that failed with acquire_timeout
-  std::uint64_t created = 0;            ///< connections opened
-  std::uint64_t connect_failures = 0;   ///< connect attempts that failed or timed out
+  std::uint64_t acquires = 0;          ///< successful acquires
+  std::uint64_t acquire_timeouts = 0;  ///< acquires that failed with acquire_timeout
+  std::uint64_t created = 0;           ///< connections opened
+  std::uint64_t connect_failures = 0;  ///< connect attempts that failed or timed out
   std::array<std::uint64_t, kCloseReasonCount> closed_by_reason{};
   std::array<std::uint64_t, kErrcCount> errors_by_type{};  ///< indexed by errc
   std::uint64_t health_checks_ok = 0;
@@ -62,6 +94,19 @@ struct PoolStats {
   std::optional<Error> last_connect_error;
   /// The newest error of any kind the pool saw.
   std::optional<Error> last_error;
+
+  // Circuit breaker (state closed when disabled)
+  bool circuit_enabled = false;
+  CircuitState circuit_state = CircuitState::closed;
+  std::optional<std::chrono::system_clock::time_point> circuit_since;
+  double circuit_failure_rate = 0.0;
+  std::uint64_t circuit_transitions = 0;
+  std::uint64_t circuit_rejections = 0;  ///< acquires failed fast with circuit_open
+
+  // Dynamic sizing: the size the pool currently aims for (== min_size when disabled)
+  std::size_t target_size = 0;
+
+  LifetimeStats lifetimes;
 
   [[nodiscard]] std::uint64_t closed_total() const noexcept;
   [[nodiscard]] std::uint64_t closed_count(CloseReason r) const noexcept {

@@ -1,10 +1,10 @@
-#include <memory>
-#include <set>
-#include <string>
+#include "connpool/core/result.hpp"
 
 #include <gtest/gtest.h>
 
-#include "connpool/core/result.hpp"
+#include <memory>
+#include <set>
+#include <string>
 
 namespace connpool {
 namespace {

@@ -2,13 +2,8 @@
 // (ok, fail, slow, never completes), and the script counts what happened.
 #pragma once
 
-#include <atomic>
-#include <chrono>
-#include <deque>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <string>
+#include "connpool/core/connector.hpp"
+#include "connpool/core/observer.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -17,8 +12,13 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "connpool/core/connector.hpp"
-#include "connpool/core/observer.hpp"
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
 
 namespace connpool::testing {
 
@@ -32,8 +32,8 @@ struct FakeConnection {
 /// Shared, thread-safe script and counters.
 struct Script {
   std::mutex mu;
-  std::deque<Step> connects;    // consumed first; then default_connect
-  std::deque<Step> validations; // consumed first; then default_validate
+  std::deque<Step> connects;     // consumed first; then default_connect
+  std::deque<Step> validations;  // consumed first; then default_validate
   Step default_connect = Step::ok;
   Step default_validate = Step::ok;
   std::chrono::milliseconds slow_delay{20};
@@ -126,8 +126,8 @@ static_assert(core::Connector<FakeConnector>);
 
 /// Counts every observer event; thread-safe.
 struct RecordingObserver : core::PoolObserver {
-  std::atomic<int> acquired{0}, released{0}, timeouts{0}, created{0}, destroyed{0},
-      checks_ok{0}, checks_failed{0}, errors{0}, leaks{0};
+  std::atomic<int> acquired{0}, released{0}, timeouts{0}, created{0}, destroyed{0}, checks_ok{0},
+      checks_failed{0}, errors{0}, leaks{0};
   std::mutex mu;
   std::string last_leak_file;
   void on_acquired(nanoseconds) override { ++acquired; }

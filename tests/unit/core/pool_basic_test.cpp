@@ -1,7 +1,7 @@
 // Leases, warm-up, FIFO waiters, close and stats.
-#include <thread>
-
 #include "pool_fixture.hpp"
+
+#include <thread>
 
 namespace connpool::testing {
 namespace {

@@ -1,13 +1,15 @@
-#include <gtest/gtest.h>
-
 #include "connpool/core/pool_config.hpp"
+
+#include <gtest/gtest.h>
 
 namespace connpool::core {
 namespace {
 
 using namespace std::chrono_literals;
 
-TEST(PoolConfig, DefaultsAreValid) { EXPECT_TRUE(PoolConfig{}.validate()); }
+TEST(PoolConfig, DefaultsAreValid) {
+  EXPECT_TRUE(PoolConfig{}.validate());
+}
 
 struct BadCase {
   const char* what;
@@ -36,8 +38,7 @@ TEST(PoolConfig, EachRuleNamesFieldAndValues) {
        "connect_timeout (0ms) must be > 0"},
       {"zero validation timeout", with([](PoolConfig& c) { c.validation_timeout = 0ms; }),
        "validation_timeout (0ms) must be > 0"},
-      {"backoff max below initial",
-       with([](PoolConfig& c) {
+      {"backoff max below initial", with([](PoolConfig& c) {
          c.reconnect_backoff_initial = 2s;
          c.reconnect_backoff_max = 1s;
        }),

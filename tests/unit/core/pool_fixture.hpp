@@ -2,18 +2,20 @@
 // connector and a recording observer.
 #pragma once
 
-#include <memory>
-#include <optional>
-#include <vector>
+#include "connpool/core/clock.hpp"
+#include "connpool/core/pool.hpp"
+
+#include "fake_connector.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+
 #include <gtest/gtest.h>
 
-#include "connpool/core/clock.hpp"
-#include "connpool/core/pool.hpp"
-#include "fake_connector.hpp"
+#include <memory>
+#include <optional>
+#include <vector>
 
 namespace connpool::testing {
 
@@ -99,6 +101,8 @@ class PoolTest : public ::testing::Test {
 
 /// A pool that does nothing by itself: no eviction, lifetime, health checks or backoff, unless
 /// a test turns them on.
-inline core::PoolConfig PoolTest::quiet_config() { return quiet_config_impl(); }
+inline core::PoolConfig PoolTest::quiet_config() {
+  return quiet_config_impl();
+}
 
 }  // namespace connpool::testing

@@ -1,9 +1,9 @@
 // Shared leases (max_leases_per_connection > 1), resize and cancellation.
+#include "pool_fixture.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include "pool_fixture.hpp"
 
 namespace connpool::testing {
 namespace {
@@ -88,7 +88,7 @@ TEST_F(PoolTest, DiscardOfASharedConnectionWaitsForItsOtherLeases) {
   auto b = acquire_now(pool);
   a.discard();
   EXPECT_EQ(pool.stats().total, 1u);  // b still uses it
-  auto c = acquire_now(pool);          // but it takes no new lease
+  auto c = acquire_now(pool);         // but it takes no new lease
   EXPECT_NE(c->id, b->id);
   auto d = acquire_now(pool);  // joins c on the healthy connection
   EXPECT_EQ(d->id, c->id);

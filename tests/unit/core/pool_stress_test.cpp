@@ -1,15 +1,15 @@
 // Several threads running the io_context, many coroutines doing random acquire / release /
 // discard / timeout / cancel, with short real lifetimes and health checks. Run under TSan by
 // `make test` (test-core-tsan). Bounded in count and time.
-#include <random>
-#include <thread>
+#include "pool_fixture.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include "pool_fixture.hpp"
+#include <random>
+#include <thread>
 
 namespace connpool::testing {
 namespace {
@@ -64,9 +64,15 @@ asio::awaitable<void> worker(TestPool& pool, StressCounters& c, unsigned seed, i
     co_await hold.async_wait(asio::as_tuple(asio::use_awaitable));
     --c.leased_now;
     switch (rng() % 8) {
-      case 0: lease.discard(); break;
-      case 1: lease->broken = true; break;  // recycle() refuses it
-      default: lease.release(); break;
+      case 0:
+        lease.discard();
+        break;
+      case 1:
+        lease->broken = true;
+        break;  // recycle() refuses it
+      default:
+        lease.release();
+        break;
     }
   }
   ++c.workers_done;
@@ -141,8 +147,12 @@ void stress(std::size_t leases_per_connection) {
               c.other_errors.load(), static_cast<unsigned long long>(s.created));
 }
 
-TEST(PoolStress, ExclusiveLeasesUnderFourThreads) { stress(1); }
-TEST(PoolStress, SharedLeasesUnderFourThreads) { stress(3); }
+TEST(PoolStress, ExclusiveLeasesUnderFourThreads) {
+  stress(1);
+}
+TEST(PoolStress, SharedLeasesUnderFourThreads) {
+  stress(3);
+}
 
 }  // namespace
 }  // namespace connpool::testing

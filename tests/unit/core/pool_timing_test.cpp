@@ -40,13 +40,15 @@ TEST_F(PoolTest, AcquireTimeoutCarriesTheLastConnectError) {
   auto pool = make_pool(config);
   auto waiter = spawn_acquire(pool);
   drain(ioc);
-  ASSERT_TRUE(run_until(ioc, [&] { return script->connect_calls >= 1 && pool.stats().connecting == 0; }));
+  ASSERT_TRUE(
+      run_until(ioc, [&] { return script->connect_calls >= 1 && pool.stats().connecting == 0; }));
   clock->advance(250ms);
   pool.run_maintenance();
   ASSERT_TRUE(run_until(ioc, [&] { return waiter->has_value(); }));
   const Error& e = (*waiter)->error();
   EXPECT_EQ(e.code(), errc::acquire_timeout);
-  EXPECT_NE(e.message().find("(total=0 in_use=0 idle=0 waiting=1"), std::string::npos) << e.message();
+  EXPECT_NE(e.message().find("(total=0 in_use=0 idle=0 waiting=1"), std::string::npos)
+      << e.message();
   EXPECT_NE(e.message().find("; last connect error: connection refused"), std::string::npos)
       << e.message();
   EXPECT_GE(pool.stats().error_count(errc::connect_failed), 1u);

@@ -3,6 +3,15 @@
 // Not part of the public API.
 #pragma once
 
+#include "connpool/core/clock.hpp"
+#include "connpool/core/observer.hpp"
+#include "connpool/core/pool_config.hpp"
+#include "connpool/core/result.hpp"
+#include "connpool/core/stats.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -11,15 +20,7 @@
 #include <source_location>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-
-#include "connpool/core/clock.hpp"
-#include "connpool/core/observer.hpp"
-#include "connpool/core/pool_config.hpp"
-#include "connpool/core/result.hpp"
-#include "connpool/core/stats.hpp"
+#include <vector>
 
 namespace connpool::core {
 
@@ -74,6 +75,7 @@ class PoolEngine {
   virtual boost::asio::awaitable<void> close(std::chrono::nanoseconds drain_timeout) = 0;
   virtual void close_now() noexcept = 0;
   [[nodiscard]] virtual PoolStats stats() const = 0;
+  [[nodiscard]] virtual std::vector<ConnectionInfo> connections() const = 0;
   virtual void run_maintenance() = 0;
   virtual Result<void> resize(std::size_t min_size, std::size_t max_size) = 0;
   [[nodiscard]] virtual PoolConfig config() const = 0;
