@@ -1,10 +1,10 @@
 #include "connpool/firestore/json.hpp"
 
+#include "connpool/firestore/path.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <limits>
-
-#include "connpool/firestore/path.hpp"
 
 namespace connpool::firestore {
 namespace {
@@ -12,9 +12,8 @@ namespace {
 using nlohmann::json;
 
 Error bad(const std::string& where, const std::string& why) {
-  return Error(errc::invalid_argument,
-               "invalid Firestore JSON at " + (where.empty() ? std::string("/") : where) + ": " +
-                   why);
+  return Error(errc::invalid_argument, "invalid Firestore JSON at " +
+                                           (where.empty() ? std::string("/") : where) + ": " + why);
 }
 
 std::string escape_pointer(std::string_view key) {
@@ -76,7 +75,9 @@ Result<Value> tagged_value(const json& j, const std::string& where, JsonMode mod
   if (!j.is_object() || j.size() != 1) {
     return bad(where, "expected an object with exactly one key such as \"stringValue\"");
   }
-  const auto& [key, v] = *j.items().begin();
+  const auto first = j.begin();
+  const std::string& key = first.key();
+  const json& v = first.value();
   const std::string at = where + "/" + escape_pointer(key);
   if (key == "nullValue") {
     if (!v.is_null() && v != "NULL_VALUE") return bad(at, "expected null");
@@ -174,16 +175,21 @@ bool looks_tagged(const json& j) {
 Result<Value> lenient_value(const json& j, const std::string& where) {
   if (looks_tagged(j)) return tagged_value(j, where, JsonMode::lenient);
   switch (j.type()) {
-    case json::value_t::null: return Value(Null{});
-    case json::value_t::boolean: return Value(j.get<bool>());
-    case json::value_t::number_integer: return Value(j.get<std::int64_t>());
+    case json::value_t::null:
+      return Value(Null{});
+    case json::value_t::boolean:
+      return Value(j.get<bool>());
+    case json::value_t::number_integer:
+      return Value(j.get<std::int64_t>());
     case json::value_t::number_unsigned: {
       auto i = int_from_json(j, where);
       if (!i) return std::move(i).error();
       return Value(*i);
     }
-    case json::value_t::number_float: return Value(j.get<double>());
-    case json::value_t::string: return Value(j.get<std::string>());
+    case json::value_t::number_float:
+      return Value(j.get<double>());
+    case json::value_t::string:
+      return Value(j.get<std::string>());
     case json::value_t::array: {
       Array out;
       for (std::size_t i = 0; i < j.size(); ++i) {
@@ -202,7 +208,8 @@ Result<Value> lenient_value(const json& j, const std::string& where) {
       }
       return Value(std::move(out));
     }
-    default: return bad(where, "unsupported JSON value");
+    default:
+      return bad(where, "unsupported JSON value");
   }
 }
 
@@ -281,7 +288,9 @@ Result<Value> value_from_json(const json& j, JsonMode mode) {
   return mode == JsonMode::tagged ? tagged_value(j, "", mode) : lenient_value(j, "");
 }
 
-Result<Map> fields_from_json(const json& j, JsonMode mode) { return fields_at(j, "", mode); }
+Result<Map> fields_from_json(const json& j, JsonMode mode) {
+  return fields_at(j, "", mode);
+}
 
 Result<Document> document_from_json(const json& j, JsonMode mode) {
   if (!j.is_object()) return bad("", "expected a document object {\"fields\": {...}}");
@@ -302,8 +311,9 @@ Result<Document> document_from_json(const json& j, JsonMode mode) {
       if (!t) return bad("/" + k, t.error().message());
       (k == "createTime" ? d.create_time : d.update_time) = *t;
     } else {
-      return bad("", "unexpected key \"" + k + "\" (a document has name, fields, createTime, "
-                                               "updateTime)");
+      return bad("", "unexpected key \"" + k +
+                         "\" (a document has name, fields, createTime, "
+                         "updateTime)");
     }
   }
   return d;
@@ -318,8 +328,10 @@ Result<json> parse_json(std::string_view text) {
   if (j.is_discarded()) {
     // Parse again with exceptions only to get the position for the message; contained here.
     try {
-      (void)json::parse(text);
-    } catch (const json::parse_error& e) {
+      const json again = json::parse(text);
+      (void)again;
+    } catch (const json::exception& e) {
+      // parse_error for bad syntax, out_of_range for numbers like 1E999 (found by fuzzing).
       return fail(errc::invalid_argument, std::string("invalid JSON: ") + e.what());
     }
     return fail(errc::invalid_argument, "invalid JSON");
@@ -342,7 +354,8 @@ std::string base64_encode(std::string_view in) {
   }
   if (i < in.size()) {
     auto n = static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size()) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
+    if (i + 1 < in.size())
+      n |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
     out += kB64[n >> 18];
     out += kB64[(n >> 12) & 63];
     out += i + 1 < in.size() ? kB64[(n >> 6) & 63] : '=';

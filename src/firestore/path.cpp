@@ -29,14 +29,15 @@ std::string quoted(std::string_view s) {
 Result<std::vector<std::string>> split_path(std::string_view path, std::string_view kind) {
   if (path.empty()) return fail(errc::invalid_argument, std::string(kind) + " must not be empty");
   if (path.size() > kMaxPathBytes) {
-    return fail(errc::invalid_argument, std::string(kind) + " " + quoted(path.substr(0, 64)) +
-                                            "... is longer than 6 KiB");
+    return fail(errc::invalid_argument,
+                std::string(kind) + " " + quoted(path.substr(0, 64)) + "... is longer than 6 KiB");
   }
   std::vector<std::string> segments;
   std::size_t start = 0;
   while (true) {
     const auto slash = path.find('/', start);
-    const auto seg = path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
+    const auto seg =
+        path.substr(start, slash == std::string_view::npos ? path.npos : slash - start);
     if (seg.empty()) {
       return fail(errc::invalid_argument, std::string(kind) + " " + quoted(path) +
                                               " has an empty segment (leading, trailing or "

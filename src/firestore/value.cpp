@@ -42,7 +42,9 @@ bool parse_digits(std::string_view s, std::size_t pos, std::size_t n, unsigned& 
   return true;
 }
 
-bool is_leap(std::int64_t y) noexcept { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool is_leap(std::int64_t y) noexcept {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned days_in_month(std::int64_t y, unsigned m) noexcept {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -60,8 +62,7 @@ std::string Timestamp::to_rfc3339() const {
   civil_from_days(days, y, m, d);
   char buf[64];
   int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
-                        static_cast<long long>(y), m, d,
-                        static_cast<long long>(secs_of_day / 3600),
+                        static_cast<long long>(y), m, d, static_cast<long long>(secs_of_day / 3600),
                         static_cast<long long>(secs_of_day / 60 % 60),
                         static_cast<long long>(secs_of_day % 60));
   std::string out(buf, static_cast<std::size_t>(n));
@@ -87,8 +88,8 @@ Result<Timestamp> Timestamp::from_rfc3339(std::string_view s) {
                     " (expected RFC 3339 like 2024-05-01T12:34:56.123456789Z)");
   };
   unsigned year = 0, mon = 0, day = 0, hh = 0, mm = 0, ss = 0;
-  if (s.size() < 20 || !parse_digits(s, 0, 4, year) || s[4] != '-' ||
-      !parse_digits(s, 5, 2, mon) || s[7] != '-' || !parse_digits(s, 8, 2, day) ||
+  if (s.size() < 20 || !parse_digits(s, 0, 4, year) || s[4] != '-' || !parse_digits(s, 5, 2, mon) ||
+      s[7] != '-' || !parse_digits(s, 8, 2, day) ||
       (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !parse_digits(s, 11, 2, hh) ||
       s[13] != ':' || !parse_digits(s, 14, 2, mm) || s[16] != ':' || !parse_digits(s, 17, 2, ss)) {
     return bad("malformed date or time");
@@ -147,29 +148,43 @@ bool operator==(const Value& a, const Value& b) noexcept {
   if (a.v_.index() != b.v_.index()) return false;
   if (const auto* da = std::get_if<double>(&a.v_)) {
     // Bit identity: NaN == NaN and -0.0 != 0.0, which is what "round-trips exactly" means.
-    return std::bit_cast<std::uint64_t>(*da) == std::bit_cast<std::uint64_t>(std::get<double>(b.v_));
+    return std::bit_cast<std::uint64_t>(*da) ==
+           std::bit_cast<std::uint64_t>(std::get<double>(b.v_));
   }
   if (const auto* ga = std::get_if<GeoPoint>(&a.v_)) {
     const auto& gb = std::get<GeoPoint>(b.v_);
-    return std::bit_cast<std::uint64_t>(ga->latitude) == std::bit_cast<std::uint64_t>(gb.latitude) &&
-           std::bit_cast<std::uint64_t>(ga->longitude) == std::bit_cast<std::uint64_t>(gb.longitude);
+    return std::bit_cast<std::uint64_t>(ga->latitude) ==
+               std::bit_cast<std::uint64_t>(gb.latitude) &&
+           std::bit_cast<std::uint64_t>(ga->longitude) ==
+               std::bit_cast<std::uint64_t>(gb.longitude);
   }
   return a.v_ == b.v_;
 }
 
 std::string_view to_string(Value::Type t) noexcept {
   switch (t) {
-    case Value::Type::null: return "null";
-    case Value::Type::boolean: return "boolean";
-    case Value::Type::integer: return "integer";
-    case Value::Type::floating: return "double";
-    case Value::Type::timestamp: return "timestamp";
-    case Value::Type::string: return "string";
-    case Value::Type::bytes: return "bytes";
-    case Value::Type::reference: return "reference";
-    case Value::Type::geo_point: return "geo point";
-    case Value::Type::array: return "array";
-    case Value::Type::map: return "map";
+    case Value::Type::null:
+      return "null";
+    case Value::Type::boolean:
+      return "boolean";
+    case Value::Type::integer:
+      return "integer";
+    case Value::Type::floating:
+      return "double";
+    case Value::Type::timestamp:
+      return "timestamp";
+    case Value::Type::string:
+      return "string";
+    case Value::Type::bytes:
+      return "bytes";
+    case Value::Type::reference:
+      return "reference";
+    case Value::Type::geo_point:
+      return "geo point";
+    case Value::Type::array:
+      return "array";
+    case Value::Type::map:
+      return "map";
   }
   return "unknown";
 }

@@ -19,22 +19,22 @@
 // keeps the pool alive.
 #pragma once
 
-#include <cstdint>
-#include <functional>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-
 #include "connpool/core/pool.hpp"
 #include "connpool/firestore/connector.hpp"
 #include "connpool/firestore/options.hpp"
 #include "connpool/firestore/query.hpp"
 #include "connpool/firestore/value.hpp"
 #include "connpool/firestore/write.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace connpool::firestore {
 

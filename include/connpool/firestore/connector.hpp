@@ -5,14 +5,14 @@
 // Most code never touches this directly: firestore::Client owns a Pool<FirestoreConnector>.
 #pragma once
 
-#include <cstdint>
-#include <memory>
-
-#include <boost/asio/awaitable.hpp>
-
 #include "connpool/core/connector.hpp"
 #include "connpool/core/result.hpp"
 #include "connpool/firestore/options.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <memory>
 
 namespace connpool::firestore {
 

@@ -12,13 +12,13 @@
 // objects but fail with errc::pool_closed afterwards.
 #pragma once
 
+#include "connpool/core/result.hpp"
+#include "connpool/firestore/client.hpp"
+
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string_view>
-
-#include "connpool/core/result.hpp"
-#include "connpool/firestore/client.hpp"
 
 namespace connpool::firestore {
 

@@ -25,13 +25,13 @@
 // Thread safety: pure functions.
 #pragma once
 
-#include <string>
-#include <string_view>
+#include "connpool/core/result.hpp"
+#include "connpool/firestore/value.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include "connpool/core/result.hpp"
-#include "connpool/firestore/value.hpp"
+#include <string>
+#include <string_view>
 
 namespace connpool::firestore {
 

@@ -1,12 +1,12 @@
 // FirestoreOptions: where to connect and how each RPC behaves (deadline, retries).
 #pragma once
 
+#include "connpool/core/pool_config.hpp"
+#include "connpool/core/result.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
-
-#include "connpool/core/pool_config.hpp"
-#include "connpool/core/result.hpp"
 
 namespace connpool::firestore {
 

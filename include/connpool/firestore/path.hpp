@@ -1,16 +1,17 @@
 // Validation of collection ids, document ids, document paths and field paths, done on the client
 // so a bad name fails with errc::invalid_argument naming it, before any RPC is sent.
 //
-// Firestore's rules (https://firebase.google.com/docs/firestore/quotas#collections_documents_and_fields):
-// an id is valid UTF-8, 1..1500 bytes, contains no '/', is not "." or "..", and does not match
+// Firestore's rules
+// (https://firebase.google.com/docs/firestore/quotas#collections_documents_and_fields): an id is
+// valid UTF-8, 1..1500 bytes, contains no '/', is not "." or "..", and does not match
 // __.*__ (reserved). A collection path has an odd number of segments, a document path an even one.
 #pragma once
+
+#include "connpool/core/result.hpp"
 
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "connpool/core/result.hpp"
 
 namespace connpool::firestore {
 

@@ -5,15 +5,15 @@
 // Thread safety: plain values.
 #pragma once
 
+#include "connpool/core/result.hpp"
+#include "connpool/firestore/value.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include "connpool/core/result.hpp"
-#include "connpool/firestore/value.hpp"
 
 namespace connpool::firestore {
 
@@ -49,8 +49,12 @@ class Filter {
   }
   /// As above with the operator spelled as text; an unknown operator is reported by validate().
   static Filter where(std::string field, std::string_view op, Value value);
-  static Filter all_of(std::vector<Filter> filters) { return composite(Kind::all_of, std::move(filters)); }
-  static Filter any_of(std::vector<Filter> filters) { return composite(Kind::any_of, std::move(filters)); }
+  static Filter all_of(std::vector<Filter> filters) {
+    return composite(Kind::all_of, std::move(filters));
+  }
+  static Filter any_of(std::vector<Filter> filters) {
+    return composite(Kind::any_of, std::move(filters));
+  }
 
   [[nodiscard]] Kind kind() const noexcept { return kind_; }
   [[nodiscard]] const std::string& field() const noexcept { return field_; }
@@ -207,7 +211,9 @@ struct Aggregation {
   std::string field;  ///< sum / avg: the numeric field
   std::string alias;  ///< key in the result map
 
-  static Aggregation count(std::string alias = "count") { return {Kind::count, {}, std::move(alias)}; }
+  static Aggregation count(std::string alias = "count") {
+    return {Kind::count, {}, std::move(alias)};
+  }
   static Aggregation sum(std::string field, std::string alias = "sum") {
     return {Kind::sum, std::move(field), std::move(alias)};
   }

@@ -7,6 +7,8 @@
 // Thread safety: plain values; concurrent reads are safe, writes need external synchronization.
 #pragma once
 
+#include "connpool/core/result.hpp"
+
 #include <compare>
 #include <cstdint>
 #include <map>
@@ -17,8 +19,6 @@
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include "connpool/core/result.hpp"
 
 namespace connpool::firestore {
 
@@ -86,25 +86,26 @@ class Value {
   };
 
   Value() noexcept : v_(Null{}) {}
-  Value(Null) noexcept : v_(Null{}) {}                   // NOLINT: implicit by design
-  Value(std::nullptr_t) noexcept : v_(Null{}) {}         // NOLINT
-  Value(bool b) noexcept : v_(b) {}                      // NOLINT
-  Value(std::int64_t i) noexcept : v_(i) {}              // NOLINT
-  Value(double d) noexcept : v_(d) {}                    // NOLINT
-  Value(Timestamp t) noexcept : v_(t) {}                 // NOLINT
-  Value(std::string s) noexcept : v_(std::move(s)) {}    // NOLINT
-  Value(std::string_view s) : v_(std::string(s)) {}      // NOLINT
-  Value(const char* s) : v_(std::string(s)) {}           // NOLINT
-  Value(Bytes b) noexcept : v_(std::move(b)) {}          // NOLINT
-  Value(Reference r) noexcept : v_(std::move(r)) {}      // NOLINT
-  Value(GeoPoint g) noexcept : v_(g) {}                  // NOLINT
-  Value(Array a) noexcept : v_(std::move(a)) {}          // NOLINT
-  Value(Map m) noexcept : v_(std::move(m)) {}            // NOLINT
+  Value(Null) noexcept : v_(Null{}) {}                 // NOLINT: implicit by design
+  Value(std::nullptr_t) noexcept : v_(Null{}) {}       // NOLINT
+  Value(bool b) noexcept : v_(b) {}                    // NOLINT
+  Value(std::int64_t i) noexcept : v_(i) {}            // NOLINT
+  Value(double d) noexcept : v_(d) {}                  // NOLINT
+  Value(Timestamp t) noexcept : v_(t) {}               // NOLINT
+  Value(std::string s) noexcept : v_(std::move(s)) {}  // NOLINT
+  Value(std::string_view s) : v_(std::string(s)) {}    // NOLINT
+  Value(const char* s) : v_(std::string(s)) {}         // NOLINT
+  Value(Bytes b) noexcept : v_(std::move(b)) {}        // NOLINT
+  Value(Reference r) noexcept : v_(std::move(r)) {}    // NOLINT
+  Value(GeoPoint g) noexcept : v_(g) {}                // NOLINT
+  Value(Array a) noexcept : v_(std::move(a)) {}        // NOLINT
+  Value(Map m) noexcept : v_(std::move(m)) {}          // NOLINT
   /// Any other integer type is stored as int64 (unsigned values above INT64_MAX do not fit:
   /// build them explicitly).
   template <class I>
-    requires(std::is_integral_v<I> && !std::is_same_v<I, bool> && !std::is_same_v<I, std::int64_t>)
-  Value(I i) noexcept : v_(static_cast<std::int64_t>(i)) {}  // NOLINT
+  requires(std::is_integral_v<I> && !std::is_same_v<I, bool> && !std::is_same_v<I, std::int64_t>)
+      Value(I i)
+  noexcept : v_(static_cast<std::int64_t>(i)) {}  // NOLINT
 
   [[nodiscard]] Type type() const noexcept { return static_cast<Type>(v_.index()); }
   [[nodiscard]] bool is_null() const noexcept { return type() == Type::null; }
@@ -134,8 +135,8 @@ class Value {
   [[nodiscard]] const auto& variant() const noexcept { return v_; }
 
  private:
-  std::variant<Null, bool, std::int64_t, double, Timestamp, std::string, Bytes, Reference,
-               GeoPoint, Array, Map>
+  std::variant<Null, bool, std::int64_t, double, Timestamp, std::string, Bytes, Reference, GeoPoint,
+               Array, Map>
       v_;
 };
 

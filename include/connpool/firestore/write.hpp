@@ -5,13 +5,13 @@
 // Thread safety: plain values.
 #pragma once
 
+#include "connpool/firestore/value.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "connpool/firestore/value.hpp"
 
 namespace connpool::firestore {
 
@@ -75,7 +75,9 @@ struct SetOptions {
 
   static SetOptions overwrite() { return {}; }
   static SetOptions merge_all() { return {true, {}}; }
-  static SetOptions merge_only(std::vector<std::string> fields) { return {true, std::move(fields)}; }
+  static SetOptions merge_only(std::vector<std::string> fields) {
+    return {true, std::move(fields)};
+  }
 };
 
 /// One write to one document. `path` is "COLLECTION/ID[/SUB/ID...]".

@@ -1,0 +1,271 @@
+// Client: creation, channel leases, retries' backoff, and the single-document and batch calls.
+#include "connpool/firestore/path.hpp"
+
+#include "client_impl.hpp"
+#include "client_stream.hpp"
+#include "convert.hpp"
+
+#include <algorithm>
+
+namespace connpool::firestore {
+
+namespace detail {
+
+boost::asio::awaitable<Result<Lease>> ClientImpl::acquire() {
+  auto lease = co_await pool->acquire();
+  if (lease) co_return std::move(*lease);
+  const auto code = lease.error().code();
+  // A wait that timed out while no channel could be opened at all is the server being
+  // unreachable, not the pool being too small.
+  const bool never_connected = code == errc::acquire_timeout && [&] {
+    const auto stats = pool->stats();
+    return stats.total == 0 && stats.last_connect_error.has_value();
+  }();
+  if (code == errc::connect_failed || code == errc::connect_timeout || code == errc::circuit_open ||
+      never_connected) {
+    // The caller asked Firestore for something and Firestore cannot be reached: say so with the
+    // code a gRPC caller would get, keeping the pool's explanation.
+    co_return Error(errc::unavailable, "firestore unavailable at " + shared->target + ": " +
+                                           lease.error().to_string());
+  }
+  co_return std::move(lease).error();
+}
+
+std::chrono::milliseconds ClientImpl::backoff(int retry, const RetryPolicy& p) {
+  double wait = static_cast<double>(p.initial_backoff.count());
+  for (int i = 1; i < retry; ++i) wait *= p.multiplier;
+  wait = std::min(wait, static_cast<double>(p.max_backoff.count()));
+  double factor = 1.0;
+  if (p.jitter > 0) {
+    std::lock_guard lock(rng_mu);
+    factor = std::uniform_real_distribution<double>(1.0 - p.jitter, 1.0 + p.jitter)(rng);
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(wait * factor));
+}
+
+boost::asio::awaitable<void> ClientImpl::sleep(std::chrono::milliseconds d) {
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, d);
+  boost::system::error_code ec;
+  co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+}
+
+namespace {
+
+WriteResult write_result_from_proto(const v1::WriteResult& r) {
+  WriteResult out;
+  out.update_time = timestamp_from_proto(r.update_time());
+  for (const auto& v : r.transform_results()) out.transform_results.push_back(from_proto(v));
+  return out;
+}
+
+Task<std::optional<Document>> get_impl(std::shared_ptr<ClientImpl> impl, std::string path,
+                                       std::string transaction = {}) {
+  auto name = document_name(impl->root(), path);
+  if (!name) co_return std::move(name).error();
+  v1::GetDocumentRequest req;
+  req.set_name(*name);
+  if (!transaction.empty()) req.set_transaction(transaction);
+  // A named local: GCC 12 miscompiles braced lists inside co_await.
+  CallPolicy policy{"GetDocument", Routing::name, *name, true};
+  auto r = co_await unary_call<v1::Document>(
+      impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* rs, auto done) {
+        stub->async()->GetDocument(ctx, rq, rs, std::move(done));
+      });
+  if (!r) {
+    if (r.error().is(errc::not_found)) co_return std::optional<Document>();
+    co_return std::move(r).error();
+  }
+  co_return std::optional<Document>(document_from_proto(*r));
+}
+
+Task<std::vector<WriteResult>> commit_impl(std::shared_ptr<ClientImpl> impl,
+                                           std::vector<Write> writes, std::string transaction) {
+  if (writes.size() > kMaxWritesPerCommit) {
+    co_return fail(errc::invalid_argument,
+                   "a commit holds at most 500 writes, got " + std::to_string(writes.size()) +
+                       " (split it into several batches; they are then not atomic together)");
+  }
+  v1::CommitRequest req;
+  req.set_database(impl->shared->database_name);
+  if (!transaction.empty()) req.set_transaction(transaction);
+  for (const auto& w : writes) {
+    if (auto r = write_to_proto(w, impl->root(), *req.add_writes()); !r) {
+      co_return std::move(r).error();
+    }
+  }
+  // Not idempotent in general (transforms, create): never retried automatically.
+  // A named local: GCC 12 miscompiles braced lists inside co_await.
+  CallPolicy policy{"Commit", Routing::database, impl->shared->database_name, false};
+  auto r = co_await unary_call<v1::CommitResponse>(
+      impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* rs, auto done) {
+        stub->async()->Commit(ctx, rq, rs, std::move(done));
+      });
+  if (!r) co_return std::move(r).error();
+  std::vector<WriteResult> out;
+  out.reserve(static_cast<std::size_t>(r->write_results_size()));
+  for (const auto& wr : r->write_results()) out.push_back(write_result_from_proto(wr));
+  co_return out;
+}
+
+Task<WriteResult> single_write(std::shared_ptr<ClientImpl> impl, Result<Write> write) {
+  if (!write) co_return std::move(write).error();
+  std::vector<Write> writes;
+  writes.push_back(std::move(*write));
+  auto r = co_await commit_impl(std::move(impl), std::move(writes), std::string());
+  if (!r) co_return std::move(r).error();
+  if (r->empty()) co_return WriteResult{};
+  co_return std::move(r->front());
+}
+
+Task<std::vector<std::optional<Document>>> batch_get_impl(std::shared_ptr<ClientImpl> impl,
+                                                          std::vector<std::string> paths) {
+  v1::BatchGetDocumentsRequest req;
+  req.set_database(impl->shared->database_name);
+  std::vector<std::string> names;
+  names.reserve(paths.size());
+  for (const auto& p : paths) {
+    auto name = document_name(impl->root(), p);
+    if (!name) co_return std::move(name).error();
+    req.add_documents(*name);
+    names.push_back(std::move(*name));
+  }
+  std::vector<std::optional<Document>> out(paths.size());
+  if (paths.empty()) co_return out;
+  // The server answers in any order and once per distinct name: match by name.
+  auto on_message = [&](v1::BatchGetDocumentsResponse& m) -> Result<void> {
+    if (m.has_found()) {
+      Document d = document_from_proto(m.found());
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        if (names[i] == d.name) out[i] = d;
+      }
+    }
+    return ok();
+  };
+  // A named local: GCC 12 miscompiles braced lists inside co_await.
+  CallPolicy policy{"BatchGetDocuments", Routing::database, impl->shared->database_name, true};
+  auto r = co_await stream_call<v1::BatchGetDocumentsResponse>(
+      impl, policy, req,
+      [](auto* stub, auto* ctx, auto* rq, auto* reactor) {
+        stub->async()->BatchGetDocuments(ctx, rq, reactor);
+      },
+      on_message);
+  if (!r) co_return std::move(r).error();
+  co_return out;
+}
+
+Result<Write> doc_write(std::string_view collection, std::string_view id) {
+  auto path = document_path(collection, id);
+  if (!path) return std::move(path).error();
+  Write w;
+  w.path = std::move(*path);
+  return w;
+}
+
+}  // namespace
+
+Task<std::vector<WriteResult>> commit_writes(std::shared_ptr<ClientImpl> impl,
+                                             std::vector<Write> writes, std::string transaction) {
+  return commit_impl(std::move(impl), std::move(writes), std::move(transaction));
+}
+
+Task<std::optional<Document>> get_document_by_path(std::shared_ptr<ClientImpl> impl,
+                                                   std::string path, std::string transaction) {
+  return get_impl(std::move(impl), std::move(path), std::move(transaction));
+}
+
+}  // namespace detail
+
+using detail::ClientImpl;
+
+Result<Client> Client::create(boost::asio::any_io_executor executor, FirestoreOptions options,
+                              core::PoolConfig pool_config, core::PoolOptions pool_options) {
+  if (auto v = options.validate(); !v) return std::move(v).error();
+  if (pool_options.backend.empty() || pool_options.backend == "generic") {
+    pool_options.backend = "firestore";
+  }
+  if (pool_options.target.empty()) pool_options.target = options.target();
+  FirestoreConnector connector(std::move(options));
+  auto shared = connector.shared();
+  auto pool = pool_type::create(std::move(executor), std::move(connector), pool_config,
+                                std::move(pool_options));
+  if (!pool) return std::move(pool).error();
+  auto impl = std::make_shared<ClientImpl>();
+  impl->pool = std::make_shared<pool_type>(std::move(*pool));
+  impl->shared = std::move(shared);
+  return Client(std::move(impl));
+}
+
+Client::pool_type& Client::pool() const noexcept {
+  return *impl_->pool;
+}
+const FirestoreOptions& Client::options() const noexcept {
+  return impl_->options();
+}
+BlockingClient Client::blocking() const {
+  return BlockingClient(*this);
+}
+
+Task<std::optional<Document>> Client::get_document(std::string collection, std::string id) {
+  auto path = document_path(collection, id);
+  if (!path) {
+    // Not a coroutine here: return a ready awaitable carrying the error.
+    return [](Error e) -> Task<std::optional<Document>> { co_return e; }(std::move(path).error());
+  }
+  return detail::get_impl(impl_, std::move(*path));
+}
+
+Task<std::optional<Document>> Client::get_document_at(std::string path) {
+  return detail::get_impl(impl_, std::move(path));
+}
+
+Task<WriteResult> Client::create_document(std::string collection, std::string id, Map fields) {
+  auto w = detail::doc_write(collection, id);
+  if (w) *w = Write::create(std::move(w->path), std::move(fields));
+  return detail::single_write(impl_, std::move(w));
+}
+
+Task<WriteResult> Client::set_document(std::string collection, std::string id, Map fields,
+                                       SetOptions options) {
+  auto w = detail::doc_write(collection, id);
+  if (w) *w = Write::set(std::move(w->path), std::move(fields), std::move(options));
+  return detail::single_write(impl_, std::move(w));
+}
+
+Task<WriteResult> Client::update_document(std::string collection, std::string id, Map field_values,
+                                          Precondition precondition,
+                                          std::vector<std::string> deletes) {
+  auto w = detail::doc_write(collection, id);
+  if (w) {
+    *w = Write::update(std::move(w->path), std::move(field_values), std::move(deletes),
+                       precondition);
+  }
+  return detail::single_write(impl_, std::move(w));
+}
+
+Task<void> Client::delete_document(std::string collection, std::string id,
+                                   Precondition precondition) {
+  auto w = detail::doc_write(collection, id);
+  if (w) *w = Write::remove(std::move(w->path), precondition);
+  return [](std::shared_ptr<ClientImpl> impl, Result<Write> w) -> Task<void> {
+    auto r = co_await detail::single_write(std::move(impl), std::move(w));
+    if (!r) co_return std::move(r).error();
+    co_return ok();
+  }(impl_, std::move(w));
+}
+
+Task<WriteResult> Client::transform_document(std::string collection, std::string id,
+                                             std::vector<FieldTransform> transforms) {
+  auto w = detail::doc_write(collection, id);
+  if (w) *w = Write::transform(std::move(w->path), std::move(transforms));
+  return detail::single_write(impl_, std::move(w));
+}
+
+Task<std::vector<std::optional<Document>>> Client::batch_get(std::vector<std::string> paths) {
+  return detail::batch_get_impl(impl_, std::move(paths));
+}
+
+Task<std::vector<WriteResult>> Client::commit(std::vector<Write> writes) {
+  return detail::commit_impl(impl_, std::move(writes), {});
+}
+
+}  // namespace connpool::firestore

@@ -1,0 +1,265 @@
+// Client: queries (collected and streamed), aggregations and listings.
+#include "connpool/firestore/path.hpp"
+
+#include "client_impl.hpp"
+#include "client_stream.hpp"
+#include "convert.hpp"
+
+#include <algorithm>
+
+namespace connpool::firestore {
+
+namespace detail {
+
+/// State of a streamed query: the channel lease is held until the stream ends or is dropped.
+struct QueryStreamImpl {
+  std::shared_ptr<ClientImpl> impl;
+  Lease lease;
+  v1::RunQueryRequest req;
+  std::shared_ptr<StreamCall<v1::RunQueryResponse>> call;
+  bool finished = false;
+
+  ~QueryStreamImpl() {
+    if (call && !finished) call->cancel();
+  }
+};
+
+Task<std::vector<Document>> run_query_in(std::shared_ptr<ClientImpl> impl, Query query,
+                                         std::string transaction) {
+  v1::RunQueryRequest req;
+  if (auto r = query_to_proto(query, impl->root(), *req.mutable_structured_query(),
+                              *req.mutable_parent());
+      !r) {
+    co_return std::move(r).error();
+  }
+  if (!transaction.empty()) req.set_transaction(transaction);
+  std::vector<Document> out;
+  // Messages without a document carry only progress (read_time); skip them.
+  auto on_message = [&](v1::RunQueryResponse& m) -> Result<void> {
+    if (m.has_document()) out.push_back(document_from_proto(m.document()));
+    return ok();
+  };
+  const std::string parent = req.parent();
+  // A named local: GCC 12 miscompiles braced lists inside co_await.
+  CallPolicy policy{"RunQuery", Routing::parent, parent, true};
+  auto r = co_await stream_call<v1::RunQueryResponse>(
+      impl, policy, req,
+      [](auto* stub, auto* ctx, auto* rq, auto* reactor) {
+        stub->async()->RunQuery(ctx, rq, reactor);
+      },
+      on_message);
+  if (!r) co_return std::move(r).error();
+  if (query.is_limit_to_last()) std::reverse(out.begin(), out.end());
+  co_return out;
+}
+
+namespace {
+
+Task<QueryStream> stream_impl(std::shared_ptr<ClientImpl> impl, Query query) {
+  if (query.is_limit_to_last()) {
+    co_return fail(errc::invalid_argument,
+                   "stream_query does not support limit_to_last (use run_query)");
+  }
+  auto s = std::make_shared<QueryStreamImpl>();
+  if (auto r = query_to_proto(query, impl->root(), *s->req.mutable_structured_query(),
+                              *s->req.mutable_parent());
+      !r) {
+    co_return std::move(r).error();
+  }
+  auto lease = co_await impl->acquire();
+  if (!lease) co_return std::move(lease).error();
+  s->impl = impl;
+  s->lease = std::move(*lease);
+  s->call = StreamCall<v1::RunQueryResponse>::make();
+  prepare_context(s->call->context(), *impl->shared,
+                  std::chrono::system_clock::now() + impl->options().call_timeout, Routing::parent,
+                  s->req.parent());
+  auto* stub = s->lease->state().stub.get();
+  s->call->begin([&](grpc::ClientContext* ctx, grpc::ClientReadReactor<v1::RunQueryResponse>* r) {
+    stub->async()->RunQuery(ctx, &s->req, r);
+  });
+  co_return QueryStream(std::move(s));
+}
+
+Task<std::optional<Document>> stream_next(std::shared_ptr<QueryStreamImpl> s) {
+  if (!s || s->finished) co_return std::optional<Document>();
+  while (auto msg = co_await s->call->next()) {
+    if (msg->has_document())
+      co_return std::optional<Document>(document_from_proto(msg->document()));
+  }
+  s->finished = true;
+  const auto status = s->call->status();
+  s->lease->state().touch();
+  s->lease.release();
+  if (!status.ok()) co_return status_to_error(status, "RunQuery");
+  co_return std::optional<Document>();
+}
+
+Task<AggregationResult> aggregate_impl(std::shared_ptr<ClientImpl> impl, Query query,
+                                       std::vector<Aggregation> aggregations) {
+  if (aggregations.empty()) {
+    co_return fail(errc::invalid_argument, "an aggregation query needs at least one aggregation");
+  }
+  v1::RunAggregationQueryRequest req;
+  auto* saq = req.mutable_structured_aggregation_query();
+  if (query.is_limit_to_last()) {
+    co_return fail(errc::invalid_argument, "aggregations do not support limit_to_last");
+  }
+  if (auto r = query_to_proto(query, impl->root(), *saq->mutable_structured_query(),
+                              *req.mutable_parent());
+      !r) {
+    co_return std::move(r).error();
+  }
+  for (const auto& a : aggregations) {
+    if (a.alias.empty()) co_return fail(errc::invalid_argument, "an aggregation alias is empty");
+    auto* agg = saq->add_aggregations();
+    agg->set_alias(a.alias);
+    if (a.kind == Aggregation::Kind::count) {
+      agg->mutable_count();
+      continue;
+    }
+    auto path = FieldPath::parse(a.field);
+    if (!path) {
+      co_return std::move(path).error().with_context("in aggregation \"" + a.alias + "\"");
+    }
+    if (a.kind == Aggregation::Kind::sum) {
+      agg->mutable_sum()->mutable_field()->set_field_path(path->to_string());
+    } else {
+      agg->mutable_avg()->mutable_field()->set_field_path(path->to_string());
+    }
+  }
+  AggregationResult out;
+  auto on_message = [&](v1::RunAggregationQueryResponse& m) -> Result<void> {
+    if (m.has_result()) {
+      for (const auto& [k, v] : m.result().aggregate_fields()) out[k] = from_proto(v);
+    }
+    return ok();
+  };
+  const std::string parent = req.parent();
+  // A named local: GCC 12 miscompiles braced lists inside co_await.
+  CallPolicy policy{"RunAggregationQuery", Routing::parent, parent, true};
+  auto r = co_await stream_call<v1::RunAggregationQueryResponse>(
+      impl, policy, req,
+      [](auto* stub, auto* ctx, auto* rq, auto* reactor) {
+        stub->async()->RunAggregationQuery(ctx, rq, reactor);
+      },
+      on_message);
+  if (!r) co_return std::move(r).error();
+  co_return out;
+}
+
+Task<DocumentPage> list_impl(std::shared_ptr<ClientImpl> impl, std::string collection,
+                             std::int32_t page_size, std::string page_token) {
+  if (auto c = parse_collection_path(collection); !c) co_return std::move(c).error();
+  if (page_size < 0) co_return fail(errc::invalid_argument, "page_size must be >= 0");
+  v1::ListDocumentsRequest req;
+  const auto slash = collection.rfind('/');
+  if (slash == std::string::npos) {
+    req.set_parent(impl->root());
+    req.set_collection_id(collection);
+  } else {
+    req.set_parent(impl->root() + "/" + collection.substr(0, slash));
+    req.set_collection_id(collection.substr(slash + 1));
+  }
+  req.set_page_size(page_size);
+  req.set_page_token(page_token);
+  req.set_show_missing(true);
+  // A named local: GCC 12 miscompiles braced lists inside co_await.
+  CallPolicy policy{"ListDocuments", Routing::parent, req.parent(), true};
+  auto r = co_await unary_call<v1::ListDocumentsResponse>(
+      impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* rs, auto done) {
+        stub->async()->ListDocuments(ctx, rq, rs, std::move(done));
+      });
+  if (!r) co_return std::move(r).error();
+  DocumentPage page;
+  for (const auto& d : r->documents()) page.documents.push_back(document_from_proto(d));
+  page.next_page_token = r->next_page_token();
+  co_return page;
+}
+
+Task<std::vector<std::string>> collection_ids_impl(std::shared_ptr<ClientImpl> impl,
+                                                   std::string parent_document) {
+  v1::ListCollectionIdsRequest req;
+  if (parent_document.empty()) {
+    req.set_parent(impl->root());
+  } else {
+    auto name = document_name(impl->root(), parent_document);
+    if (!name) co_return std::move(name).error();
+    req.set_parent(*name);
+  }
+  std::vector<std::string> out;
+  for (;;) {
+    // A named local: GCC 12 miscompiles braced lists inside co_await.
+    CallPolicy policy{"ListCollectionIds", Routing::parent, req.parent(), true};
+    auto r = co_await unary_call<v1::ListCollectionIdsResponse>(
+        impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* rs, auto done) {
+          stub->async()->ListCollectionIds(ctx, rq, rs, std::move(done));
+        });
+    if (!r) co_return std::move(r).error();
+    for (const auto& id : r->collection_ids()) out.push_back(id);
+    if (r->next_page_token().empty()) break;
+    req.set_page_token(r->next_page_token());
+  }
+  co_return out;
+}
+
+}  // namespace
+}  // namespace detail
+
+QueryStream::QueryStream(std::shared_ptr<detail::QueryStreamImpl> impl) noexcept
+    : impl_(std::move(impl)) {}
+QueryStream::QueryStream(QueryStream&&) noexcept = default;
+QueryStream& QueryStream::operator=(QueryStream&&) noexcept = default;
+QueryStream::~QueryStream() = default;
+
+Task<std::optional<Document>> QueryStream::next() {
+  return detail::stream_next(impl_);
+}
+
+Task<std::vector<Document>> Client::query_documents(std::string collection,
+                                                    std::vector<Filter> filters,
+                                                    std::vector<OrderBy> order_by,
+                                                    std::optional<std::int32_t> limit) {
+  Query q(std::move(collection));
+  for (auto& f : filters) q.where(std::move(f));
+  for (auto& o : order_by) q.order_by(std::move(o.field), o.direction);
+  if (limit) q.limit(*limit);
+  return detail::run_query_in(impl_, std::move(q), {});
+}
+
+Task<std::vector<Document>> Client::run_query(Query query) {
+  return detail::run_query_in(impl_, std::move(query), {});
+}
+
+Task<QueryStream> Client::stream_query(Query query) {
+  return detail::stream_impl(impl_, std::move(query));
+}
+
+Task<AggregationResult> Client::aggregate(Query query, std::vector<Aggregation> aggregations) {
+  return detail::aggregate_impl(impl_, std::move(query), std::move(aggregations));
+}
+
+Task<std::int64_t> Client::count(Query query) {
+  return [](std::shared_ptr<detail::ClientImpl> impl, Query q) -> Task<std::int64_t> {
+    std::vector<Aggregation> aggs;
+    aggs.push_back(Aggregation::count("count"));
+    auto r = co_await detail::aggregate_impl(std::move(impl), std::move(q), std::move(aggs));
+    if (!r) co_return std::move(r).error();
+    const auto it = r->find("count");
+    if (it == r->end() || !it->second.get_if<std::int64_t>()) {
+      co_return fail(errc::protocol_error, "firestore RunAggregationQuery: no count in the reply");
+    }
+    co_return it->second.as<std::int64_t>();
+  }(impl_, std::move(query));
+}
+
+Task<DocumentPage> Client::list_documents(std::string collection, std::int32_t page_size,
+                                          std::string page_token) {
+  return detail::list_impl(impl_, std::move(collection), page_size, std::move(page_token));
+}
+
+Task<std::vector<std::string>> Client::list_collection_ids(std::string parent_document) {
+  return detail::collection_ids_impl(impl_, std::move(parent_document));
+}
+
+}  // namespace connpool::firestore

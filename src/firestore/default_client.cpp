@@ -1,0 +1,85 @@
+// DefaultFirestoreRegistry: the only singleton, owning its io_context thread.
+#include "connpool/firestore/default_client.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <thread>
+
+namespace connpool::firestore {
+
+struct DefaultFirestoreRegistry::State {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::thread thread;
+  std::optional<Client> client;
+};
+
+DefaultFirestoreRegistry::DefaultFirestoreRegistry() = default;
+
+DefaultFirestoreRegistry::~DefaultFirestoreRegistry() {
+  shutdown();
+}
+
+DefaultFirestoreRegistry& DefaultFirestoreRegistry::instance() {
+  static DefaultFirestoreRegistry registry;
+  return registry;
+}
+
+Result<Client> DefaultFirestoreRegistry::client() {
+  std::lock_guard lock(mu_);
+  if (state_ && state_->client) return *state_->client;
+  auto options = FirestoreOptions::from_env();
+  if (!options) return std::move(options).error();
+  if (!state_) {
+    state_ = std::make_unique<State>();
+    state_->thread = std::thread([s = state_.get()] { s->io.run(); });
+  }
+  core::PoolOptions pool_options;
+  pool_options.name = "firestore-default";
+  auto c = Client::create(state_->io.get_executor(), std::move(*options), default_pool_config(),
+                          std::move(pool_options));
+  if (!c) return std::move(c).error();
+  state_->client = *c;
+  return *c;
+}
+
+void DefaultFirestoreRegistry::shutdown() {
+  std::unique_ptr<State> s;
+  {
+    std::lock_guard lock(mu_);
+    s = std::move(state_);
+  }
+  if (!s) return;
+  if (s->client) {
+    if (s->thread.joinable() && s->thread.get_id() != std::this_thread::get_id()) {
+      s->client->pool().close_blocking(std::chrono::seconds(5));
+    } else {
+      s->client->pool().close_now();
+    }
+    s->client.reset();
+  }
+  s->work.reset();
+  s->io.stop();
+  if (s->thread.joinable()) {
+    if (s->thread.get_id() == std::this_thread::get_id()) {
+      s->thread.detach();
+    } else {
+      s->thread.join();
+    }
+  }
+}
+
+Result<Client> get_firestore_pool() {
+  return DefaultFirestoreRegistry::instance().client();
+}
+
+Result<std::optional<Document>> get_document_from_firestore(std::string_view doc_id,
+                                                            std::string_view collection) {
+  auto c = get_firestore_pool();
+  if (!c) return std::move(c).error();
+  return c->blocking().get_document(std::string(collection), std::string(doc_id));
+}
+
+}  // namespace connpool::firestore

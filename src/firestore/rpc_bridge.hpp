@@ -1,0 +1,229 @@
+// Private: bridges gRPC's callback API onto Asio awaitables.
+//
+// Why the callback API: a completion arrives on one of gRPC's own threads, which only posts the
+// result to the awaiting coroutine's executor. No io_context thread ever blocks on gRPC and no
+// extra polling thread is needed. Cancellation: an Asio per-operation cancellation signal on the
+// awaiting coroutine calls ClientContext::TryCancel(), and the call completes with CANCELLED.
+#pragma once
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <grpcpp/grpcpp.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+namespace connpool::firestore::detail {
+
+/// Runs `start(done)` where `done` is a std::function<void(grpc::Status)> to hand to a
+/// stub->async()->Method(ctx, req, resp, done) call, and resumes when gRPC calls it.
+/// `ctx` must stay alive until the returned awaitable completes (it does: the caller owns it).
+template <class Start>
+boost::asio::awaitable<grpc::Status> async_unary(grpc::ClientContext& ctx, Start start) {
+  auto initiation = [&ctx](auto handler, Start start_fn) {
+    using Handler = decltype(handler);
+    struct Op {
+      explicit Op(Handler&& h)
+          : handler(std::move(h)), work(boost::asio::make_work_guard(handler)) {}
+      Handler handler;
+      decltype(boost::asio::make_work_guard(std::declval<Handler&>())) work;
+    };
+    auto op = std::make_shared<Op>(std::move(handler));
+    auto slot = boost::asio::get_associated_cancellation_slot(op->handler);
+    if (slot.is_connected()) {
+      slot.assign([&ctx](boost::asio::cancellation_type type) {
+        if (type != boost::asio::cancellation_type::none) ctx.TryCancel();
+      });
+    }
+    start_fn([op](grpc::Status status) {
+      // On a gRPC thread: only hop to the coroutine's executor.
+      auto ex = op->work.get_executor();
+      boost::asio::post(ex, [op, status = std::move(status)]() mutable {
+        auto s = boost::asio::get_associated_cancellation_slot(op->handler);
+        if (s.is_connected()) s.clear();
+        auto h = std::move(op->handler);
+        op->work.reset();
+        std::move(h)(std::move(status));
+      });
+    });
+  };
+  return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(grpc::Status)>(
+      std::move(initiation), boost::asio::use_awaitable, std::move(start));
+}
+
+/// A one-shot wake-up a coroutine can await while a gRPC thread signals it. Thread-safe.
+class Signal {
+ public:
+  /// Completes when signal() was called since the last wait (at once if it already was).
+  /// `on_cancel` runs when the awaiting coroutine is cancelled.
+  boost::asio::awaitable<void> wait(std::function<void()> on_cancel) {
+    auto initiation = [this, on_cancel = std::move(on_cancel)](auto handler) mutable {
+      using Handler = decltype(handler);
+      struct Op {
+        explicit Op(Handler&& h)
+            : handler(std::move(h)), work(boost::asio::make_work_guard(handler)) {}
+        Handler handler;
+        decltype(boost::asio::make_work_guard(std::declval<Handler&>())) work;
+      };
+      auto op = std::make_shared<Op>(std::move(handler));
+      auto slot = boost::asio::get_associated_cancellation_slot(op->handler);
+      if (slot.is_connected()) {
+        slot.assign([on_cancel](boost::asio::cancellation_type type) {
+          if (type != boost::asio::cancellation_type::none) on_cancel();
+        });
+      }
+      auto complete = [op]() {
+        auto ex = op->work.get_executor();
+        boost::asio::post(ex, [op]() mutable {
+          auto s = boost::asio::get_associated_cancellation_slot(op->handler);
+          if (s.is_connected()) s.clear();
+          auto h = std::move(op->handler);
+          op->work.reset();
+          std::move(h)();
+        });
+      };
+      std::unique_lock lock(mu_);
+      if (pending_) {
+        pending_ = false;
+        lock.unlock();
+        complete();
+      } else {
+        waiter_ = std::move(complete);
+      }
+    };
+    return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
+        std::move(initiation), boost::asio::use_awaitable);
+  }
+
+  void signal() {
+    std::function<void()> w;
+    {
+      std::lock_guard lock(mu_);
+      if (waiter_) {
+        w = std::move(waiter_);
+        waiter_ = nullptr;
+      } else {
+        pending_ = true;
+      }
+    }
+    if (w) w();
+  }
+
+ private:
+  std::mutex mu_;
+  bool pending_ = false;
+  std::function<void()> waiter_;
+};
+
+/// A server-streaming call (RunQuery, BatchGetDocuments, RunAggregationQuery) read one message
+/// at a time by a coroutine, with a small read-ahead buffer.
+///
+/// Lifetime: created through make(); the reactor keeps itself alive until gRPC's final OnDone,
+/// so abandoning a stream early (cancel()) is safe.
+template <class Resp>
+class StreamCall final : public grpc::ClientReadReactor<Resp>,
+                         public std::enable_shared_from_this<StreamCall<Resp>> {
+ public:
+  static std::shared_ptr<StreamCall> make() { return std::shared_ptr<StreamCall>(new StreamCall); }
+
+  grpc::ClientContext& context() noexcept { return ctx_; }
+
+  /// `start(ctx, reactor)` must call stub->async()->Method(ctx, &request, reactor); the request
+  /// must outlive the call (keep it next to this object).
+  template <class Start>
+  void begin(Start start) {
+    self_ = this->shared_from_this();
+    start(&ctx_, this);
+    reading_ = true;
+    this->StartRead(&buf_);
+    this->StartCall();
+  }
+
+  /// The next message, or nullopt once the stream ended (then status() holds the result).
+  boost::asio::awaitable<std::optional<Resp>> next() {
+    for (;;) {
+      bool resume_read = false;
+      std::optional<Resp> msg;
+      {
+        std::lock_guard lock(mu_);
+        if (!queue_.empty()) {
+          msg.emplace(std::move(queue_.front()));
+          queue_.pop_front();
+          if (!reading_ && !read_finished_) {
+            reading_ = true;
+            resume_read = true;
+          }
+        } else if (done_) {
+          co_return std::nullopt;
+        }
+      }
+      if (resume_read) this->StartRead(&buf_);
+      if (msg) co_return msg;
+      co_await signal_.wait([this] { ctx_.TryCancel(); });
+    }
+  }
+
+  /// The final status; valid once next() returned nullopt.
+  grpc::Status status() const {
+    std::lock_guard lock(mu_);
+    return status_;
+  }
+
+  /// Stops the call (the server sees a cancellation). Safe to call at any time.
+  void cancel() { ctx_.TryCancel(); }
+
+  void OnReadDone(bool ok) override {
+    bool again = false;
+    if (ok) {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(buf_));
+      buf_.Clear();
+      // Read ahead a little; beyond that, let HTTP/2 flow control slow the server down.
+      again = queue_.size() < kReadAhead;
+      reading_ = again;
+    } else {
+      std::lock_guard lock(mu_);
+      reading_ = false;
+      read_finished_ = true;
+    }
+    if (again) this->StartRead(&buf_);
+    signal_.signal();
+  }
+
+  void OnDone(const grpc::Status& s) override {
+    {
+      std::lock_guard lock(mu_);
+      status_ = s;
+      done_ = true;
+    }
+    signal_.signal();
+    // Last callback: drop the self-reference (the reader may still hold one).
+    auto keep = std::move(self_);
+  }
+
+ private:
+  StreamCall() = default;
+  static constexpr std::size_t kReadAhead = 16;
+
+  grpc::ClientContext ctx_;
+  Resp buf_;
+  mutable std::mutex mu_;
+  std::deque<Resp> queue_;
+  bool reading_ = false;
+  bool read_finished_ = false;
+  bool done_ = false;
+  grpc::Status status_;
+  Signal signal_;
+  std::shared_ptr<StreamCall> self_;
+};
+
+}  // namespace connpool::firestore::detail

@@ -1,0 +1,257 @@
+// The client against a tiny in-process Firestore server: the metadata every call carries,
+// deadlines, retries of idempotent calls only, cancellation, and status mapping.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // GCC bug 109224 (Asio frames)
+
+#include "connpool/firestore/client.hpp"
+
+#include "google/firestore/v1/firestore.grpc.pb.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace connpool::firestore {
+namespace {
+
+namespace v1 = google::firestore::v1;
+
+/// Records what it receives; behaviour is scripted per test.
+class FakeFirestore final : public v1::Firestore::Service {
+ public:
+  struct Seen {
+    std::multimap<std::string, std::string> metadata;
+    std::chrono::system_clock::time_point deadline;
+    std::string name;
+  };
+
+  grpc::Status GetDocument(grpc::ServerContext* ctx, const v1::GetDocumentRequest* req,
+                           v1::Document* resp) override {
+    record(ctx, req->name());
+    if (req->name().ends_with("/_connpool/ping"))
+      return {grpc::StatusCode::NOT_FOUND, "no ping doc"};
+    if (req->name().ends_with("/slow/x")) {
+      while (!ctx->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      cancelled_seen = true;
+      return grpc::Status::CANCELLED;
+    }
+    if (unavailable_left.fetch_sub(1) > 0) return {grpc::StatusCode::UNAVAILABLE, "try later"};
+    if (req->name().ends_with("/perm/x")) {
+      return {grpc::StatusCode::PERMISSION_DENIED, "Missing or insufficient permissions."};
+    }
+    resp->set_name(req->name());
+    (*resp->mutable_fields())["k"].set_string_value("v");
+    resp->mutable_update_time()->set_seconds(5);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Commit(grpc::ServerContext* ctx, const v1::CommitRequest* req,
+                      v1::CommitResponse*) override {
+    record(ctx, req->database());
+    ++commits;
+    return {grpc::StatusCode::UNAVAILABLE, "commit unavailable"};
+  }
+
+  grpc::Status RunQuery(grpc::ServerContext* ctx, const v1::RunQueryRequest* req,
+                        grpc::ServerWriter<v1::RunQueryResponse>* w) override {
+    record(ctx, req->parent());
+    for (int i = 0; i < 3; ++i) {
+      v1::RunQueryResponse r;
+      r.mutable_document()->set_name(req->parent() + "/c/d" + std::to_string(i));
+      w->Write(r);
+    }
+    v1::RunQueryResponse last;  // progress-only message: no document
+    last.mutable_read_time()->set_seconds(1);
+    w->Write(last);
+    return grpc::Status::OK;
+  }
+
+  std::vector<Seen> seen() {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+
+  std::atomic<int> unavailable_left{0};
+  std::atomic<int> commits{0};
+  std::atomic<bool> cancelled_seen{false};
+
+ private:
+  void record(grpc::ServerContext* ctx, const std::string& name) {
+    Seen s;
+    for (const auto& [k, v] : ctx->client_metadata()) {
+      s.metadata.emplace(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+    }
+    s.deadline = ctx->deadline();
+    s.name = name;
+    std::lock_guard lock(mu_);
+    seen_.push_back(std::move(s));
+  }
+  std::mutex mu_;
+  std::vector<Seen> seen_;
+};
+
+class RpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    grpc::ServerBuilder b;
+    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    b.RegisterService(&service_);
+    server_ = b.BuildAndStart();
+    ASSERT_TRUE(server_);
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { io_.run(); });
+    FirestoreOptions o;
+    o.project_id = "p";
+    o.emulator_host = "127.0.0.1:" + std::to_string(port_);
+    o.retry.initial_backoff = std::chrono::milliseconds(1);
+    o.retry.max_backoff = std::chrono::milliseconds(5);
+    o.call_timeout = std::chrono::milliseconds(10000);
+    auto c = Client::create(io_.get_executor(), o);
+    ASSERT_TRUE(c) << c.error().to_string();
+    client_.emplace(*c);
+  }
+  void TearDown() override {
+    if (client_) client_->pool().close_blocking(std::chrono::seconds(2));
+    client_.reset();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+    server_->Shutdown();
+  }
+
+  FakeFirestore service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
+      io_.get_executor()};
+  std::thread thread_;
+  std::optional<Client> client_;
+};
+
+std::string header(const FakeFirestore::Seen& s, const std::string& key) {
+  auto it = s.metadata.find(key);
+  return it == s.metadata.end() ? "<missing>" : it->second;
+}
+
+TEST_F(RpcTest, EveryCallCarriesRoutingHeadersAuthAndADeadline) {
+  auto d = client_->blocking().get_document("users", "alice");
+  ASSERT_TRUE(d) << d.error().to_string();
+  ASSERT_TRUE(d->has_value());
+  EXPECT_EQ((*d)->fields.at("k"), Value("v"));
+  auto q = client_->blocking().run_query(Query("users").limit(3));
+  ASSERT_TRUE(q) << q.error().to_string();
+  EXPECT_EQ(q->size(), 3u);  // the progress-only message is not a document
+
+  const auto seen = service_.seen();
+  ASSERT_GE(seen.size(), 3u);  // ping on connect, GetDocument, RunQuery
+  for (const auto& s : seen) {
+    EXPECT_EQ(header(s, "google-cloud-resource-prefix"), "projects/p/databases/(default)")
+        << s.name;
+    EXPECT_EQ(header(s, "authorization"), "Bearer owner") << s.name;
+    EXPECT_LT(s.deadline, std::chrono::system_clock::now() + std::chrono::seconds(60)) << s.name;
+  }
+  const auto& get = seen[seen.size() - 2];
+  EXPECT_EQ(get.name, "projects/p/databases/(default)/documents/users/alice");
+  EXPECT_EQ(header(get, "x-goog-request-params"),
+            "name=projects%2Fp%2Fdatabases%2F%28default%29%2Fdocuments%2Fusers%2Falice");
+  const auto& query = seen.back();
+  EXPECT_EQ(header(query, "x-goog-request-params"),
+            "parent=projects%2Fp%2Fdatabases%2F%28default%29%2Fdocuments");
+}
+
+TEST_F(RpcTest, IdempotentReadsAreRetriedOnUnavailable) {
+  service_.unavailable_left = 2;
+  auto d = client_->blocking().get_document("users", "alice");
+  ASSERT_TRUE(d) << d.error().to_string();
+  // Count only this document's calls (the pool's ping may land at any moment).
+  std::size_t calls = 0;
+  for (const auto& s : service_.seen()) calls += s.name.ends_with("/users/alice") ? 1 : 0;
+  EXPECT_EQ(calls, 3u);  // two UNAVAILABLE, then OK
+}
+
+TEST_F(RpcTest, RetriesStopAtMaxAttemptsWithTheLastError) {
+  service_.unavailable_left = 100;
+  auto d = client_->blocking().get_document("users", "alice");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code(), errc::unavailable);
+  EXPECT_NE(d.error().message().find("after 5 attempts"), std::string::npos) << d.error().message();
+  EXPECT_NE(d.error().message().find("try later"), std::string::npos);
+}
+
+TEST_F(RpcTest, WritesAreNeverRetried) {
+  auto w = client_->blocking().set_document("users", "alice", Map{{"a", 1}});
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code(), errc::unavailable);
+  EXPECT_EQ(service_.commits.load(), 1);
+  std::vector<Write> batch;
+  batch.push_back(Write::set("database/x", Map{}));
+  auto seen_before = service_.seen().size();
+  ASSERT_FALSE(client_->blocking().commit(batch));
+  const auto seen = service_.seen();
+  ASSERT_EQ(seen.size(), seen_before + 1);
+  EXPECT_EQ(header(seen.back(), "x-goog-request-params"),
+            "database=projects%2Fp%2Fdatabases%2F%28default%29");
+}
+
+TEST_F(RpcTest, StatusCodesAndServerMessagesAreKept) {
+  auto d = client_->blocking().get_document("perm", "x");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code(), errc::permission_denied);
+  EXPECT_EQ(d.error().message(),
+            "firestore GetDocument: PERMISSION_DENIED: Missing or insufficient permissions.");
+}
+
+TEST_F(RpcTest, CancellingTheAwaitingCoroutineCancelsTheRpc) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  auto task = [](Client c) -> boost::asio::awaitable<int> {
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
+                                std::chrono::milliseconds(200));
+    auto r = co_await (c.get_document("slow", "x") || t.async_wait(boost::asio::use_awaitable));
+    co_return static_cast<int>(r.index());
+  };
+  const auto winner = boost::asio::co_spawn(io_, task(*client_), boost::asio::use_future).get();
+  EXPECT_EQ(winner, 1);  // the timer won; the RPC was cancelled
+  for (int i = 0; i < 400 && !service_.cancelled_seen.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(service_.cancelled_seen.load()) << "the server never saw the cancellation";
+  EXPECT_EQ(client_->pool().stats().leases, 0u);
+}
+
+TEST(RpcNoServer, ConnectFailureIsUnavailable) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread t([&io] { io.run(); });
+  FirestoreOptions o;
+  o.project_id = "p";
+  o.emulator_host = "127.0.0.1:1";
+  o.retry.max_attempts = 1;
+  auto cfg = default_pool_config();
+  cfg.min_size = 0;
+  cfg.acquire_timeout = std::chrono::milliseconds(2000);
+  auto c = Client::create(io.get_executor(), o, cfg);
+  ASSERT_TRUE(c);
+  auto d = c->blocking().get_document("users", "alice");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code(), errc::unavailable) << d.error().to_string();
+  EXPECT_NE(d.error().message().find("127.0.0.1:1"), std::string::npos) << d.error().to_string();
+  c->pool().close_blocking(std::chrono::seconds(1));
+  work.reset();
+  io.stop();
+  t.join();
+}
+
+}  // namespace
+}  // namespace connpool::firestore
