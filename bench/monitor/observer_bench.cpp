@@ -160,6 +160,21 @@ BENCHMARK_CAPTURE(BM_Concurrency50, none, Kind::none)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Concurrency50, noop, Kind::noop)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Concurrency50, prometheus, Kind::prometheus)->UseRealTime();
 
+// ---- (e) the observer alone: the two events of one acquire/release cycle ------------------
+// Isolates what PrometheusObserver adds per cycle from the pool's own cost (and from the noise
+// of a shared machine). With 2 threads both hit the same pool's atomics: the contended case.
+void BM_ObserverCycle(benchmark::State& state) {
+  static connpool::monitor::MetricsRegistry metrics;
+  static auto observer = metrics.make_observer("cycle", "fake");
+  std::int64_t i = state.thread_index();
+  for (auto _ : state) {
+    observer->on_acquired(std::chrono::nanoseconds(i & 0xffff));
+    observer->on_released(std::chrono::nanoseconds((i * 37) & 0xfffff));
+    ++i;
+  }
+}
+BENCHMARK(BM_ObserverCycle)->Threads(1)->Threads(2);
+
 // ---- (d) one scrape of 10 pools -------------------------------------------------------------
 void BM_Scrape10Pools(benchmark::State& state) {
   auto pools = std::make_shared<connpool::monitor::PoolRegistry>();

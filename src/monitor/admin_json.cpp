@@ -1,8 +1,8 @@
 #include "admin_json.hpp"
 
-#include <ctime>
-
 #include "redact.hpp"
+
+#include <ctime>
 
 namespace connpool::monitor::detail {
 namespace {
@@ -36,6 +36,15 @@ json config_json(const core::PoolConfig& c) {
       {"validate_after_idle_ms", c.validate_after_idle.count()},
       {"leak_detection_threshold_ms", c.leak_detection_threshold.count()},
       {"idle_order", c.idle_order == core::IdleOrder::lifo ? "lifo" : "fifo"},
+      {"circuit_breaker",
+       {{"enabled", c.circuit_breaker.enabled},
+        {"failure_rate_threshold", c.circuit_breaker.failure_rate_threshold},
+        {"minimum_calls", c.circuit_breaker.minimum_calls},
+        {"open_duration_ms", c.circuit_breaker.open_duration.count()}}},
+      {"dynamic_sizing",
+       {{"enabled", c.dynamic_sizing.enabled},
+        {"scale_up_utilization", c.dynamic_sizing.scale_up_utilization},
+        {"scale_down_utilization", c.dynamic_sizing.scale_down_utilization}}},
   };
 }
 
@@ -68,7 +77,64 @@ json counters_json(const core::PoolStats& s) {
   };
 }
 
+json ns_to_seconds(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+json lifetimes_json(const core::LifetimeStats& l) {
+  return {
+      {"live_age_p50_seconds", ns_to_seconds(l.live_age_p50)},
+      {"live_age_max_seconds", ns_to_seconds(l.live_age_max)},
+      {"live_uses_p50", l.live_uses_p50},
+      {"live_uses_max", l.live_uses_max},
+      {"closed", l.closed},
+      {"closed_lifetime_mean_seconds", ns_to_seconds(l.closed_lifetime_mean)},
+      {"closed_lifetime_max_seconds", ns_to_seconds(l.closed_lifetime_max)},
+      {"closed_uses_mean", l.closed_uses_mean},
+      {"closed_busy_fraction_mean", l.closed_busy_fraction_mean},
+  };
+}
+
+json circuit_json(const core::PoolStats& s) {
+  json since = nullptr;
+  if (s.circuit_since) since = format_time(*s.circuit_since);
+  return {
+      {"enabled", s.circuit_enabled},
+      {"state", core::to_string(s.circuit_state)},
+      {"since", std::move(since)},
+      {"failure_rate", s.circuit_failure_rate},
+      {"transitions", s.circuit_transitions},
+      {"rejections", s.circuit_rejections},
+  };
+}
+
+json connections_json(const std::vector<core::ConnectionInfo>& list) {
+  json out = json::array();
+  for (const auto& c : list) {
+    out.push_back({
+        {"id", c.id},
+        {"state", core::to_string(c.state)},
+        {"age_seconds", ns_to_seconds(c.age)},
+        {"idle_seconds", ns_to_seconds(c.idle_for)},
+        {"uses", c.use_count},
+        {"busy_seconds", ns_to_seconds(c.busy_time)},
+        {"leases", c.leases},
+        {"errors", c.errors},
+    });
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string_view pool_state(const core::PoolStats& s, bool ready) {
+  if (s.closed) return "closed";
+  if (s.circuit_enabled && s.circuit_state == core::CircuitState::open) return "circuit_open";
+  if (!ready || (s.circuit_enabled && s.circuit_state == core::CircuitState::half_open)) {
+    return "degraded";
+  }
+  return "healthy";
+}
 
 std::string format_time(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
@@ -94,11 +160,14 @@ PoolReadiness pool_readiness(const core::PoolStats& s) {
   if (s.last_health_check_at && !s.last_health_check_ok) {
     r.reasons.push_back("last health check failed at " + format_time(*s.last_health_check_at));
   }
+  if (s.circuit_enabled && s.circuit_state == core::CircuitState::open) {
+    r.reasons.push_back("circuit breaker is open");
+  }
   r.ready = r.reasons.empty();
   return r;
 }
 
-json pool_json(const PoolSource& pool) {
+json pool_json(const PoolSource& pool, bool with_connections) {
   const auto s = pool.stats();
   const auto readiness = pool_readiness(s);
   json j = {
@@ -106,6 +175,7 @@ json pool_json(const PoolSource& pool) {
       {"backend", pool.backend},
       {"target", redact_secrets(pool.target)},
       {"environment", pool.environment},
+      {"state", pool_state(s, readiness.ready)},
       {"ready", readiness.ready},
       {"not_ready_reasons", readiness.reasons},
       {"closed", s.closed},
@@ -116,15 +186,21 @@ json pool_json(const PoolSource& pool) {
         {"total", s.total},
         {"min", s.min_size},
         {"max", s.max_size}}},
+      {"target_size", s.target_size},
       {"leases", s.leases},
       {"waiting", s.waiting},
       {"utilization", s.utilization},
       {"counters", counters_json(s)},
+      {"circuit", circuit_json(s)},
+      {"lifetimes", lifetimes_json(s.lifetimes)},
       {"last_health_check", nullptr},
       {"last_error", error_json(s.last_error)},
       {"last_connect_error", error_json(s.last_connect_error)},
   };
   j["config"] = pool.config ? config_json(pool.config()) : json(nullptr);
+  if (with_connections) {
+    j["connections"] = pool.connections ? connections_json(pool.connections()) : json(nullptr);
+  }
   if (s.last_health_check_at) {
     j["last_health_check"] = {{"at", format_time(*s.last_health_check_at)},
                               {"ok", s.last_health_check_ok}};

@@ -1,18 +1,23 @@
 // The admin API's JSON documents (schema: docs/monitoring.md).
 #pragma once
 
+#include "connpool/monitor/pool_registry.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
-#include "connpool/monitor/pool_registry.hpp"
-
 namespace connpool::monitor::detail {
 
 /// One entry of GET /api/v1/admin/connection-pools. Calls the pool's stats source (and config).
-nlohmann::json pool_json(const PoolSource& pool);
+/// `with_connections` adds the per-connection list (the single-pool endpoint).
+nlohmann::json pool_json(const PoolSource& pool, bool with_connections = false);
+
+/// "healthy", "degraded" (not ready, or the circuit breaker is probing), "circuit_open" or
+/// "closed": the one-word state an operator page shows.
+std::string_view pool_state(const core::PoolStats& stats, bool ready);
 
 /// Whether `pool` is ready (min_size reached, last health check passed, not closed), with the
 /// reasons when it is not.

@@ -1,11 +1,12 @@
 #include "admin_router.hpp"
 
+#include "admin_json.hpp"
+#include "connpool/monitor/admin_page.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <exception>
 #include <utility>
-
-#include "admin_json.hpp"
 
 namespace connpool::monitor::detail {
 namespace {
@@ -72,13 +73,31 @@ bool percent_decode(std::string_view in, std::string& out) {
 }
 
 AdminRouter::AdminRouter(std::shared_ptr<const PoolRegistry> pools,
-                         std::shared_ptr<const MetricsRegistry> metrics, std::string token)
-    : pools_(std::move(pools)), metrics_(std::move(metrics)), token_(std::move(token)) {
+                         std::shared_ptr<const MetricsRegistry> metrics, std::string token,
+                         bool token_for_metrics)
+    : pools_(std::move(pools)),
+      metrics_(std::move(metrics)),
+      token_(std::move(token)),
+      token_for_metrics_(token_for_metrics) {
   if (!pools_) pools_ = std::make_shared<const PoolRegistry>();
 
   add_get("/healthz", false, [](const HttpRequest&, std::string_view) {
     return json_ok(json{{"status", "ok"}});
   });
+
+  // The operator page (issue 9). Public like /healthz: it holds no data, and the API calls it
+  // makes are what the token guards.
+  for (const char* page : {"/", "/admin"}) {
+    add_get(page, false, [](const HttpRequest&, std::string_view) {
+      HttpResponse r;
+      r.content_type = std::string(kAdminPageContentType);
+      r.body = std::string(admin_page_html());
+      r.headers.emplace_back("Content-Security-Policy",
+                             std::string(kAdminPageContentSecurityPolicy));
+      r.headers.emplace_back("Referrer-Policy", "no-referrer");
+      return r;
+    });
+  }
 
   add_get("/readyz", false, [this](const HttpRequest&, std::string_view) {
     bool ready = true;
@@ -110,7 +129,7 @@ AdminRouter::AdminRouter(std::shared_ptr<const PoolRegistry> pools,
     auto pool = pools_->find(name);
     // The unknown name is not echoed back: it is caller-controlled text.
     if (!pool) return json_error(404, "not_found", "no pool with that name");
-    return json_ok(pool_json(*pool));
+    return json_ok(pool_json(*pool, /*with_connections=*/true));
   });
 }
 
@@ -137,21 +156,24 @@ HttpResponse AdminRouter::handle(const HttpRequest& request) const {
     if (const auto q = path.find_first_of("?#"); q != std::string_view::npos) {
       path = path.substr(0, q);
     }
-    if (!token_.empty() && path.starts_with("/api/") && !authorized(request)) {
-      auto r = json_error(401, "unauthenticated", "a valid bearer token is required for /api/");
+    const bool guarded = path.starts_with("/api/") || (token_for_metrics_ && path == "/metrics");
+    if (!token_.empty() && guarded && !authorized(request)) {
+      auto r = json_error(401, "unauthenticated", "a valid bearer token is required");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"connpool\"");
       return r;
     }
     for (const auto& route : routes_) {
-      const bool match = route.prefix ? path.starts_with(route.path) && path.size() > route.path.size()
-                                      : path == route.path;
+      const bool match = route.prefix
+                             ? path.starts_with(route.path) && path.size() > route.path.size()
+                             : path == route.path;
       if (!match) continue;
       if (request.method != "GET") {
         auto r = json_error(405, "method_not_allowed", "only GET is allowed here");
         r.headers.emplace_back("Allow", "GET");
         return r;
       }
-      return route.handler(request, route.prefix ? path.substr(route.path.size()) : std::string_view{});
+      return route.handler(request,
+                           route.prefix ? path.substr(route.path.size()) : std::string_view{});
     }
     return json_error(404, "not_found", "no such endpoint");
   } catch (...) {

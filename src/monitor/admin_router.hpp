@@ -2,15 +2,16 @@
 // unit-tested without sockets. The Beast server (admin_server.cpp) only moves bytes.
 #pragma once
 
+#include "connpool/monitor/metrics_registry.hpp"
+#include "connpool/monitor/pool_registry.hpp"
+
+#include "http_types.hpp"
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "connpool/monitor/metrics_registry.hpp"
-#include "connpool/monitor/pool_registry.hpp"
-#include "http_types.hpp"
 
 namespace connpool::monitor::detail {
 
@@ -20,9 +21,14 @@ class AdminRouter {
   using Handler = std::function<HttpResponse(const HttpRequest&, std::string_view rest)>;
 
   /// Registers the standard routes (/metrics, /healthz, /readyz, /api/v1/admin/...). `metrics`
-  /// may be null (then /metrics answers 404). An empty `token` disables auth on /api/*.
+  /// may be null (then /metrics answers 404). An empty `token` disables auth on /api/*;
+  /// `token_for_metrics` extends it to /metrics.
   AdminRouter(std::shared_ptr<const PoolRegistry> pools,
-              std::shared_ptr<const MetricsRegistry> metrics, std::string token);
+              std::shared_ptr<const MetricsRegistry> metrics, std::string token,
+              bool token_for_metrics = false);
+  // The standard handlers capture `this`.
+  AdminRouter(const AdminRouter&) = delete;
+  AdminRouter& operator=(const AdminRouter&) = delete;
 
   /// Adds a GET route. `prefix` routes match `path` followed by anything. Later routes do not
   /// override earlier ones. Not thread-safe: add routes before the server starts.
@@ -43,6 +49,7 @@ class AdminRouter {
   std::shared_ptr<const PoolRegistry> pools_;
   std::shared_ptr<const MetricsRegistry> metrics_;
   std::string token_;
+  bool token_for_metrics_ = false;
   std::vector<Route> routes_;
 };
 

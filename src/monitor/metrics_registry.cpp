@@ -1,13 +1,13 @@
 #include "connpool/monitor/metrics_registry.hpp"
 
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <limits>
 #include <sstream>
 #include <utility>
-
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
 namespace connpool::monitor {
 namespace {
@@ -50,8 +50,8 @@ void add_histogram(MetricFamily& f, ClientMetric m, const HistogramSnapshot& s) 
   m.histogram.sample_count = s.count;
   m.histogram.sample_sum = s.sum_seconds;
   for (std::size_t i = 0; i < s.cumulative.size(); ++i) {
-    const double bound = i < s.upper_bounds.size() ? s.upper_bounds[i]
-                                                   : std::numeric_limits<double>::infinity();
+    const double bound =
+        i < s.upper_bounds.size() ? s.upper_bounds[i] : std::numeric_limits<double>::infinity();
     m.histogram.bucket.push_back({s.cumulative[i], bound});
   }
   f.metric.push_back(std::move(m));
@@ -67,19 +67,18 @@ void collect_observers(const std::vector<std::shared_ptr<PrometheusObserver>>& o
                       MetricType::Histogram);
   auto connect = family("connection_pool_connect_seconds",
                         "Time to open a connection (successful connects).", MetricType::Histogram);
-  auto timeouts = family("connection_pool_timeouts_total",
-                         "Acquires that failed because acquire_timeout expired.",
-                         MetricType::Counter);
+  auto timeouts =
+      family("connection_pool_timeouts_total",
+             "Acquires that failed because acquire_timeout expired.", MetricType::Counter);
   auto created = family("connection_pool_connections_created_total", "Connections opened.",
                         MetricType::Counter);
-  auto closed = family("connection_pool_connections_closed_total",
-                       "Connections closed, by reason.", MetricType::Counter);
-  auto errors =
-      family("connection_pool_errors_total", "Errors seen by the pool, by type (connpool errc).",
-             MetricType::Counter);
-  auto health = family("connection_pool_health_checks_total",
-                       "Connection validations (background or on borrow), by result.",
+  auto closed = family("connection_pool_connections_closed_total", "Connections closed, by reason.",
                        MetricType::Counter);
+  auto errors = family("connection_pool_errors_total",
+                       "Errors seen by the pool, by type (connpool errc).", MetricType::Counter);
+  auto health =
+      family("connection_pool_health_checks_total",
+             "Connection validations (background or on borrow), by result.", MetricType::Counter);
   auto leaks = family("connection_pool_leaks_detected_total",
                       "Leases held longer than leak_detection_threshold.", MetricType::Counter);
 
@@ -105,7 +104,8 @@ void collect_observers(const std::vector<std::shared_ptr<PrometheusObserver>>& o
     add_counter(health, with_label(base, "result", "failed"), c.health_checks_failed);
     add_counter(leaks, base, c.leaks);
   }
-  for (auto* f : {&wait, &usage, &connect, &timeouts, &created, &closed, &errors, &health, &leaks}) {
+  for (auto* f :
+       {&wait, &usage, &connect, &timeouts, &created, &closed, &errors, &health, &leaks}) {
     if (!f->metric.empty()) out.push_back(std::move(*f));
   }
 }
@@ -122,6 +122,9 @@ void collect_pools(const PoolRegistry& pools, std::vector<MetricFamily>& out) {
                          MetricType::Gauge);
   auto min_size = family("connection_pool_min_size", "Configured minimum number of connections.",
                          MetricType::Gauge);
+  auto circuit = family("connection_pool_circuit_state",
+                        "1 for the circuit breaker's current state (closed when disabled), else 0.",
+                        MetricType::Gauge);
 
   for (const auto& p : pools.list()) {
     const auto s = p->stats();
@@ -134,8 +137,13 @@ void collect_pools(const PoolRegistry& pools, std::vector<MetricFamily>& out) {
     add_gauge(utilization, base, s.utilization);
     add_gauge(max_size, base, static_cast<double>(s.max_size));
     add_gauge(min_size, base, static_cast<double>(s.min_size));
+    for (auto state :
+         {core::CircuitState::closed, core::CircuitState::open, core::CircuitState::half_open}) {
+      add_gauge(circuit, with_label(base, "state", core::to_string(state)),
+                s.circuit_state == state ? 1.0 : 0.0);
+    }
   }
-  for (auto* f : {&size, &waiting, &utilization, &max_size, &min_size}) {
+  for (auto* f : {&size, &waiting, &utilization, &max_size, &min_size, &circuit}) {
     if (!f->metric.empty()) out.push_back(std::move(*f));
   }
 }

@@ -7,14 +7,18 @@ namespace connpool::monitor {
 PrometheusObserver::PrometheusObserver(std::string pool, std::string backend)
     : pool_(std::move(pool)), backend_(std::move(backend)) {}
 
-void PrometheusObserver::on_acquired(nanoseconds wait) { wait_.record(wait); }
+void PrometheusObserver::on_acquired(nanoseconds wait) {
+  wait_.record(wait);
+}
 
 void PrometheusObserver::on_released(nanoseconds usage) {
   usage_.record(usage);
   bump(releases_);
 }
 
-void PrometheusObserver::on_acquire_timeout(nanoseconds /*waited*/) { bump(timeouts_); }
+void PrometheusObserver::on_acquire_timeout(nanoseconds /*waited*/) {
+  bump(timeouts_);
+}
 
 void PrometheusObserver::on_created(nanoseconds connect_time) {
   connect_.record(connect_time);

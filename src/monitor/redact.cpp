@@ -86,6 +86,8 @@ std::string redact_params(const std::string& in) {
 
 }  // namespace
 
-std::string redact_secrets(std::string_view text) { return redact_params(redact_userinfo(text)); }
+std::string redact_secrets(std::string_view text) {
+  return redact_params(redact_userinfo(text));
+}
 
 }  // namespace connpool::monitor::detail

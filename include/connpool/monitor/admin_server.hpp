@@ -10,17 +10,17 @@
 // /api/* answers 401 without it. Built on Boost.Beast, which stays out of this header.
 #pragma once
 
+#include "connpool/core/result.hpp"
+#include "connpool/monitor/metrics_registry.hpp"
+#include "connpool/monitor/pool_registry.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
-
-#include "connpool/core/result.hpp"
-#include "connpool/monitor/metrics_registry.hpp"
-#include "connpool/monitor/pool_registry.hpp"
 
 namespace connpool::monitor {
 
@@ -33,6 +33,10 @@ struct AdminServerOptions {
   /// When not empty, /api/* requires `Authorization: Bearer <token>` (compared in constant
   /// time). /metrics, /healthz and /readyz stay open. Default empty: no auth. Never logged.
   std::string bearer_token;
+  /// Also require the token on /metrics (Prometheus then sends it with `authorization:
+  /// credentials_file:`). Default false: /metrics is open like most exporters'. Ignored without
+  /// a token.
+  bool token_for_metrics = false;
   /// Largest request line + headers accepted; larger requests get 431 and the connection is
   /// closed. Default 8192 bytes.
   std::size_t max_header_bytes = 8192;

@@ -2,16 +2,16 @@
 // application's own metrics, serialized together for GET /metrics.
 #pragma once
 
+#include "connpool/monitor/pool_registry.hpp"
+#include "connpool/monitor/prometheus_observer.hpp"
+
+#include <prometheus/metric_family.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <prometheus/metric_family.h>
-
-#include "connpool/monitor/pool_registry.hpp"
-#include "connpool/monitor/prometheus_observer.hpp"
 
 namespace prometheus {
 class Registry;

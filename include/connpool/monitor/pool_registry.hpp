@@ -2,6 +2,11 @@
 // pool's type erased to a "stats source" (a function returning a PoolStats snapshot).
 #pragma once
 
+#include "connpool/core/pool_config.hpp"
+#include "connpool/core/result.hpp"
+#include "connpool/core/stats.hpp"
+#include "connpool/monitor/prometheus_observer.hpp"
+
 #include <concepts>
 #include <functional>
 #include <memory>
@@ -10,11 +15,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "connpool/core/pool_config.hpp"
-#include "connpool/core/result.hpp"
-#include "connpool/core/stats.hpp"
-#include "connpool/monitor/prometheus_observer.hpp"
 
 namespace connpool::monitor {
 
@@ -36,6 +36,9 @@ struct PoolSource {
   std::function<core::PoolConfig()> config;
   /// Optional: the pool's observer, the source of wait/usage/connect quantiles in the admin API.
   std::shared_ptr<const PrometheusObserver> observer;
+  /// Optional: one record per open connection (Pool::connections()), listed by the single-pool
+  /// admin endpoint. Thread-safe like `stats`.
+  std::function<std::vector<core::ConnectionInfo>()> connections;
 };
 
 /// Thread safety: every method may be called concurrently from any thread. Readers get
@@ -59,12 +62,12 @@ class PoolRegistry {
   /// Any type with Pool<C>'s name/options()/stats()/config() works, so this header does not need
   /// to include pool.hpp (Asio's coroutine machinery).
   template <class P>
-    requires requires(const P& p) {
-      { p.stats() } -> std::same_as<core::PoolStats>;
-      { p.config() } -> std::same_as<core::PoolConfig>;
-      p.options().name;
-      p.options().observer;
-    }
+  requires requires(const P& p) {
+    { p.stats() } -> std::same_as<core::PoolStats>;
+    { p.config() } -> std::same_as<core::PoolConfig>;
+    p.options().name;
+    p.options().observer;
+  }
   Result<void> add(const P& pool, std::string environment = {}) {
     const auto& options = pool.options();
     PoolSource source;
@@ -75,6 +78,9 @@ class PoolRegistry {
     source.stats = [&pool] { return pool.stats(); };
     source.config = [&pool] { return pool.config(); };
     source.observer = std::dynamic_pointer_cast<const PrometheusObserver>(options.observer);
+    if constexpr (requires { pool.connections(); }) {
+      source.connections = [&pool] { return pool.connections(); };
+    }
     return add(std::move(source));
   }
 

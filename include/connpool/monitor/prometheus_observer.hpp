@@ -2,14 +2,14 @@
 // histograms. MetricsRegistry::make_observer() creates it; pass it in PoolOptions::observer.
 #pragma once
 
+#include "connpool/core/observer.hpp"
+#include "connpool/core/stats.hpp"
+#include "connpool/monitor/latency_histogram.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
-
-#include "connpool/core/observer.hpp"
-#include "connpool/core/stats.hpp"
-#include "connpool/monitor/latency_histogram.hpp"
 
 namespace connpool::monitor {
 
