@@ -36,7 +36,8 @@ std::optional<Backend> parse_backend(std::string_view text) noexcept {
 }
 
 Origin Origin::file(std::string_view path, int line, int column) {
-  return {Kind::file, std::string(path) + ":" + std::to_string(line) + ":" + std::to_string(column)};
+  return {Kind::file,
+          std::string(path) + ":" + std::to_string(line) + ":" + std::to_string(column)};
 }
 
 std::string Origin::to_string() const {
@@ -62,11 +63,16 @@ Origin lookup(const std::map<std::string, Origin, std::less<>>& origins, std::st
 }
 }  // namespace
 
-Origin PoolSpec::origin_of(std::string_view key) const { return lookup(origins, key); }
-Origin AdminConfig::origin_of(std::string_view key) const { return lookup(origins, key); }
+Origin PoolSpec::origin_of(std::string_view key) const {
+  return lookup(origins, key);
+}
+Origin AdminConfig::origin_of(std::string_view key) const {
+  return lookup(origins, key);
+}
 
 const PoolSpec* Config::find(std::string_view name) const {
-  auto it = std::find_if(pools.begin(), pools.end(), [&](const PoolSpec& p) { return p.name == name; });
+  auto it =
+      std::find_if(pools.begin(), pools.end(), [&](const PoolSpec& p) { return p.name == name; });
   return it == pools.end() ? nullptr : &*it;
 }
 

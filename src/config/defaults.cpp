@@ -17,6 +17,9 @@ core::PoolConfig builtin_pool_config(Backend backend) {
     c.max_size = 10;
     c.max_idle_time = seconds(300);
     c.health_check_interval = seconds(60);
+    // Not in the original (it had no shared leases): one gRPC channel carries up to 100
+    // concurrent streams by default, as firestore::default_pool_config() assumes too.
+    c.max_leases_per_connection = 100;
   }
   return c;
 }

@@ -1,9 +1,9 @@
 // The environment-variable and command-line-flag layers.
-#include <algorithm>
-
 #include "fields.hpp"
 #include "sources.hpp"
 #include "suggest.hpp"
+
+#include <algorithm>
 
 namespace connpool::config::detail {
 
@@ -56,12 +56,20 @@ Result<Layer> read_env_layer(const std::map<std::string, std::string, std::less<
     if (!var.starts_with(kPoolPrefix) || value.empty()) continue;
     const Origin origin = Origin::env(var);
     const std::string_view rest = std::string_view(var).substr(kPoolPrefix.size());
-    const auto split = rest.rfind("__");
+    // Pool names never contain "__", so the first one ends the name; later ones separate a
+    // section from its key (CONNPOOL_POOLS__CACHE__CIRCUIT_BREAKER__ENABLED).
+    const auto split = rest.find("__");
     if (split == std::string_view::npos || split == 0 || split + 2 == rest.size()) {
       return config_error(origin, "pools", "expected CONNPOOL_POOLS__<NAME>__<FIELD>");
     }
     const std::string name = lower(rest.substr(0, split));
-    const std::string key = lower(rest.substr(split + 2));
+    std::string key;
+    const std::string field = lower(rest.substr(split + 2));
+    for (std::size_t i = 0; i < field.size(); ++i) {
+      const bool separator = field.compare(i, 2, "__") == 0;
+      key.push_back(separator ? '.' : field[i]);
+      if (separator) ++i;
+    }
     if (auto rule = check_pool_name(name)) return config_error(origin, "pools." + name, *rule);
     const std::string path = "pools." + name + "." + key;
     if (auto r = check_pool_key(origin, path, key); !r) return r.error();
@@ -102,9 +110,10 @@ Result<Layer> read_flag_layer(const std::optional<std::string>& environment,
         continue;
       }
     }
-    return config_error(origin, path,
-                        "--set takes pools.<name>.<key>=VALUE or admin.<key>=VALUE (the environment "
-                        "is set with --env)");
+    return config_error(
+        origin, path,
+        "--set takes pools.<name>.<key>=VALUE or admin.<key>=VALUE (the environment "
+        "is set with --env)");
   }
   return layer;
 }

@@ -1,10 +1,12 @@
 #include "fields.hpp"
 
+#include "connpool/config/redact.hpp"
+
+#include "values.hpp"
+
+#include <algorithm>
 #include <array>
 #include <charconv>
-
-#include "connpool/config/redact.hpp"
-#include "values.hpp"
 
 namespace connpool::config::detail {
 
@@ -21,34 +23,60 @@ std::optional<std::string> store(Target& target, Parsed<T> parsed, Project proje
   return std::nullopt;
 }
 
-template <std::size_t PoolConfig::*M>
+// Accessors naming one PoolConfig member, top-level or inside a section (circuit_breaker, ...),
+// so one setter/getter template serves both.
+template <auto M>
+struct Top {
+  static auto& get(PoolSpec& p) { return p.pool.*M; }
+  static const auto& get(const PoolSpec& p) { return p.pool.*M; }
+};
+template <auto S, auto M>
+struct In {
+  static auto& get(PoolSpec& p) { return (p.pool.*S).*M; }
+  static const auto& get(const PoolSpec& p) { return (p.pool.*S).*M; }
+};
+
+template <class A>
 std::optional<std::string> set_size(PoolSpec& p, std::string_view t) {
-  return store(p, parse_size(t), [](PoolSpec& s) -> auto& { return s.pool.*M; });
+  return store(
+      p, parse_size(t), [](PoolSpec & s) -> auto& { return A::get(s); });
 }
-template <std::size_t PoolConfig::*M>
+template <class A>
 std::string get_size(const PoolSpec& p) {
-  return std::to_string(p.pool.*M);
+  return std::to_string(A::get(p));
 }
 
-template <milliseconds PoolConfig::*M>
+template <class A>
 std::optional<std::string> set_duration(PoolSpec& p, std::string_view t) {
-  return store(p, parse_duration_value(t), [](PoolSpec& s) -> auto& { return s.pool.*M; });
+  return store(
+      p, parse_duration_value(t), [](PoolSpec & s) -> auto& { return A::get(s); });
 }
-template <milliseconds PoolConfig::*M>
+template <class A>
 std::string get_duration(const PoolSpec& p) {
-  return core::format_duration(p.pool.*M);
+  return core::format_duration(A::get(p));
 }
 
-template <double PoolConfig::*M>
+template <class A>
 std::optional<std::string> set_ratio(PoolSpec& p, std::string_view t) {
-  return store(p, parse_ratio(t), [](PoolSpec& s) -> auto& { return s.pool.*M; });
+  return store(
+      p, parse_ratio(t), [](PoolSpec & s) -> auto& { return A::get(s); });
 }
-template <double PoolConfig::*M>
+template <class A>
 std::string get_ratio(const PoolSpec& p) {
   // Shortest text that reads back as the same double ("0.1", not "0.100000").
   std::array<char, 32> buf{};
-  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), p.pool.*M);
-  return ec == std::errc() ? std::string(buf.data(), end) : std::to_string(p.pool.*M);
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), A::get(p));
+  return ec == std::errc() ? std::string(buf.data(), end) : std::to_string(A::get(p));
+}
+
+template <class A>
+std::optional<std::string> set_bool(PoolSpec& p, std::string_view t) {
+  return store(
+      p, parse_bool(t), [](PoolSpec & s) -> auto& { return A::get(s); });
+}
+template <class A>
+std::string get_bool(const PoolSpec& p) {
+  return A::get(p) ? "true" : "false";
 }
 
 // "backend" is applied by the loader (it decides which other keys exist); the table entry is for
@@ -60,97 +88,171 @@ std::optional<std::string> set_backend(PoolSpec& p, std::string_view t) {
   return std::nullopt;
 }
 
-const std::array<PoolField, 24> kPoolFields = {{
+const PoolField kPoolFields[] = {
     {"backend", std::nullopt, ValueKind::backend, set_backend,
      [](const PoolSpec& p) { return std::string(to_string(p.backend)); }},
     {"url", Backend::redis, ValueKind::url,
      [](PoolSpec& p, std::string_view t) {
-       return store(p, parse_redis_url(t), [](PoolSpec& s) -> auto& { return s.redis.url; });
+       return store(
+           p, parse_redis_url(t), [](PoolSpec & s) -> auto& { return s.redis.url; });
      },
      [](const PoolSpec& p) { return p.redis.url; }},
     {"auto_pipeline", Backend::redis, ValueKind::boolean,
      [](PoolSpec& p, std::string_view t) {
-       return store(p, parse_bool(t), [](PoolSpec& s) -> auto& { return s.redis.auto_pipeline; });
+       return store(
+           p, parse_bool(t), [](PoolSpec & s) -> auto& { return s.redis.auto_pipeline; });
      },
      [](const PoolSpec& p) { return std::string(p.redis.auto_pipeline ? "true" : "false"); }},
     {"project_id", Backend::firestore, ValueKind::text,
      [](PoolSpec& p, std::string_view t) {
-       return store(p, parse_nonempty(t),
-                    [](PoolSpec& s) -> auto& { return s.firestore.project_id; });
+       return store(
+           p, parse_nonempty(t), [](PoolSpec & s) -> auto& { return s.firestore.project_id; });
      },
      [](const PoolSpec& p) { return p.firestore.project_id; }},
     {"database", Backend::firestore, ValueKind::text,
      [](PoolSpec& p, std::string_view t) {
-       return store(p, parse_nonempty(t), [](PoolSpec& s) -> auto& { return s.firestore.database; });
+       return store(
+           p, parse_nonempty(t), [](PoolSpec & s) -> auto& { return s.firestore.database; });
      },
      [](const PoolSpec& p) { return p.firestore.database; }},
     {"emulator_host", Backend::firestore, ValueKind::text,
      [](PoolSpec& p, std::string_view t) {
-       return store(p, parse_host_port(t),
-                    [](PoolSpec& s) -> auto& { return s.firestore.emulator_host; });
+       return store(
+           p, parse_host_port(t), [](PoolSpec & s) -> auto& { return s.firestore.emulator_host; });
      },
      [](const PoolSpec& p) { return p.firestore.emulator_host; }},
-    {"min_size", std::nullopt, ValueKind::size, set_size<&PoolConfig::min_size>,
-     get_size<&PoolConfig::min_size>},
-    {"max_size", std::nullopt, ValueKind::size, set_size<&PoolConfig::max_size>,
-     get_size<&PoolConfig::max_size>},
-    {"min_idle", std::nullopt, ValueKind::size, set_size<&PoolConfig::min_idle>,
-     get_size<&PoolConfig::min_idle>},
+    {"min_size", std::nullopt, ValueKind::size, set_size<Top<&PoolConfig::min_size>>,
+     get_size<Top<&PoolConfig::min_size>>},
+    {"max_size", std::nullopt, ValueKind::size, set_size<Top<&PoolConfig::max_size>>,
+     get_size<Top<&PoolConfig::max_size>>},
+    {"min_idle", std::nullopt, ValueKind::size, set_size<Top<&PoolConfig::min_idle>>,
+     get_size<Top<&PoolConfig::min_idle>>},
     {"acquire_timeout", std::nullopt, ValueKind::duration,
-     set_duration<&PoolConfig::acquire_timeout>, get_duration<&PoolConfig::acquire_timeout>},
+     set_duration<Top<&PoolConfig::acquire_timeout>>,
+     get_duration<Top<&PoolConfig::acquire_timeout>>},
     {"connect_timeout", std::nullopt, ValueKind::duration,
-     set_duration<&PoolConfig::connect_timeout>, get_duration<&PoolConfig::connect_timeout>},
+     set_duration<Top<&PoolConfig::connect_timeout>>,
+     get_duration<Top<&PoolConfig::connect_timeout>>},
     {"validation_timeout", std::nullopt, ValueKind::duration,
-     set_duration<&PoolConfig::validation_timeout>,
-     get_duration<&PoolConfig::validation_timeout>},
-    {"max_idle_time", std::nullopt, ValueKind::duration, set_duration<&PoolConfig::max_idle_time>,
-     get_duration<&PoolConfig::max_idle_time>},
-    {"max_lifetime", std::nullopt, ValueKind::duration, set_duration<&PoolConfig::max_lifetime>,
-     get_duration<&PoolConfig::max_lifetime>},
+     set_duration<Top<&PoolConfig::validation_timeout>>,
+     get_duration<Top<&PoolConfig::validation_timeout>>},
+    {"max_idle_time", std::nullopt, ValueKind::duration,
+     set_duration<Top<&PoolConfig::max_idle_time>>, get_duration<Top<&PoolConfig::max_idle_time>>},
+    {"max_lifetime", std::nullopt, ValueKind::duration,
+     set_duration<Top<&PoolConfig::max_lifetime>>, get_duration<Top<&PoolConfig::max_lifetime>>},
     {"max_lifetime_jitter", std::nullopt, ValueKind::ratio,
-     set_ratio<&PoolConfig::max_lifetime_jitter>, get_ratio<&PoolConfig::max_lifetime_jitter>},
+     set_ratio<Top<&PoolConfig::max_lifetime_jitter>>,
+     get_ratio<Top<&PoolConfig::max_lifetime_jitter>>},
     {"health_check_interval", std::nullopt, ValueKind::duration,
-     set_duration<&PoolConfig::health_check_interval>,
-     get_duration<&PoolConfig::health_check_interval>},
+     set_duration<Top<&PoolConfig::health_check_interval>>,
+     get_duration<Top<&PoolConfig::health_check_interval>>},
     {"validate_after_idle", std::nullopt, ValueKind::duration,
-     set_duration<&PoolConfig::validate_after_idle>,
-     get_duration<&PoolConfig::validate_after_idle>},
+     set_duration<Top<&PoolConfig::validate_after_idle>>,
+     get_duration<Top<&PoolConfig::validate_after_idle>>},
     {"leak_detection_threshold", std::nullopt, ValueKind::duration,
-     set_duration<&PoolConfig::leak_detection_threshold>,
-     get_duration<&PoolConfig::leak_detection_threshold>},
+     set_duration<Top<&PoolConfig::leak_detection_threshold>>,
+     get_duration<Top<&PoolConfig::leak_detection_threshold>>},
     {"reconnect_backoff_initial", std::nullopt, ValueKind::duration,
-     set_duration<&PoolConfig::reconnect_backoff_initial>,
-     get_duration<&PoolConfig::reconnect_backoff_initial>},
+     set_duration<Top<&PoolConfig::reconnect_backoff_initial>>,
+     get_duration<Top<&PoolConfig::reconnect_backoff_initial>>},
     {"reconnect_backoff_max", std::nullopt, ValueKind::duration,
-     set_duration<&PoolConfig::reconnect_backoff_max>,
-     get_duration<&PoolConfig::reconnect_backoff_max>},
+     set_duration<Top<&PoolConfig::reconnect_backoff_max>>,
+     get_duration<Top<&PoolConfig::reconnect_backoff_max>>},
     {"reconnect_backoff_multiplier", std::nullopt, ValueKind::ratio,
-     set_ratio<&PoolConfig::reconnect_backoff_multiplier>,
-     get_ratio<&PoolConfig::reconnect_backoff_multiplier>},
+     set_ratio<Top<&PoolConfig::reconnect_backoff_multiplier>>,
+     get_ratio<Top<&PoolConfig::reconnect_backoff_multiplier>>},
     {"reconnect_backoff_jitter", std::nullopt, ValueKind::ratio,
-     set_ratio<&PoolConfig::reconnect_backoff_jitter>,
-     get_ratio<&PoolConfig::reconnect_backoff_jitter>},
+     set_ratio<Top<&PoolConfig::reconnect_backoff_jitter>>,
+     get_ratio<Top<&PoolConfig::reconnect_backoff_jitter>>},
     {"idle_order", std::nullopt, ValueKind::order,
      [](PoolSpec& p, std::string_view t) {
-       return store(p, parse_idle_order(t), [](PoolSpec& s) -> auto& { return s.pool.idle_order; });
+       return store(
+           p, parse_idle_order(t), [](PoolSpec & s) -> auto& { return s.pool.idle_order; });
      },
      [](const PoolSpec& p) {
        return std::string(p.pool.idle_order == core::IdleOrder::lifo ? "lifo" : "fifo");
      }},
     {"max_leases_per_connection", std::nullopt, ValueKind::size,
-     set_size<&PoolConfig::max_leases_per_connection>,
-     get_size<&PoolConfig::max_leases_per_connection>},
-}};
+     set_size<Top<&PoolConfig::max_leases_per_connection>>,
+     get_size<Top<&PoolConfig::max_leases_per_connection>>},
+    // circuit_breaker.*: CircuitBreakerConfig (connpool/core/circuit_breaker.hpp).
+    {"circuit_breaker.enabled", std::nullopt, ValueKind::boolean,
+     set_bool<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::enabled>>,
+     get_bool<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::enabled>>},
+    {"circuit_breaker.window", std::nullopt, ValueKind::text,
+     [](PoolSpec& p, std::string_view t) -> std::optional<std::string> {
+       using W = core::CircuitBreakerConfig::Window;
+       if (t == "count") {
+         p.pool.circuit_breaker.window = W::count;
+       } else if (t == "time") {
+         p.pool.circuit_breaker.window = W::time;
+       } else {
+         return "must be count or time, got " + quote(t);
+       }
+       return std::nullopt;
+     },
+     [](const PoolSpec& p) {
+       return std::string(p.pool.circuit_breaker.window == core::CircuitBreakerConfig::Window::count
+                              ? "count"
+                              : "time");
+     }},
+    {"circuit_breaker.window_size", std::nullopt, ValueKind::size,
+     set_size<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::window_size>>,
+     get_size<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::window_size>>},
+    {"circuit_breaker.window_duration", std::nullopt, ValueKind::duration,
+     set_duration<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::window_duration>>,
+     get_duration<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::window_duration>>},
+    {"circuit_breaker.failure_rate_threshold", std::nullopt, ValueKind::ratio,
+     set_ratio<
+         In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::failure_rate_threshold>>,
+     get_ratio<
+         In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::failure_rate_threshold>>},
+    {"circuit_breaker.minimum_calls", std::nullopt, ValueKind::size,
+     set_size<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::minimum_calls>>,
+     get_size<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::minimum_calls>>},
+    {"circuit_breaker.open_duration", std::nullopt, ValueKind::duration,
+     set_duration<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::open_duration>>,
+     get_duration<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::open_duration>>},
+    {"circuit_breaker.half_open_calls", std::nullopt, ValueKind::size,
+     set_size<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::half_open_calls>>,
+     get_size<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::half_open_calls>>},
+    // dynamic_sizing.*: DynamicSizingConfig (connpool/core/pool_config.hpp).
+    {"dynamic_sizing.enabled", std::nullopt, ValueKind::boolean,
+     set_bool<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::enabled>>,
+     get_bool<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::enabled>>},
+    {"dynamic_sizing.scale_up_utilization", std::nullopt, ValueKind::ratio,
+     set_ratio<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_up_utilization>>,
+     get_ratio<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_up_utilization>>},
+    {"dynamic_sizing.scale_down_utilization", std::nullopt, ValueKind::ratio,
+     set_ratio<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_down_utilization>>,
+     get_ratio<
+         In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_down_utilization>>},
+    {"dynamic_sizing.scale_up_cooldown", std::nullopt, ValueKind::duration,
+     set_duration<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_up_cooldown>>,
+     get_duration<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_up_cooldown>>},
+    {"dynamic_sizing.scale_down_cooldown", std::nullopt, ValueKind::duration,
+     set_duration<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_down_cooldown>>,
+     get_duration<
+         In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_down_cooldown>>},
+    {"dynamic_sizing.scale_up_step", std::nullopt, ValueKind::size,
+     set_size<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_up_step>>,
+     get_size<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_up_step>>},
+    {"dynamic_sizing.scale_down_step", std::nullopt, ValueKind::size,
+     set_size<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_down_step>>,
+     get_size<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_down_step>>},
+};
 
 const std::array<AdminField, 3> kAdminFields = {{
     {"bind", ValueKind::text,
      [](AdminConfig& a, std::string_view t) {
-       return store(a, parse_nonempty(t), [](AdminConfig& s) -> auto& { return s.bind; });
+       return store(
+           a, parse_nonempty(t), [](AdminConfig & s) -> auto& { return s.bind; });
      },
      [](const AdminConfig& a) { return a.bind; }},
     {"port", ValueKind::port,
      [](AdminConfig& a, std::string_view t) {
-       return store(a, parse_port(t), [](AdminConfig& s) -> auto& { return s.port; });
+       return store(
+           a, parse_port(t), [](AdminConfig & s) -> auto& { return s.port; });
      },
      [](const AdminConfig& a) { return std::to_string(a.port); }},
     {"token", ValueKind::secret,
@@ -163,7 +265,9 @@ const std::array<AdminField, 3> kAdminFields = {{
 
 }  // namespace
 
-std::span<const PoolField> pool_fields() { return kPoolFields; }
+std::span<const PoolField> pool_fields() {
+  return kPoolFields;
+}
 
 const PoolField* find_pool_field(std::string_view name) {
   for (const PoolField& f : kPoolFields) {
@@ -178,7 +282,33 @@ std::vector<std::string_view> pool_field_names() {
   return names;
 }
 
-std::span<const AdminField> admin_fields() { return kAdminFields; }
+std::vector<std::string_view> pool_keys_in(std::string_view section) {
+  std::vector<std::string_view> names;
+  for (const PoolField& f : kPoolFields) {
+    const auto dot = f.name.find('.');
+    if (section.empty()) {
+      // Plain keys, and each section's name once.
+      std::string_view key = f.name.substr(0, dot);
+      if (std::find(names.begin(), names.end(), key) == names.end()) names.push_back(key);
+    } else if (dot != std::string_view::npos && f.name.substr(0, dot) == section) {
+      names.push_back(f.name.substr(dot + 1));
+    }
+  }
+  return names;
+}
+
+bool is_pool_section(std::string_view key) {
+  for (const PoolField& f : kPoolFields) {
+    if (f.name.size() > key.size() && f.name.starts_with(key) && f.name[key.size()] == '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::span<const AdminField> admin_fields() {
+  return kAdminFields;
+}
 
 const AdminField* find_admin_field(std::string_view name) {
   for (const AdminField& f : kAdminFields) {

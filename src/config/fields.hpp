@@ -3,13 +3,13 @@
 // how to print it. Parsing, `config show` and the docs all follow this table.
 #pragma once
 
+#include "connpool/config/config.hpp"
+
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "connpool/config/config.hpp"
 
 namespace connpool::config::detail {
 
@@ -39,10 +39,16 @@ struct AdminField {
   Getter<AdminConfig> get;
 };
 
-/// Every pool key, in display order ("backend" first, then backend settings, then PoolConfig).
+/// Every pool key, in display order ("backend" first, then backend settings, then PoolConfig,
+/// then PoolConfig's sections as dotted names: "circuit_breaker.enabled").
 std::span<const PoolField> pool_fields();
 const PoolField* find_pool_field(std::string_view name);
+/// Every pool key, sections flattened: "max_size", "circuit_breaker.enabled", ...
 std::vector<std::string_view> pool_field_names();
+/// Keys allowed directly under a pool (section "") or inside a section ("circuit_breaker").
+std::vector<std::string_view> pool_keys_in(std::string_view section);
+/// True for "circuit_breaker", "dynamic_sizing": keys whose value is a mapping of more keys.
+bool is_pool_section(std::string_view key);
 
 std::span<const AdminField> admin_fields();
 const AdminField* find_admin_field(std::string_view name);

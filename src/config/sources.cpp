@@ -24,7 +24,8 @@ std::optional<std::string> check_pool_name(std::string_view name) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
   });
   if (!starts_ok || !chars_ok || name.find("__") != std::string_view::npos) {
-    return "pool names must match [a-z][a-z0-9_-]* without '__' (so CONNPOOL_POOLS__<NAME>__<FIELD> "
+    return "pool names must match [a-z][a-z0-9_-]* without '__' (so "
+           "CONNPOOL_POOLS__<NAME>__<FIELD> "
            "can address them), got '" +
            std::string(name) + "'";
   }

@@ -3,12 +3,13 @@
 // loader applies them in precedence order with the same parsing and the same messages.
 #pragma once
 
+#include "connpool/config/config.hpp"
+#include "connpool/core/result.hpp"
+
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "connpool/config/config.hpp"
-#include "connpool/core/result.hpp"
 
 namespace connpool::config::detail {
 

@@ -2,14 +2,14 @@
 // follow "<where>: <key path>: ", e.g. "must be a whole number >= 0, got '-3'".
 #pragma once
 
+#include "connpool/core/pool_config.hpp"
+
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <optional>
 #include <utility>
-
-#include "connpool/core/pool_config.hpp"
 
 namespace connpool::config::detail {
 
@@ -34,7 +34,8 @@ Parsed<double> parse_ratio(std::string_view text);
 Parsed<bool> parse_bool(std::string_view text);
 Parsed<core::IdleOrder> parse_idle_order(std::string_view text);
 Parsed<std::uint16_t> parse_port(std::string_view text);
-/// redis:// or rediss:// with a host. The rule quotes the URL redacted.
+/// redis://, rediss:// (with a host) or unix:// (with a path), without pool
+/// options in the query. The rule quotes the URL redacted.
 Parsed<std::string> parse_redis_url(std::string_view text);
 /// host:port with a numeric port.
 Parsed<std::string> parse_host_port(std::string_view text);

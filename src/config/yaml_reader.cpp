@@ -1,12 +1,13 @@
 // The YAML layer. yaml-cpp reports problems by throwing; every exception is caught here and
 // turned into a located connpool::Error, so none crosses the public API.
-#include <yaml-cpp/yaml.h>
-
-#include <map>
-
 #include "fields.hpp"
 #include "sources.hpp"
 #include "suggest.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <map>
 
 namespace connpool::config::detail {
 
@@ -21,8 +22,7 @@ class YamlReader {
     try {
       root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
-      return Error(errc::invalid_config,
-                   at(e.mark).to_string() + ": YAML syntax error: " + e.msg);
+      return Error(errc::invalid_config, at(e.mark).to_string() + ": YAML syntax error: " + e.msg);
     }
     Layer layer;
     try {
@@ -58,8 +58,7 @@ class YamlReader {
         return config_error(at(key.Mark()), key_path,
                             "duplicate key (first at " + it->second.to_string() + ")");
       }
-      if (!allowed.empty() &&
-          std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
         std::string rule = "unknown key";
         if (auto guess = closest(name, allowed)) {
           rule += "; did you mean '" + *guess + "'?";
@@ -77,8 +76,8 @@ class YamlReader {
     return ok();
   }
 
-  Result<Setting> scalar(const std::string& name, const YAML::Node& value,
-                         const Origin& key_origin, const std::string& key_path) {
+  Result<Setting> scalar(const std::string& name, const YAML::Node& value, const Origin& key_origin,
+                         const std::string& key_path) {
     if (!value.IsDefined() || value.IsNull()) {
       return config_error(key_origin, key_path, "must have a value");
     }
@@ -97,54 +96,68 @@ class YamlReader {
       return config_error(at(root.Mark()), "(root)",
                           "must be a mapping with keys environment, pools, admin");
     }
-    return each_key(
-        root, "", {"environment", "pools", "admin"},
-        [&](const std::string& name, const Origin& key_origin, const YAML::Node& value,
-            const std::string& path) -> Result<void> {
-          if (name == "environment") {
-            auto s = scalar(name, value, key_origin, path);
-            if (!s) return s.error();
-            layer.environment = *s;
-            return ok();
-          }
-          if (name == "pools") return read_pools(value, key_origin, layer);
-          return read_admin(value, key_origin, layer);
-        });
+    return each_key(root, "", {"environment", "pools", "admin"},
+                    [&](const std::string& name, const Origin& key_origin, const YAML::Node& value,
+                        const std::string& path) -> Result<void> {
+                      if (name == "environment") {
+                        auto s = scalar(name, value, key_origin, path);
+                        if (!s) return s.error();
+                        layer.environment = *s;
+                        return ok();
+                      }
+                      if (name == "pools") return read_pools(value, layer);
+                      return read_admin(value, layer);
+                    });
   }
 
-  Result<void> read_pools(const YAML::Node& pools, const Origin& key_origin, Layer& layer) {
+  Result<void> read_pools(const YAML::Node& pools, Layer& layer) {
     if (!pools.IsDefined() || pools.IsNull()) return ok();  // `pools:` with nothing: no pools
     if (!pools.IsMap()) {
       return config_error(at(pools.Mark()), "pools", "must be a mapping of pool names to pools");
     }
-    (void)key_origin;
-    return each_key(
-        pools, "pools", {},
-        [&](const std::string& name, const Origin& name_origin, const YAML::Node& body,
-            const std::string& path) -> Result<void> {
-          if (auto rule = check_pool_name(name)) return config_error(name_origin, path, *rule);
-          if (!body.IsDefined() || body.IsNull() || !body.IsMap()) {
-            return config_error(body.IsNull() ? name_origin : at(body.Mark()), path,
-                                "must be a mapping with at least 'backend'");
-          }
-          PoolSource& pool = layer.pool(name, name_origin);
-          return each_key(body, path, pool_field_names(),
-                          [&](const std::string& key, const Origin& k_origin,
-                              const YAML::Node& value, const std::string& key_path) -> Result<void> {
-                            auto s = scalar(key, value, k_origin, key_path);
-                            if (!s) return s.error();
-                            pool.settings.push_back(*s);
-                            return ok();
-                          });
-        });
+    return each_key(pools, "pools", {},
+                    [&](const std::string& name, const Origin& name_origin, const YAML::Node& body,
+                        const std::string& path) -> Result<void> {
+                      if (auto rule = check_pool_name(name))
+                        return config_error(name_origin, path, *rule);
+                      if (!body.IsDefined() || body.IsNull() || !body.IsMap()) {
+                        return config_error(body.IsNull() ? name_origin : at(body.Mark()), path,
+                                            "must be a mapping with at least 'backend'");
+                      }
+                      PoolSource& pool = layer.pool(name, name_origin);
+                      return read_pool_keys(body, path, "", pool);
+                    });
   }
 
-  Result<void> read_admin(const YAML::Node& admin, const Origin& key_origin, Layer& layer) {
+  // The keys of one pool, or of one of its sections ("circuit_breaker"), flattened into dotted
+  // setting names ("circuit_breaker.enabled") as environment variables and --set spell them.
+  Result<void> read_pool_keys(const YAML::Node& map, const std::string& path,
+                              const std::string& section, PoolSource& pool) {
+    return each_key(map, path, pool_keys_in(section),
+                    [&](const std::string& key, const Origin& k_origin, const YAML::Node& value,
+                        const std::string& key_path) -> Result<void> {
+                      const std::string name = section.empty() ? key : section + "." + key;
+                      if (section.empty() && is_pool_section(key)) {
+                        if (!value.IsDefined() || value.IsNull()) return ok();  // an empty section
+                        if (!value.IsMap()) {
+                          return config_error(
+                              at(value.Mark()), key_path,
+                              "must be a mapping (e.g. " + key + ": {enabled: true})");
+                        }
+                        return read_pool_keys(value, key_path, key, pool);
+                      }
+                      auto s = scalar(name, value, k_origin, key_path);
+                      if (!s) return s.error();
+                      pool.settings.push_back(*s);
+                      return ok();
+                    });
+  }
+
+  Result<void> read_admin(const YAML::Node& admin, Layer& layer) {
     if (!admin.IsDefined() || admin.IsNull()) return ok();
     if (!admin.IsMap()) {
       return config_error(at(admin.Mark()), "admin", "must be a mapping with bind, port, token");
     }
-    (void)key_origin;
     return each_key(admin, "admin", admin_field_names(),
                     [&](const std::string& key, const Origin& k_origin, const YAML::Node& value,
                         const std::string& key_path) -> Result<void> {

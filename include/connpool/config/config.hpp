@@ -95,8 +95,8 @@ struct PoolSpec {
 struct AdminConfig {
   /// Address to listen on. Default 127.0.0.1 (loopback only).
   std::string bind = "127.0.0.1";
-  /// TCP port. Default 9090. 0 means: pick a free port.
-  std::uint16_t port = 9090;
+  /// TCP port. Default 9464. 0 means: pick a free port.
+  std::uint16_t port = 9464;
   /// Bearer token required on admin requests; empty means no token. A secret: never printed.
   std::string token;
   std::map<std::string, Origin, std::less<>> origins;
