@@ -6,6 +6,10 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 600
 DEMO_DURATION ?= 30
+# ccache hits across checkouts (CI builds a fresh clone in another folder): paths relative to
+# the repository, and the working directory kept out of the hash.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps build test test-core-tsan sanitize bench demo format format-check clean soak fuzz
 

@@ -21,6 +21,8 @@ packages=(
   redis-server redis-tools openssl curl procps
   prometheus                               # promtool checks /metrics; scrape test
   nodejs npm                               # npm pack fetches the Firestore .proto files
+  chromium fonts-dejavu-core               # headless browser for the admin page test
+  default-jre-headless                     # the Firestore emulator (gcloud SDK) runs on Java
 )
 
 missing=()
@@ -30,6 +32,7 @@ for p in "${packages[@]}"; do
     case "$p" in
       nodejs) command -v node >/dev/null 2>&1 && continue ;;
       npm) command -v npm >/dev/null 2>&1 && continue ;;
+      default-jre-headless) command -v java >/dev/null 2>&1 && continue ;;
     esac
     missing+=("$p")
   fi
@@ -59,6 +62,8 @@ if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/connpo
   }
 fi
 # Debian starts redis-server as a system service on install; the tests start their own.
-if command -v systemctl >/dev/null 2>&1; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
-pkill -x redis-server 2>/dev/null || true
+if [[ " ${missing[*]} " == *" redis-server "* ]]; then
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now redis-server >/dev/null 2>&1 || true; fi
+  service redis-server stop >/dev/null 2>&1 || true
+fi
 echo "install-deps: done"

@@ -213,6 +213,10 @@ void Engine::enqueue_waiter(WaitHandler handler, std::optional<milliseconds> tim
       Error error(errc::acquire_timeout, "acquire timed out after " + format_duration(limit) + " " +
                                              state_summary_locked());
       record_error_locked(error, actions);
+      if (observer_) {
+        actions.events.emplace_back(
+            [waited = now - started](PoolObserver& o) { o.on_acquire_timeout(waited); });
+      }
       actions.completions.emplace_back(std::move(handler), std::move(error));
     } else {
       const std::uint64_t id = next_waiter_++;

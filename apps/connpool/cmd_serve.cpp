@@ -1,0 +1,110 @@
+// connpool serve: the configured pools and the admin endpoint until SIGINT/SIGTERM, then a
+// graceful drain within a deadline.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "commands.hpp"
+#include "connpool/config/load.hpp"
+#include "support_logging.hpp"
+#include "support_runtime.hpp"
+
+namespace connpool::cli {
+
+namespace asio = boost::asio;
+
+namespace {
+
+struct ServeArgs {
+  config::Flags flags;
+  std::string log_format = "text";
+  std::string drain_timeout = "10s";
+  int threads = 2;
+};
+
+int run_serve(const ServeArgs& args) {
+  setup_logging(args.log_format == "json" ? LogFormat::json : LogFormat::text);
+  auto drain = core::parse_duration(args.drain_timeout);
+  if (!drain) {
+    std::cerr << "connpool serve: --drain-timeout: " << drain.error().message() << "\n";
+    return kExitConfigError;
+  }
+  auto config = config::load(config::process_environment(), args.flags);
+  if (!config) {
+    std::cerr << "connpool serve: " << config.error().message() << "\n";
+    return kExitConfigError;
+  }
+  if (config->pools.empty()) {
+    std::cerr << "connpool serve: no pools configured: set REDIS_URL, FIRESTORE_EMULATOR_HOST or "
+                 "GOOGLE_CLOUD_PROJECT, or pass --config FILE\n";
+    return kExitConfigError;
+  }
+
+  asio::io_context ioc(args.threads);
+  RuntimeOptions options;
+  options.logger = pool_logger();
+  auto runtime = Runtime::start(*config, ioc.get_executor(), options);
+  if (!runtime) {
+    log(core::LogLevel::error, runtime.error().to_string());
+    return kExitFailure;
+  }
+  Runtime& rt = **runtime;
+  log(core::LogLevel::info, "admin endpoint: " + rt.admin_url() + " (environment " +
+                                std::string(config::to_string(config->environment)) + ", " +
+                                std::to_string(config->pools.size()) + " pools)");
+  for (const auto& pool : config->pools) {
+    log(core::LogLevel::info, "pool '" + pool.name + "' (" +
+                                  std::string(config::to_string(pool.backend)) +
+                                  ") max_size=" + std::to_string(pool.pool.max_size));
+  }
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    log(core::LogLevel::info, std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
+                                  ": draining pools (deadline " + args.drain_timeout + ")");
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+          co_await rt.drain(*drain);
+          rt.stop_admin();
+          log(core::LogLevel::info, "drained; bye");
+          ioc.stop();
+        },
+        asio::detached);
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < args.threads; ++i) threads.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_serve(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Run the configured pools and the admin endpoint (/metrics, "
+               "/api/v1/admin/connection-pools, /healthz, /readyz) until SIGINT/SIGTERM");
+  cmd->add_option("--config", args->flags.config_file,
+                  "YAML configuration file (default: $CONNPOOL_CONFIG)");
+  cmd->add_option("--env", args->flags.environment,
+                  "Environment profile: development, staging or production");
+  cmd->add_option("--set", args->flags.set, "Override a key: --set pools.cache.max_size=30");
+  cmd->add_option("--log-format", args->log_format, "Log format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--drain-timeout", args->drain_timeout,
+                  "How long to wait for leases to come back on shutdown (e.g. 10s)");
+  cmd->add_option("--threads", args->threads, "Threads running the pools")
+      ->check(CLI::Range(1, 64));
+  cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
+}
+
+}  // namespace connpool::cli

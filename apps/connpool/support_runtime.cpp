@@ -1,0 +1,121 @@
+#include "support_runtime.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "connpool/config/redact.hpp"
+
+namespace connpool::cli {
+
+namespace asio = boost::asio;
+
+namespace {
+
+core::PoolOptions pool_options(const config::PoolSpec& spec, std::string_view backend,
+                               std::string target, monitor::MetricsRegistry& metrics,
+                               const RuntimeOptions& options) {
+  core::PoolOptions o;
+  o.name = spec.name;
+  o.backend = std::string(backend);
+  o.target = std::move(target);
+  o.observer = metrics.make_observer(spec.name, backend);
+  o.logger = options.logger;
+  return o;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
+                                                asio::any_io_executor executor,
+                                                RuntimeOptions options) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  rt->environment_ = config.environment;
+  rt->metrics_ = std::make_shared<monitor::MetricsRegistry>();
+  rt->pools_ = std::make_shared<monitor::PoolRegistry>();
+  const std::string environment(config::to_string(config.environment));
+
+  for (const config::PoolSpec& spec : config.pools) {
+    if (spec.backend == config::Backend::redis) {
+      auto url = redis::RedisUrl::parse(spec.redis.url);
+      if (!url) return std::move(url).error().with_context("pool '" + spec.name + "'");
+      // The configuration's pool policy (defaults < profile < file < env < flags) is the one
+      // that counts; the URL contributes the endpoint, credentials and TLS.
+      url->pool = spec.pool;
+      url->pipeline_auto = spec.redis.auto_pipeline;
+      auto client = redis::Client::create(
+          executor, *url, pool_options(spec, "redis", url->redacted(), *rt->metrics_, options));
+      if (!client) return std::move(client).error().with_context("pool '" + spec.name + "'");
+      rt->redis_.push_back({spec.name, std::move(*client)});
+    } else {
+      firestore::FirestoreOptions fo;
+      fo.project_id = spec.firestore.project_id;
+      fo.database_id = spec.firestore.database;
+      fo.emulator_host = spec.firestore.emulator_host;
+      std::string target = fo.emulator_host.empty() ? fo.endpoint : fo.emulator_host;
+      target += " projects/" + fo.project_id + "/databases/" + fo.database_id;
+      auto client = firestore::Client::create(
+          executor, fo, spec.pool,
+          pool_options(spec, "firestore", std::move(target), *rt->metrics_, options));
+      if (!client) return std::move(client).error().with_context("pool '" + spec.name + "'");
+      rt->firestore_.push_back({spec.name, std::move(*client)});
+    }
+  }
+  // Registered after all pools exist, so the vectors no longer move their elements.
+  for (auto& entry : rt->redis_) {
+    if (auto r = rt->pools_->add(entry.client.pool(), environment); !r) return std::move(r).error();
+    auto& exclusive = entry.client.exclusive_pool();
+    if (&exclusive != &entry.client.pool()) {
+      if (auto r = rt->pools_->add(exclusive, environment); !r) return std::move(r).error();
+    }
+  }
+  for (auto& entry : rt->firestore_) {
+    if (auto r = rt->pools_->add(entry.client.pool(), environment); !r) {
+      return std::move(r).error();
+    }
+  }
+
+  if (options.admin) {
+    monitor::AdminServerOptions ao;
+    ao.bind_address = config.admin.bind;
+    ao.port = options.admin_port.value_or(config.admin.port);
+    ao.bearer_token = config.admin.token;
+    auto server = monitor::AdminServer::start(executor, ao, rt->pools_, rt->metrics_);
+    if (!server) return std::move(server).error().with_context("admin server");
+    rt->admin_.emplace(std::move(*server));
+  }
+  return rt;
+}
+
+Runtime::~Runtime() { stop_admin(); }
+
+redis::Client* Runtime::redis(std::string_view name) {
+  for (auto& e : redis_) {
+    if (name.empty() || e.name == name) return &e.client;
+  }
+  return nullptr;
+}
+
+firestore::Client* Runtime::firestore(std::string_view name) {
+  for (auto& e : firestore_) {
+    if (name.empty() || e.name == name) return &e.client;
+  }
+  return nullptr;
+}
+
+std::string Runtime::admin_url() const {
+  if (!admin_) return {};
+  return "http://" + admin_->address();
+}
+
+asio::awaitable<void> Runtime::drain(std::chrono::milliseconds deadline) {
+  for (auto& e : redis_) {
+    co_await e.client.pool().close(deadline);
+    co_await e.client.exclusive_pool().close(deadline);
+  }
+  for (auto& e : firestore_) co_await e.client.pool().close(deadline);
+}
+
+void Runtime::stop_admin() noexcept {
+  if (admin_) admin_->stop();
+}
+
+}  // namespace connpool::cli

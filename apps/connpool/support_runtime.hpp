@@ -1,0 +1,77 @@
+// Runtime: the pools a configuration describes, their metrics and the admin server, running
+// on one io_context. Shared by `connpool serve` and `connpool demo`.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "connpool/config/config.hpp"
+#include "connpool/core/detail/pool_engine.hpp"
+#include "connpool/firestore/client.hpp"
+#include "connpool/monitor/admin_server.hpp"
+#include "connpool/monitor/metrics_registry.hpp"
+#include "connpool/monitor/pool_registry.hpp"
+#include "connpool/redis/client.hpp"
+
+namespace connpool::cli {
+
+struct RuntimeOptions {
+  /// Log sink handed to every pool.
+  std::function<void(core::LogLevel, std::string_view)> logger;
+  /// Serve the admin endpoint (config.admin). Default true.
+  bool admin = true;
+  /// Overrides config.admin.port when set (the demo uses 0: any free port).
+  std::optional<std::uint16_t> admin_port;
+};
+
+class Runtime {
+ public:
+  /// Creates every configured pool on `executor` (warm-up starts at once), registers each with
+  /// the metrics and pool registries, and starts the admin server. Errors name the pool.
+  static Result<std::unique_ptr<Runtime>> start(const config::Config& config,
+                                                boost::asio::any_io_executor executor,
+                                                RuntimeOptions options);
+  ~Runtime();
+
+  struct RedisPoolEntry {
+    std::string name;
+    redis::Client client;
+  };
+  struct FirestorePoolEntry {
+    std::string name;
+    firestore::Client client;
+  };
+
+  [[nodiscard]] redis::Client* redis(std::string_view name = {});
+  [[nodiscard]] firestore::Client* firestore(std::string_view name = {});
+  [[nodiscard]] const std::vector<RedisPoolEntry>& redis_pools() const { return redis_; }
+  [[nodiscard]] const std::vector<FirestorePoolEntry>& firestore_pools() const {
+    return firestore_;
+  }
+  [[nodiscard]] const monitor::PoolRegistry& registry() const { return *pools_; }
+  /// "http://127.0.0.1:9464" or empty without an admin server.
+  [[nodiscard]] std::string admin_url() const;
+
+  /// Graceful drain of every pool within `deadline`; the admin server stays up until stop().
+  boost::asio::awaitable<void> drain(std::chrono::milliseconds deadline);
+  /// Stops the admin server.
+  void stop_admin() noexcept;
+
+ private:
+  Runtime() = default;
+  config::Environment environment_ = config::Environment::development;
+  std::shared_ptr<monitor::MetricsRegistry> metrics_;
+  std::shared_ptr<monitor::PoolRegistry> pools_;
+  std::vector<RedisPoolEntry> redis_;
+  std::vector<FirestorePoolEntry> firestore_;
+  std::optional<monitor::AdminServer> admin_;
+};
+
+}  // namespace connpool::cli
