@@ -70,7 +70,8 @@ struct Counters {
 };
 
 asio::awaitable<void> pause(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer t(ex, d);
   co_await t.async_wait(nothrow);
 }
 
@@ -86,7 +87,9 @@ asio::awaitable<void> producer(fs::Client& firestore, Counters& c) {
       fields["status"] = fs::Value("PENDING");
       fields["requested_at"] = fs::Value(fs::Timestamp::now());
       std::string id = "job-" + std::to_string(++n);
-      auto r = co_await firestore.create_document(kJobs, id, std::move(fields));
+      std::string collection = kJobs;
+      auto r = co_await firestore.create_document(std::move(collection), std::move(id),
+                                                  std::move(fields));
       ++c.firestore_ops;
       if (r) {
         ++c.jobs_created;
@@ -115,7 +118,7 @@ asio::awaitable<Result<std::string>> content_for(redis::Client& redis, const std
   std::string content = "A short lesson about " + topic + ".";
   redis::SetOptions ttl;
   ttl.ex = std::chrono::seconds(60);
-  auto stored = co_await redis.set(key, content, ttl);
+  auto stored = co_await redis.set(key, content, ttl);  // named arguments: see worker()
   ++c.redis_ops;
   if (!stored) co_return std::move(stored).error();
   co_return content;
@@ -129,7 +132,10 @@ asio::awaitable<void> worker(fs::Client& firestore, redis::Client& redis, Counte
   while (!c.stopping) {
     std::vector<fs::Filter> filters;
     filters.push_back(fs::Filter::where("status", fs::Op::equal, fs::Value("PENDING")));
-    auto pending = co_await firestore.query_documents(kJobs, std::move(filters), {}, 4);
+    std::string collection = kJobs;
+    std::vector<fs::OrderBy> order;
+    auto pending =
+        co_await firestore.query_documents(std::move(collection), std::move(filters), order, 4);
     ++c.firestore_ops;
     if (!pending) {
       c.error(pending.error());
@@ -145,8 +151,11 @@ asio::awaitable<void> worker(fs::Client& firestore, redis::Client& redis, Counte
       fs::Map claim;
       claim["status"] = fs::Value("RUNNING");
       claim["worker"] = fs::Value(name);
+      std::string claim_collection = kJobs;
+      std::string claim_id = job.id;
+      const auto unchanged = fs::Precondition::updated_at(job.update_time);
       auto claimed = co_await firestore.update_document(
-          kJobs, job.id, std::move(claim), fs::Precondition::updated_at(job.update_time));
+          std::move(claim_collection), std::move(claim_id), std::move(claim), unchanged);
       ++c.firestore_ops;
       if (!claimed) {
         if (claimed.error().is(errc::failed_precondition)) {
@@ -158,7 +167,10 @@ asio::awaitable<void> worker(fs::Client& firestore, redis::Client& redis, Counte
       }
       const fs::Value* topic = job.get("topic");
       const std::string* topic_text = topic ? topic->get_if<std::string>() : nullptr;
-      auto content = co_await content_for(redis, topic_text ? *topic_text : "unknown", c);
+      // Arguments are named locals, never temporaries inside co_await: GCC 12 destroys such
+      // temporaries twice.
+      const std::string topic_name = topic_text ? *topic_text : "unknown";
+      auto content = co_await content_for(redis, topic_name, c);
       if (!content) {
         c.error(content.error());
         continue;
@@ -167,7 +179,11 @@ asio::awaitable<void> worker(fs::Client& firestore, redis::Client& redis, Counte
       done["status"] = fs::Value("DONE");
       done["result_length"] = fs::Value(static_cast<std::int64_t>(content->size()));
       done["done_at"] = fs::Value(fs::Timestamp::now());
-      auto finished = co_await firestore.update_document(kJobs, job.id, std::move(done));
+      std::string done_collection = kJobs;
+      std::string done_id = job.id;
+      const auto exists = fs::Precondition::exists();
+      auto finished = co_await firestore.update_document(
+          std::move(done_collection), std::move(done_id), std::move(done), exists);
       ++c.firestore_ops;
       if (finished) {
         ++c.jobs_done;
@@ -184,8 +200,8 @@ asio::awaitable<void> reader(redis::Client& redis, Counters& c, unsigned seed) {
   ++c.tasks_running;
   std::mt19937 rng(seed);
   while (!c.stopping) {
-    const std::string& topic = topics()[rng() % topics().size()];
-    auto got = co_await redis.get("content:" + topic);
+    const std::string key = "content:" + topics()[rng() % topics().size()];
+    auto got = co_await redis.get(key);
     ++c.redis_ops;
     if (!got) {
       c.error(got.error());

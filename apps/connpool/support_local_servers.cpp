@@ -174,7 +174,7 @@ Result<LocalServer> LocalServer::start_redis() {
   LocalServer server;
   server.name_ = "redis-server";
   server.port_ = *port;
-  server.dir_ = make_temp_dir("connpool-redis-");
+  server.dir_ = make_temp_dir("connpool-demo-redis-");
   const std::vector<std::string> argv = {binary,   "--port",       std::to_string(*port),
                                          "--bind", "127.0.0.1",    "--save",
                                          "",       "--appendonly", "no",
@@ -213,7 +213,7 @@ Result<LocalServer> LocalServer::start_firestore_emulator() {
   LocalServer server;
   server.name_ = "firestore-emulator";
   server.port_ = *port;
-  server.dir_ = make_temp_dir("connpool-firestore-");
+  server.dir_ = make_temp_dir("connpool-demo-firestore-");
   const std::string log = server.dir_ + "/emulator.log";
   const std::vector<std::string> argv = {script, "start", "--host=127.0.0.1",
                                          "--port=" + std::to_string(*port)};

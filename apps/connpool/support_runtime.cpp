@@ -107,11 +107,25 @@ std::string Runtime::admin_url() const {
 }
 
 asio::awaitable<void> Runtime::drain(std::chrono::milliseconds deadline) {
+  // Stop every pool handing out first, then wait for each within what is left of the deadline.
+  std::vector<std::function<asio::awaitable<void>(std::chrono::nanoseconds)>> closers;
   for (auto& e : redis_) {
-    co_await e.client.pool().close(deadline);
-    co_await e.client.exclusive_pool().close(deadline);
+    e.client.pool().close_now();
+    e.client.exclusive_pool().close_now();
+    closers.emplace_back([&e](std::chrono::nanoseconds d) { return e.client.pool().close(d); });
+    closers.emplace_back(
+        [&e](std::chrono::nanoseconds d) { return e.client.exclusive_pool().close(d); });
   }
-  for (auto& e : firestore_) co_await e.client.pool().close(deadline);
+  for (auto& e : firestore_) {
+    e.client.pool().close_now();
+    closers.emplace_back([&e](std::chrono::nanoseconds d) { return e.client.pool().close(d); });
+  }
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  for (auto& close : closers) {
+    const auto left = std::max<std::chrono::nanoseconds>(
+        std::chrono::nanoseconds(0), end - std::chrono::steady_clock::now());
+    co_await close(left);
+  }
 }
 
 void Runtime::stop_admin() noexcept {

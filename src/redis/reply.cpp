@@ -20,12 +20,18 @@ void append_escaped(std::string& out, const std::string& bytes) {
 
 std::string_view to_string(Reply::Type t) noexcept {
   switch (t) {
-    case Reply::Type::nil: return "nil";
-    case Reply::Type::integer: return "integer";
-    case Reply::Type::string: return "string";
-    case Reply::Type::status: return "status";
-    case Reply::Type::error: return "error";
-    case Reply::Type::array: return "array";
+    case Reply::Type::nil:
+      return "nil";
+    case Reply::Type::integer:
+      return "integer";
+    case Reply::Type::string:
+      return "string";
+    case Reply::Type::status:
+      return "status";
+    case Reply::Type::error:
+      return "error";
+    case Reply::Type::array:
+      return "array";
   }
   return "unknown";
 }
@@ -33,14 +39,18 @@ std::string_view to_string(Reply::Type t) noexcept {
 std::string Reply::to_display() const {
   std::string out;
   switch (type_) {
-    case Type::nil: return "(nil)";
-    case Type::integer: return "(integer) " + std::to_string(integer_);
+    case Type::nil:
+      return "(nil)";
+    case Type::integer:
+      return "(integer) " + std::to_string(integer_);
     case Type::string:
       out = "\"";
       append_escaped(out, str_);
       out += "\"";
       return out;
-    case Type::status: append_escaped(out, str_); return out;
+    case Type::status:
+      append_escaped(out, str_);
+      return out;
     case Type::error:
       out = "(error) ";
       append_escaped(out, str_);

@@ -1,12 +1,12 @@
 #include "resp.hpp"
 
+#include <hiredis/hiredis.h>
+#include <hiredis/read.h>
+
 #include <cstring>
 #include <new>
 #include <string>
 #include <vector>
-
-#include <hiredis/hiredis.h>
-#include <hiredis/read.h>
 
 namespace connpool::redis::detail {
 
@@ -33,9 +33,12 @@ Reply* place(const redisReadTask* task, Reply value) {
 void* create_string(const redisReadTask* task, char* str, size_t len) {
   std::string bytes(str, len);
   switch (task->type) {
-    case REDIS_REPLY_ERROR: return place(task, Reply::error(std::move(bytes)));
-    case REDIS_REPLY_STATUS: return place(task, Reply::status(std::move(bytes)));
-    default: return place(task, Reply::string(std::move(bytes)));
+    case REDIS_REPLY_ERROR:
+      return place(task, Reply::error(std::move(bytes)));
+    case REDIS_REPLY_STATUS:
+      return place(task, Reply::status(std::move(bytes)));
+    default:
+      return place(task, Reply::string(std::move(bytes)));
   }
 }
 void* create_array(const redisReadTask* task, int elements) {
@@ -44,9 +47,13 @@ void* create_array(const redisReadTask* task, int elements) {
 void* create_integer(const redisReadTask* task, long long value) {
   return place(task, Reply::integer(value));
 }
-void* create_nil(const redisReadTask* task) { return place(task, Reply::nil()); }
+void* create_nil(const redisReadTask* task) {
+  return place(task, Reply::nil());
+}
 // hiredis frees only the root (on error or when a caller discards it); children belong to it.
-void free_object(void* obj) { delete static_cast<Reply*>(obj); }
+void free_object(void* obj) {
+  delete static_cast<Reply*>(obj);
+}
 
 redisReplyObjectFunctions kFunctions = {create_string, create_array, create_integer, create_nil,
                                         free_object};
@@ -58,7 +65,9 @@ RespReader::RespReader() : reader_(redisReaderCreateWithFunctions(&kFunctions)) 
   reader_->maxbuf = kReaderMaxBuf;
 }
 
-RespReader::~RespReader() { redisReaderFree(reader_); }
+RespReader::~RespReader() {
+  redisReaderFree(reader_);
+}
 
 Result<void> RespReader::feed(const char* data, std::size_t size) {
   if (redisReaderFeed(reader_, data, size) != REDIS_OK) {
@@ -106,6 +115,8 @@ FormattedCommand FormattedCommand::format(std::span<const std::string_view> args
   return cmd;
 }
 
-void FormattedCommand::Free::operator()(char* p) const noexcept { redisFreeCommand(p); }
+void FormattedCommand::Free::operator()(char* p) const noexcept {
+  redisFreeCommand(p);
+}
 
 }  // namespace connpool::redis::detail

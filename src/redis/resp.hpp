@@ -3,13 +3,13 @@
 // produces the request bytes. Internal to the Redis backend; keeps hiredis out of public headers.
 #pragma once
 
+#include "connpool/redis/reply.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
-
-#include "connpool/redis/reply.hpp"
 
 struct redisReader;
 

@@ -278,7 +278,8 @@ Result<RedisUrl> RedisUrl::parse(std::string_view url) {
   } else {
     const auto slash = rest.find('/');
     std::string_view authority = rest.substr(0, slash);
-    std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+    std::string_view path =
+        slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
     if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
       if (auto r = parse_userinfo(u, authority.substr(0, at)); !r) return std::move(r).error();
       authority = authority.substr(at + 1);
@@ -307,9 +308,15 @@ Result<RedisUrl> RedisUrl::parse(std::string_view url) {
 std::string RedisUrl::redacted() const {
   std::string out;
   switch (transport) {
-    case Transport::tcp: out = "redis://"; break;
-    case Transport::tls: out = "rediss://"; break;
-    case Transport::unix_socket: out = "unix://"; break;
+    case Transport::tcp:
+      out = "redis://";
+      break;
+    case Transport::tls:
+      out = "rediss://";
+      break;
+    case Transport::unix_socket:
+      out = "unix://";
+      break;
   }
   if (!username.empty() || !password.empty()) {
     out += percent_encode(username);

@@ -23,6 +23,18 @@
 // connection is discarded and replaced by the pool.
 #pragma once
 
+#include "connpool/core/pool.hpp"
+#include "connpool/redis/connection.hpp"
+#include "connpool/redis/connector.hpp"
+#include "connpool/redis/pipeline.hpp"
+#include "connpool/redis/reply.hpp"
+#include "connpool/redis/url.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_future.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -32,18 +44,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_future.hpp>
-
-#include "connpool/core/pool.hpp"
-#include "connpool/redis/connection.hpp"
-#include "connpool/redis/connector.hpp"
-#include "connpool/redis/pipeline.hpp"
-#include "connpool/redis/reply.hpp"
-#include "connpool/redis/url.hpp"
 
 namespace connpool::redis {
 

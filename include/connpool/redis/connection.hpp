@@ -1,13 +1,14 @@
 // Connection: one Redis connection (TCP, TLS or Unix socket) with automatic pipelining.
 //
-// Callers append formatted commands to a write queue and await their replies; one writer
-// coroutine flushes everything queued since its last write in a single gather write, one
-// reader coroutine parses replies (hiredis reader) and completes callers strictly in order.
+// Callers append formatted commands to a write queue and await their replies; one writer (a
+// handler loop on the connection's strand) flushes everything queued since its last write in a
+// single gather write, one reader coroutine parses replies (hiredis reader) and completes
+// callers strictly in order.
 // Under load batches grow by themselves, so many concurrent callers share one socket cheaply.
 //
 // Thread safety: every member function is safe to call from any thread, concurrently. The
 // queues are guarded by one mutex (held only to push/pop, never across I/O); the socket, the
-// reader and the timers are touched only by coroutines on the connection's strand. Completions
+// reader and the timers are touched only on the connection's strand. Completions
 // run on the awaiting coroutine's own executor.
 //
 // Errors: an error *reply* (`-ERR ...`) is a successful Reply of type error. An I/O error, a
@@ -19,6 +20,13 @@
 // blocks and is safe while commands are in flight.
 #pragma once
 
+#include "connpool/core/result.hpp"
+#include "connpool/redis/reply.hpp"
+#include "connpool/redis/url.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -27,13 +35,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-
-#include "connpool/core/result.hpp"
-#include "connpool/redis/reply.hpp"
-#include "connpool/redis/url.hpp"
 
 namespace connpool::redis {
 
@@ -83,14 +84,13 @@ class Connection {
   /// cancellation completes this call with errc::cancelled at once; the late reply is then
   /// read and dropped, so the connection stays usable.
   /// `args` must stay valid until the call completes.
-  boost::asio::awaitable<Result<Reply>> execute(std::span<const std::string_view> args,
-                                                std::optional<std::chrono::milliseconds> timeout =
-                                                    std::nullopt);
+  boost::asio::awaitable<Result<Reply>> execute(
+      std::span<const std::string_view> args,
+      std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   /// Sends all commands of `batch` in one write; their replies come back in order. Other
   /// callers' commands are never interleaved inside a batch.
   boost::asio::awaitable<Result<std::vector<Reply>>> execute(
-      const RequestBatch& batch,
-      std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+      const RequestBatch& batch, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
   /// True once the connection failed (I/O, timeout, protocol) or was closed.
   [[nodiscard]] bool broken() const noexcept;

@@ -1,13 +1,13 @@
 // RedisConnector: the pool-core Connector for Redis (see connpool/core/connector.hpp).
 #pragma once
 
-#include <memory>
-
-#include <boost/asio/awaitable.hpp>
-
 #include "connpool/core/connector.hpp"
 #include "connpool/redis/connection.hpp"
 #include "connpool/redis/url.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
 
 namespace connpool::redis {
 

@@ -11,6 +11,11 @@
 // closes the pools and joins the thread; shutdown() does it earlier.
 #pragma once
 
+#include "connpool/redis/client.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -19,11 +24,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-
-#include "connpool/redis/client.hpp"
 
 namespace connpool::redis {
 

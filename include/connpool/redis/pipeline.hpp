@@ -4,18 +4,18 @@
 // task at a time. Created by Client::pipeline() / Client::transaction().
 #pragma once
 
+#include "connpool/core/lease.hpp"
+#include "connpool/redis/connection.hpp"
+#include "connpool/redis/reply.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
 #include <chrono>
 #include <initializer_list>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
-
-#include <boost/asio/awaitable.hpp>
-
-#include "connpool/core/lease.hpp"
-#include "connpool/redis/connection.hpp"
-#include "connpool/redis/reply.hpp"
 
 namespace connpool::redis {
 

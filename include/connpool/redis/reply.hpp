@@ -2,14 +2,14 @@
 // are byte strings and may contain NULs. A value type: copy and move freely, no thread affinity.
 #pragma once
 
+#include "connpool/core/result.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include "connpool/core/result.hpp"
 
 namespace connpool::redis {
 

@@ -9,14 +9,14 @@
 // message built by the Redis backend show it as "***".
 #pragma once
 
+#include "connpool/core/pool_config.hpp"
+#include "connpool/core/result.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include "connpool/core/pool_config.hpp"
-#include "connpool/core/result.hpp"
 
 namespace connpool::redis {
 

@@ -1,0 +1,444 @@
+// The typed commands of Client: build the arguments, run them, convert the reply. Each
+// converter rejects unexpected reply types with errc::protocol_error naming the command.
+#include "connpool/redis/client.hpp"
+
+#include "client_state.hpp"
+
+#include <array>
+#include <charconv>
+#include <cstdlib>
+#include <string>
+
+namespace connpool::redis {
+
+namespace {
+
+Error unexpected(std::string_view cmd, const Reply& r) {
+  return Error(errc::protocol_error,
+               "redis " + std::string(cmd) + ": unexpected reply " + r.to_display());
+}
+
+Result<std::optional<std::string>> to_opt_string(Reply r, std::string_view cmd) {
+  if (r.is_nil()) return std::optional<std::string>{};
+  if (r.is_string() || r.is_status()) return std::optional<std::string>(r.take_str());
+  return unexpected(cmd, r);
+}
+
+Result<long long> to_integer(Reply r, std::string_view cmd) {
+  if (r.is_integer()) return r.as_integer();
+  return unexpected(cmd, r);
+}
+
+Result<std::vector<std::string>> to_strings(Reply r, std::string_view cmd) {
+  if (!r.is_array()) return unexpected(cmd, r);
+  std::vector<std::string> out;
+  out.reserve(r.elements().size());
+  for (auto& e : r.elements()) {
+    if (!e.is_string() && !e.is_status()) return unexpected(cmd, e);
+    out.push_back(e.take_str());
+  }
+  return out;
+}
+
+Result<double> to_double(const std::string& text, std::string_view cmd) {
+  // Redis prints scores with %.17g (and "inf"/"-inf"); strtod reads all of them.
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end == text.c_str()) {
+    return Error(errc::protocol_error, "redis " + std::string(cmd) + ": bad score '" + text + "'");
+  }
+  return v;
+}
+
+std::string format_double(double v) {
+  char buf[64];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, ec == std::errc() ? ptr : buf);
+}
+
+// "CMD key" + items: the common shape of variadic commands.
+std::vector<std::string_view> with_key(std::string_view cmd, std::string_view key,
+                                       std::span<const std::string_view> items) {
+  std::vector<std::string_view> args;
+  args.reserve(items.size() + 2);
+  args.push_back(cmd);
+  args.push_back(key);
+  args.insert(args.end(), items.begin(), items.end());
+  return args;
+}
+
+std::vector<std::string_view> script_args(std::string_view cmd, std::string_view script,
+                                          const std::string& numkeys,
+                                          std::span<const std::string_view> keys,
+                                          std::span<const std::string_view> extra) {
+  std::vector<std::string_view> args{cmd, script, numkeys};
+  args.insert(args.end(), keys.begin(), keys.end());
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+}  // namespace
+
+Client::Task<void> Client::ping() {
+  const std::array<std::string_view, 1> args{"PING"};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  if (!r->is_status()) co_return unexpected("PING", *r);
+  co_return ok();
+}
+
+Client::Task<std::optional<std::string>> Client::get(std::string_view key) {
+  const std::array<std::string_view, 2> args{"GET", key};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_opt_string(std::move(*r), "GET");
+}
+
+namespace {
+std::vector<std::string_view> set_args(std::string_view key, std::string_view value,
+                                       const SetOptions& o, std::string& ex, std::string& px,
+                                       bool get) {
+  std::vector<std::string_view> args{"SET", key, value};
+  if (o.ex.count() > 0) {
+    ex = std::to_string(o.ex.count());
+    args.push_back("EX");
+    args.push_back(ex);
+  }
+  if (o.px.count() > 0) {
+    px = std::to_string(o.px.count());
+    args.push_back("PX");
+    args.push_back(px);
+  }
+  if (o.condition == SetOptions::Condition::if_not_exists) args.push_back("NX");
+  if (o.condition == SetOptions::Condition::if_exists) args.push_back("XX");
+  if (o.keep_ttl) args.push_back("KEEPTTL");
+  if (get) args.push_back("GET");
+  return args;
+}
+}  // namespace
+
+Client::Task<bool> Client::set(std::string_view key, std::string_view value, SetOptions options) {
+  std::string ex;
+  std::string px;
+  const auto args = set_args(key, value, options, ex, px, false);
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  if (r->is_nil()) co_return false;
+  if (r->is_status()) co_return true;
+  co_return unexpected("SET", *r);
+}
+
+Client::Task<std::optional<std::string>> Client::set_get(std::string_view key,
+                                                         std::string_view value,
+                                                         SetOptions options) {
+  std::string ex;
+  std::string px;
+  const auto args = set_args(key, value, options, ex, px, true);
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_opt_string(std::move(*r), "SET");
+}
+
+Client::Task<long long> Client::del(std::string_view key) {
+  const std::array<std::string_view, 1> keys{key};
+  co_return co_await del(std::span<const std::string_view>(keys));
+}
+
+Client::Task<long long> Client::del(std::span<const std::string_view> keys) {
+  std::vector<std::string_view> args{"DEL"};
+  args.insert(args.end(), keys.begin(), keys.end());
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "DEL");
+}
+
+Client::Task<long long> Client::exists(std::string_view key) {
+  const std::array<std::string_view, 1> keys{key};
+  co_return co_await exists(std::span<const std::string_view>(keys));
+}
+
+Client::Task<long long> Client::exists(std::span<const std::string_view> keys) {
+  std::vector<std::string_view> args{"EXISTS"};
+  args.insert(args.end(), keys.begin(), keys.end());
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "EXISTS");
+}
+
+Client::Task<bool> Client::expire(std::string_view key, std::chrono::seconds ttl) {
+  const std::string t = std::to_string(ttl.count());
+  const std::array<std::string_view, 3> args{"EXPIRE", key, t};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  auto n = to_integer(std::move(*r), "EXPIRE");
+  if (!n) co_return std::move(n).error();
+  co_return *n == 1;
+}
+
+Client::Task<bool> Client::pexpire(std::string_view key, std::chrono::milliseconds ttl) {
+  const std::string t = std::to_string(ttl.count());
+  const std::array<std::string_view, 3> args{"PEXPIRE", key, t};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  auto n = to_integer(std::move(*r), "PEXPIRE");
+  if (!n) co_return std::move(n).error();
+  co_return *n == 1;
+}
+
+Client::Task<long long> Client::ttl(std::string_view key) {
+  const std::array<std::string_view, 2> args{"TTL", key};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "TTL");
+}
+
+Client::Task<long long> Client::incr(std::string_view key) {
+  const std::array<std::string_view, 2> args{"INCR", key};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "INCR");
+}
+
+Client::Task<long long> Client::incrby(std::string_view key, long long delta) {
+  const std::string d = std::to_string(delta);
+  const std::array<std::string_view, 3> args{"INCRBY", key, d};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "INCRBY");
+}
+
+Client::Task<long long> Client::decr(std::string_view key) {
+  const std::array<std::string_view, 2> args{"DECR", key};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "DECR");
+}
+
+Client::Task<std::vector<std::optional<std::string>>> Client::mget(
+    std::span<const std::string_view> keys) {
+  std::vector<std::string_view> args{"MGET"};
+  args.insert(args.end(), keys.begin(), keys.end());
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  if (!r->is_array()) co_return unexpected("MGET", *r);
+  std::vector<std::optional<std::string>> out;
+  out.reserve(r->elements().size());
+  for (auto& e : r->elements()) {
+    auto v = to_opt_string(std::move(e), "MGET");
+    if (!v) co_return std::move(v).error();
+    out.push_back(std::move(*v));
+  }
+  co_return out;
+}
+
+Client::Task<void> Client::mset(std::span<const Field> pairs) {
+  std::vector<std::string_view> args{"MSET"};
+  for (const auto& [k, v] : pairs) {
+    args.push_back(k);
+    args.push_back(v);
+  }
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return ok();
+}
+
+Client::Task<std::optional<std::string>> Client::hget(std::string_view key,
+                                                      std::string_view field) {
+  const std::array<std::string_view, 3> args{"HGET", key, field};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_opt_string(std::move(*r), "HGET");
+}
+
+Client::Task<long long> Client::hset(std::string_view key, std::string_view field,
+                                     std::string_view value) {
+  const std::array<Field, 1> fields{Field{field, value}};
+  co_return co_await hset(key, std::span<const Field>(fields));
+}
+
+Client::Task<long long> Client::hset(std::string_view key, std::span<const Field> fields) {
+  std::vector<std::string_view> args{"HSET", key};
+  for (const auto& [f, v] : fields) {
+    args.push_back(f);
+    args.push_back(v);
+  }
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "HSET");
+}
+
+Client::Task<std::vector<std::pair<std::string, std::string>>> Client::hgetall(
+    std::string_view key) {
+  const std::array<std::string_view, 2> args{"HGETALL", key};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  auto flat = to_strings(std::move(*r), "HGETALL");
+  if (!flat) co_return std::move(flat).error();
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(flat->size() / 2);
+  for (std::size_t i = 0; i + 1 < flat->size(); i += 2) {
+    out.emplace_back(std::move((*flat)[i]), std::move((*flat)[i + 1]));
+  }
+  co_return out;
+}
+
+Client::Task<long long> Client::hdel(std::string_view key,
+                                     std::span<const std::string_view> fields) {
+  const auto args = with_key("HDEL", key, fields);
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "HDEL");
+}
+
+Client::Task<long long> Client::lpush(std::string_view key,
+                                      std::span<const std::string_view> values) {
+  const auto args = with_key("LPUSH", key, values);
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "LPUSH");
+}
+
+Client::Task<long long> Client::rpush(std::string_view key,
+                                      std::span<const std::string_view> values) {
+  const auto args = with_key("RPUSH", key, values);
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "RPUSH");
+}
+
+Client::Task<std::optional<std::string>> Client::lpop(std::string_view key) {
+  const std::array<std::string_view, 2> args{"LPOP", key};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_opt_string(std::move(*r), "LPOP");
+}
+
+Client::Task<std::vector<std::string>> Client::lrange(std::string_view key, long long start,
+                                                      long long stop) {
+  const std::string a = std::to_string(start);
+  const std::string b = std::to_string(stop);
+  const std::array<std::string_view, 4> args{"LRANGE", key, a, b};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_strings(std::move(*r), "LRANGE");
+}
+
+Client::Task<std::optional<std::pair<std::string, std::string>>> Client::blpop(
+    std::span<const std::string_view> keys, std::chrono::seconds timeout) {
+  using Popped = std::optional<std::pair<std::string, std::string>>;
+  const std::string t = std::to_string(timeout.count());
+  std::vector<std::string_view> args{"BLPOP"};
+  args.insert(args.end(), keys.begin(), keys.end());
+  args.push_back(t);
+  // A blocking pop parks the connection on the server: exclusive lease, and a deadline that
+  // covers the block time on top of command_timeout.
+  auto lease = co_await state_->exclusive_pool().acquire();
+  if (!lease) co_return std::move(lease).error();
+  std::optional<std::chrono::milliseconds> deadline;
+  if (timeout.count() == 0) {
+    deadline = std::chrono::milliseconds(0);  // blocks forever by request: no deadline
+  } else if (state_->url.command_timeout.count() > 0) {
+    deadline = state_->url.command_timeout + timeout;
+  }
+  auto r = co_await (*lease)->execute(args, deadline);
+  if (!r) {
+    lease->discard();  // a pop may still be parked on the server
+    co_return std::move(r).error().with_context("redis BLPOP");
+  }
+  if (r->is_error()) {
+    co_return error_reply_to_result(std::move(*r)).error().with_context("redis BLPOP");
+  }
+  if (r->is_nil()) co_return Popped{};
+  auto kv = to_strings(std::move(*r), "BLPOP");
+  if (!kv) co_return std::move(kv).error();
+  if (kv->size() != 2) co_return Error(errc::protocol_error, "redis BLPOP: expected 2 elements");
+  co_return Popped(std::in_place, std::move((*kv)[0]), std::move((*kv)[1]));
+}
+
+Client::Task<long long> Client::sadd(std::string_view key,
+                                     std::span<const std::string_view> members) {
+  const auto args = with_key("SADD", key, members);
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "SADD");
+}
+
+Client::Task<std::vector<std::string>> Client::smembers(std::string_view key) {
+  const std::array<std::string_view, 2> args{"SMEMBERS", key};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_strings(std::move(*r), "SMEMBERS");
+}
+
+Client::Task<long long> Client::zadd(std::string_view key, std::span<const ScoredMember> members) {
+  std::vector<std::string> scores;
+  scores.reserve(members.size());
+  for (const auto& m : members) scores.push_back(format_double(m.score));
+  std::vector<std::string_view> args{"ZADD", key};
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    args.push_back(scores[i]);
+    args.push_back(members[i].member);
+  }
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "ZADD");
+}
+
+Client::Task<std::vector<std::string>> Client::zrange(std::string_view key, long long start,
+                                                      long long stop) {
+  const std::string a = std::to_string(start);
+  const std::string b = std::to_string(stop);
+  const std::array<std::string_view, 4> args{"ZRANGE", key, a, b};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_strings(std::move(*r), "ZRANGE");
+}
+
+Client::Task<std::vector<std::pair<std::string, double>>> Client::zrange_with_scores(
+    std::string_view key, long long start, long long stop) {
+  const std::string a = std::to_string(start);
+  const std::string b = std::to_string(stop);
+  const std::array<std::string_view, 5> args{"ZRANGE", key, a, b, "WITHSCORES"};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  auto flat = to_strings(std::move(*r), "ZRANGE");
+  if (!flat) co_return std::move(flat).error();
+  std::vector<std::pair<std::string, double>> out;
+  for (std::size_t i = 0; i + 1 < flat->size(); i += 2) {
+    auto score = to_double((*flat)[i + 1], "ZRANGE");
+    if (!score) co_return std::move(score).error();
+    out.emplace_back(std::move((*flat)[i]), *score);
+  }
+  co_return out;
+}
+
+Client::Task<long long> Client::publish(std::string_view channel, std::string_view message) {
+  const std::array<std::string_view, 3> args{"PUBLISH", channel, message};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  co_return to_integer(std::move(*r), "PUBLISH");
+}
+
+Client::Task<Reply> Client::eval(std::string_view script, std::span<const std::string_view> keys,
+                                 std::span<const std::string_view> args) {
+  const std::string numkeys = std::to_string(keys.size());
+  const auto all = script_args("EVAL", script, numkeys, keys, args);
+  co_return co_await run(all);
+}
+
+Client::Task<Reply> Client::evalsha(std::string_view sha1, std::span<const std::string_view> keys,
+                                    std::span<const std::string_view> args) {
+  const std::string numkeys = std::to_string(keys.size());
+  const auto all = script_args("EVALSHA", sha1, numkeys, keys, args);
+  co_return co_await run(all);
+}
+
+Client::Task<std::string> Client::script_load(std::string_view script) {
+  const std::array<std::string_view, 3> args{"SCRIPT", "LOAD", script};
+  auto r = co_await run(args);
+  if (!r) co_return std::move(r).error();
+  if (!r->is_string()) co_return unexpected("SCRIPT LOAD", *r);
+  co_return r->take_str();
+}
+
+}  // namespace connpool::redis

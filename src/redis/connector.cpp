@@ -1,0 +1,39 @@
+#include "connpool/redis/connector.hpp"
+
+#include <boost/asio/this_coro.hpp>
+
+#include <array>
+#include <string_view>
+
+namespace connpool::redis {
+
+boost::asio::awaitable<Result<std::unique_ptr<Connection>>> RedisConnector::connect() {
+  auto executor = co_await boost::asio::this_coro::executor;
+  co_return co_await Connection::connect(executor, *url_);
+}
+
+boost::asio::awaitable<Result<void>> RedisConnector::validate(Connection& conn) {
+  RequestBatch batch;
+  const std::array<std::string_view, 1> unwatch{"UNWATCH"};
+  const std::array<std::string_view, 1> ping{"PING"};
+  batch.add(unwatch);
+  batch.add(ping);
+  auto replies = co_await conn.execute(batch, url_->pool.validation_timeout);
+  if (!replies) {
+    const Error& e = replies.error();
+    if (e.is(errc::timeout)) {
+      co_return Error(errc::validation_timeout,
+                      "PING to " + url_->endpoint() + " got no reply within validation_timeout");
+    }
+    if (e.is(errc::cancelled)) co_return e;
+    co_return Error(errc::validation_failed, "PING to " + url_->endpoint() + ": " + e.to_string());
+  }
+  const Reply& pong = (*replies)[1];
+  if (!pong.is_status() || pong.str() != "PONG") {
+    co_return Error(errc::validation_failed,
+                    "PING to " + url_->endpoint() + " answered " + pong.to_display());
+  }
+  co_return ok();
+}
+
+}  // namespace connpool::redis

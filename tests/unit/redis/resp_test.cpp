@@ -1,0 +1,124 @@
+// The hiredis-backed reader and formatter, with no server: every reply type, binary bytes,
+// replies split across feeds, a 16 MiB bulk string, and malformed input.
+#include "resp.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace connpool::redis::detail {
+namespace {
+
+std::vector<Reply> parse_all(RespReader& r, std::string_view bytes) {
+  EXPECT_TRUE(r.feed(bytes.data(), bytes.size()));
+  std::vector<Reply> out;
+  for (int guard = 0; guard < 1000; ++guard) {
+    auto next = r.next();
+    EXPECT_TRUE(next) << next.error().to_string();
+    if (!next || !*next) break;
+    out.push_back(std::move(**next));
+  }
+  return out;
+}
+
+TEST(Resp, EveryReplyType) {
+  RespReader r;
+  auto replies = parse_all(r, "+PONG\r\n:42\r\n$-1\r\n-ERR bad\r\n$3\r\nabc\r\n*-1\r\n");
+  ASSERT_EQ(replies.size(), 6u);
+  EXPECT_EQ(replies[0], Reply::status("PONG"));
+  EXPECT_EQ(replies[1], Reply::integer(42));
+  EXPECT_TRUE(replies[2].is_nil());
+  EXPECT_EQ(replies[3], Reply::error("ERR bad"));
+  EXPECT_EQ(replies[4], Reply::string("abc"));
+  EXPECT_TRUE(replies[5].is_nil());
+}
+
+TEST(Resp, NestedArrays) {
+  RespReader r;
+  auto replies = parse_all(r, "*3\r\n:1\r\n*2\r\n$1\r\nx\r\n$-1\r\n+OK\r\n*0\r\n");
+  ASSERT_EQ(replies.size(), 2u);
+  std::vector<Reply> inner{Reply::string("x"), Reply::nil()};
+  std::vector<Reply> outer{Reply::integer(1), Reply::array(inner), Reply::status("OK")};
+  EXPECT_EQ(replies[0], Reply::array(outer));
+  EXPECT_EQ(replies[1], Reply::array({}));
+  EXPECT_EQ(replies[0].to_display(), "[(integer) 1, [\"x\", (nil)], OK]");
+}
+
+TEST(Resp, BinarySafeAndSplitAcrossFeeds) {
+  RespReader r;
+  const std::string value("a\0\r\nb", 5);
+  const std::string wire = "$5\r\n" + value + "\r\n";
+  for (char c : wire) {
+    ASSERT_TRUE(r.feed(&c, 1));
+  }
+  auto next = r.next();
+  ASSERT_TRUE(next);
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ((*next)->str(), value);
+  auto none = r.next();
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST(Resp, SixteenMebibyteBulk) {
+  RespReader r;
+  const std::size_t n = 16u << 20;
+  std::string value(n, 'v');
+  value[0] = '\0';
+  value[n - 1] = '\n';
+  const std::string wire = "$" + std::to_string(n) + "\r\n" + value + "\r\n";
+  for (std::size_t off = 0; off < wire.size(); off += 65536) {
+    const std::size_t len = std::min<std::size_t>(65536, wire.size() - off);
+    ASSERT_TRUE(r.feed(wire.data() + off, len));
+  }
+  auto next = r.next();
+  ASSERT_TRUE(next);
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ((*next)->str().size(), n);
+  EXPECT_TRUE((*next)->str() == value);
+}
+
+TEST(Resp, MalformedIsProtocolError) {
+  RespReader r;
+  const std::string_view junk = "?what\r\n";
+  ASSERT_TRUE(r.feed(junk.data(), junk.size()));
+  auto next = r.next();
+  ASSERT_FALSE(next);
+  EXPECT_EQ(next.error().code(), errc::protocol_error);
+}
+
+TEST(Resp, FormatterIsBinarySafe) {
+  const std::string key("k\0y", 3);
+  const std::vector<std::string_view> args{"SET", key, ""};
+  auto cmd = FormattedCommand::format(args);
+  EXPECT_EQ(std::string(cmd.data(), cmd.size()),
+            std::string("*3\r\n$3\r\nSET\r\n$3\r\nk\0y\r\n$0\r\n\r\n", 28));
+}
+
+TEST(Resp, FormatterManyArguments) {
+  std::vector<std::string> owned;
+  for (int i = 0; i < 40; ++i) owned.push_back(std::to_string(i));
+  std::vector<std::string_view> args(owned.begin(), owned.end());
+  auto cmd = FormattedCommand::format(args);
+  RespReader r;  // a request is itself valid RESP: an array of bulk strings
+  auto parsed = parse_all(r, std::string_view(cmd.data(), cmd.size()));
+  ASSERT_EQ(parsed.size(), 1u);
+  ASSERT_EQ(parsed[0].elements().size(), 40u);
+  EXPECT_EQ(parsed[0].elements()[39], Reply::string("39"));
+}
+
+TEST(Reply, ErrorReplyMapping) {
+  auto a = error_reply_to_result(Reply::error("WRONGPASS invalid username-password pair"));
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code(), errc::auth_failed);
+  auto b = error_reply_to_result(Reply::error("ERR wrong type"));
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code(), errc::server_error);
+  auto c = error_reply_to_result(Reply::integer(1));
+  ASSERT_TRUE(c);
+}
+
+}  // namespace
+}  // namespace connpool::redis::detail
