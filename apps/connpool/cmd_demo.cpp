@@ -2,15 +2,13 @@
 // content-generation jobs from a Firestore `jobs` collection (PENDING -> RUNNING -> DONE),
 // cache generated content in Redis with a TTL, and serve repeat requests from the cache, while
 // the admin endpoint serves metrics and a live table shows the pools.
-#include <unistd.h>
+#include "connpool/config/load.hpp"
 
-#include <atomic>
-#include <csignal>
-#include <future>
-#include <cstdio>
-#include <iostream>
-#include <random>
-#include <thread>
+#include "commands.hpp"
+#include "support_local_servers.hpp"
+#include "support_logging.hpp"
+#include "support_runtime.hpp"
+#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,11 +19,13 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "commands.hpp"
-#include "connpool/config/load.hpp"
-#include "support_local_servers.hpp"
-#include "support_logging.hpp"
-#include "support_runtime.hpp"
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <future>
+#include <iostream>
+#include <random>
+#include <thread>
 
 namespace connpool::cli {
 
@@ -40,9 +40,9 @@ constexpr const char* kJobs = "jobs";
 
 const std::vector<std::string>& topics() {
   static const std::vector<std::string> t = {
-      "photosynthesis", "black holes",    "the French revolution", "prime numbers",
-      "plate tectonics", "the immune system", "machine learning",  "volcanoes",
-      "the water cycle", "ancient Rome",   "quantum computing",     "coral reefs"};
+      "photosynthesis",  "black holes",       "the French revolution", "prime numbers",
+      "plate tectonics", "the immune system", "machine learning",      "volcanoes",
+      "the water cycle", "ancient Rome",      "quantum computing",     "coral reefs"};
   return t;
 }
 
@@ -229,23 +229,23 @@ void print_table(const Runtime& rt, const Counters& c, double ops_per_sec, long 
   std::snprintf(line, sizeof line, "connpool demo  t=%lds  admin: %s\n", elapsed_s,
                 rt.admin_url().c_str());
   out += line;
-  std::snprintf(line, sizeof line, "%-22s %-10s %5s %6s %7s %7s %11s\n", "pool", "backend",
-                "idle", "active", "waiting", "total", "utilization");
+  std::snprintf(line, sizeof line, "%-22s %-10s %5s %6s %7s %7s %11s\n", "pool", "backend", "idle",
+                "active", "waiting", "total", "utilization");
   out += line;
   for (const auto& entry : rt.registry().list()) {
     const auto s = entry->stats();
-    std::snprintf(line, sizeof line, "%-22s %-10s %5zu %6zu %7zu %7zu %11s\n",
-                  entry->name.c_str(), entry->backend.c_str(), s.idle, s.in_use, s.waiting,
-                  s.total, percent(s.utilization).c_str());
+    std::snprintf(line, sizeof line, "%-22s %-10s %5zu %6zu %7zu %7zu %11s\n", entry->name.c_str(),
+                  entry->backend.c_str(), s.idle, s.in_use, s.waiting, s.total,
+                  percent(s.utilization).c_str());
     out += line;
   }
   const long hits = c.cache_hits;
   const long lookups = hits + c.cache_misses;
-  std::snprintf(line, sizeof line,
-                "ops/s %.0f  cache hit rate %s  jobs done %ld of %ld  errors %ld\n", ops_per_sec,
-                percent(lookups ? static_cast<double>(hits) / static_cast<double>(lookups) : 0)
-                    .c_str(),
-                c.jobs_done.load(), c.jobs_created.load(), c.errors.load());
+  std::snprintf(
+      line, sizeof line, "ops/s %.0f  cache hit rate %s  jobs done %ld of %ld  errors %ld\n",
+      ops_per_sec,
+      percent(lookups ? static_cast<double>(hits) / static_cast<double>(lookups) : 0).c_str(),
+      c.jobs_done.load(), c.jobs_created.load(), c.errors.load());
   out += line;
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);

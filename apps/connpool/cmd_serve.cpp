@@ -1,18 +1,19 @@
 // connpool serve: the configured pools and the admin endpoint until SIGINT/SIGTERM, then a
 // graceful drain within a deadline.
-#include <csignal>
-#include <iostream>
-#include <thread>
+#include "connpool/config/load.hpp"
+
+#include "commands.hpp"
+#include "support_logging.hpp"
+#include "support_runtime.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include "commands.hpp"
-#include "connpool/config/load.hpp"
-#include "support_logging.hpp"
-#include "support_runtime.hpp"
+#include <csignal>
+#include <iostream>
+#include <thread>
 
 namespace connpool::cli {
 
@@ -90,9 +91,10 @@ int run_serve(const ServeArgs& args) {
 
 void add_serve(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ServeArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "serve", "Run the configured pools and the admin endpoint (/metrics, "
-               "/api/v1/admin/connection-pools, /healthz, /readyz) until SIGINT/SIGTERM");
+  CLI::App* cmd =
+      app.add_subcommand("serve",
+                         "Run the configured pools and the admin endpoint (/metrics, "
+                         "/api/v1/admin/connection-pools, /healthz, /readyz) until SIGINT/SIGTERM");
   cmd->add_option("--config", args->flags.config_file,
                   "YAML configuration file (default: $CONNPOOL_CONFIG)");
   cmd->add_option("--env", args->flags.environment,

@@ -1,12 +1,12 @@
 #include "support_logging.hpp"
 
-#include <chrono>
-#include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
 
 namespace connpool::cli {
 
@@ -15,10 +15,14 @@ LogFormat g_format = LogFormat::text;  // set once at start-up, before any threa
 
 spdlog::level::level_enum to_spdlog(core::LogLevel level) {
   switch (level) {
-    case core::LogLevel::debug: return spdlog::level::debug;
-    case core::LogLevel::info: return spdlog::level::info;
-    case core::LogLevel::warning: return spdlog::level::warn;
-    case core::LogLevel::error: return spdlog::level::err;
+    case core::LogLevel::debug:
+      return spdlog::level::debug;
+    case core::LogLevel::info:
+      return spdlog::level::info;
+    case core::LogLevel::warning:
+      return spdlog::level::warn;
+    case core::LogLevel::error:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }

@@ -2,10 +2,10 @@
 // one JSON object per line.
 #pragma once
 
+#include "connpool/core/detail/pool_engine.hpp"
+
 #include <functional>
 #include <string_view>
-
-#include "connpool/core/detail/pool_engine.hpp"
 
 namespace connpool::cli {
 

@@ -1,8 +1,8 @@
 #include "support_runtime.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-
 #include "connpool/config/redact.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 namespace connpool::cli {
 
@@ -85,7 +85,9 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
   return rt;
 }
 
-Runtime::~Runtime() { stop_admin(); }
+Runtime::~Runtime() {
+  stop_admin();
+}
 
 redis::Client* Runtime::redis(std::string_view name) {
   for (auto& e : redis_) {
@@ -122,8 +124,8 @@ asio::awaitable<void> Runtime::drain(std::chrono::milliseconds deadline) {
   }
   const auto end = std::chrono::steady_clock::now() + deadline;
   for (auto& close : closers) {
-    const auto left = std::max<std::chrono::nanoseconds>(
-        std::chrono::nanoseconds(0), end - std::chrono::steady_clock::now());
+    const auto left = std::max<std::chrono::nanoseconds>(std::chrono::nanoseconds(0),
+                                                         end - std::chrono::steady_clock::now());
     co_await close(left);
   }
 }

@@ -2,16 +2,6 @@
 // on one io_context. Shared by `connpool serve` and `connpool demo`.
 #pragma once
 
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <vector>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/awaitable.hpp>
-
 #include "connpool/config/config.hpp"
 #include "connpool/core/detail/pool_engine.hpp"
 #include "connpool/firestore/client.hpp"
@@ -19,6 +9,16 @@
 #include "connpool/monitor/metrics_registry.hpp"
 #include "connpool/monitor/pool_registry.hpp"
 #include "connpool/redis/client.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace connpool::cli {
 

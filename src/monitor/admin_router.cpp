@@ -1,7 +1,8 @@
 #include "admin_router.hpp"
 
-#include "admin_json.hpp"
 #include "connpool/monitor/admin_page.hpp"
+
+#include "admin_json.hpp"
 
 #include <algorithm>
 #include <cctype>
