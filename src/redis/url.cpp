@@ -2,6 +2,7 @@
 // echoes the password (it is not even quoted when its percent-encoding is broken).
 #include "connpool/redis/url.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <string>
 
@@ -222,8 +223,19 @@ Result<void> parse_host_port(RedisUrl& u, std::string_view hp) {
     }
   }
   if (host.empty()) return bad_url("missing host");
-  if (host.find_first_of(" /?#@") != std::string_view::npos) {
-    return bad_url("host '" + std::string(host) + "' contains an invalid character");
+  // Host names are letters, digits, '-', '.', '_' (and ':' / '%' inside an IPv6 literal).
+  // Anything else, control bytes and non-ASCII included (found by fuzzing), is rejected; the
+  // message does not echo unprintable bytes.
+  for (const char ch : host) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool ok =
+        std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == ':' || c == '%';
+    if (!ok) {
+      const bool printable = c >= 0x21 && c < 0x7f;
+      return bad_url(printable ? "host '" + std::string(host) +
+                                     "' contains the invalid character '" + std::string(1, ch) + "'"
+                               : "host contains an unprintable or non-ASCII byte");
+    }
   }
   u.host = std::string(host);
   if (!port.empty()) {

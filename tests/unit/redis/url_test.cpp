@@ -166,7 +166,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"redis://u:hunter2@h?tls_ca_file=/x", errc::invalid_config, "rediss://"},
         BadCase{"rediss://u:hunter2@h?tls_cert_file=/x", errc::invalid_config, "tls_key_file"},
         BadCase{"unix://u:hunter2@relative.sock", errc::invalid_argument, "absolute"},
-        BadCase{"redis://u:hunter2@h#frag", errc::invalid_argument, "fragment"}));
+        BadCase{"redis://u:hunter2@h#frag", errc::invalid_argument, "fragment"},
+        // Found by the redis_url fuzzer: control and non-ASCII bytes in the host.
+        BadCase{"redis://u:hunter2@ca\x01"
+                "che:6379",
+                errc::invalid_argument, "unprintable"},
+        BadCase{"redis://u:hunter2@ca\xc3\xa9"
+                "che",
+                errc::invalid_argument, "non-ASCII"},
+        BadCase{"redis://u:hunter2@ca!che", errc::invalid_argument, "invalid character '!'"}));
 
 TEST(RedisUrl, RedactedHidesPassword) {
   auto u = RedisUrl::parse("redis://app:hunter2@h:1/2?max_size=3");
