@@ -25,7 +25,9 @@ build: deps
 
 # The whole suite against real servers (the tests start and stop them), then the pool core
 # under ThreadSanitizer. Exits non-zero on any failure.
-test: deps format-check build
+# Benchmarks are not needed by the tests: build without them (make bench adds them).
+test: deps format-check
+	@$(MAKE) --no-print-directory build CMAKE_FLAGS="$(CMAKE_FLAGS) -DCONNPOOL_BUILD_BENCH=OFF"
 	@ctest --test-dir $(BUILD) $(CTEST_FLAGS) -j $(JOBS)
 	@$(MAKE) --no-print-directory test-core-tsan
 
@@ -44,7 +46,8 @@ sanitize: deps
 	  ctest --test-dir build-asan $(CTEST_FLAGS) -j $(JOBS)
 	@$(MAKE) --no-print-directory test-core-tsan
 
-bench: build
+bench: deps
+	@$(MAKE) --no-print-directory build CMAKE_FLAGS="$(CMAKE_FLAGS) -DCONNPOOL_BUILD_BENCH=ON"
 	@$(BUILD)/bin/connpool_core_bench --benchmark_counters_tabular=true
 
 demo: build
