@@ -29,8 +29,9 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
                                                 RuntimeOptions options) {
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->environment_ = config.environment;
-  rt->metrics_ = std::make_shared<monitor::MetricsRegistry>();
   rt->pools_ = std::make_shared<monitor::PoolRegistry>();
+  // The metrics registry reads the pools' state gauges (sizes, waiting, utilization) from it.
+  rt->metrics_ = std::make_shared<monitor::MetricsRegistry>(rt->pools_);
   const std::string environment(config::to_string(config.environment));
 
   for (const config::PoolSpec& spec : config.pools) {
