@@ -10,6 +10,9 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include "connpool/redis/client.hpp"
+#if CONNPOOL_HAVE_monitor
+#include "connpool/monitor/metrics_registry.hpp"
+#endif
 
 #include "commands.hpp"
 
@@ -41,6 +44,7 @@ using redis::RedisUrl;
 using Clock = std::chrono::steady_clock;
 
 struct BenchOptions {
+  bool metrics = false;  // attach the Prometheus observer (to measure its cost)
   std::string url = "redis://127.0.0.1:6379";
   int concurrency = 50;
   double duration_s = 10;
@@ -138,7 +142,8 @@ std::uint32_t percentile(std::vector<std::uint32_t>& v, double p) {
 }
 
 int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool auto_pipeline) {
-  const std::string mode = no_pool ? "no-pool" : (auto_pipeline ? "pool-auto-pipeline" : "pool");
+  std::string mode = no_pool ? "no-pool" : (auto_pipeline ? "pool-auto-pipeline" : "pool");
+  if (o.metrics && !no_pool) mode += "+metrics";
   RedisUrl url = base_url;
   url.pipeline_auto = auto_pipeline;
   if (o.pool_size > 0) {
@@ -161,7 +166,15 @@ int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool
 
   std::optional<Client> client;
   if (!no_pool) {
-    auto created = Client::create(io.get_executor(), url);
+    core::PoolOptions pool_options;
+#if CONNPOOL_HAVE_monitor
+    std::shared_ptr<monitor::MetricsRegistry> metrics;
+    if (o.metrics) {
+      metrics = std::make_shared<monitor::MetricsRegistry>();
+      pool_options.observer = metrics->make_observer("bench", "redis");
+    }
+#endif
+    auto created = Client::create(io.get_executor(), url, pool_options);
     if (!created) {
       std::fprintf(stderr, "connpool bench redis: %s\n", created.error().to_string().c_str());
       finish();
@@ -295,6 +308,10 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
                   "--pipeline-auto off)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{100000}));
   cmd->add_flag("--json", opts->json, "print one JSON object per mode");
+#if CONNPOOL_HAVE_monitor
+  cmd->add_flag("--metrics", opts->metrics,
+                "attach the Prometheus observer to the pools (to measure its cost)");
+#endif
   cmd->callback([opts, &exit_code] {
     auto url = RedisUrl::parse(opts->url);
     if (!url) {
