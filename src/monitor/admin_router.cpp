@@ -123,6 +123,10 @@ AdminRouter::AdminRouter(std::shared_ptr<const PoolRegistry> pools,
   });
 
   add_get(std::string(kPoolsPath) + "/", true, [this](const HttpRequest&, std::string_view rest) {
+    // /api/v1/admin/connection-pools/{name}/connections: only the live connections.
+    constexpr std::string_view kConnections = "/connections";
+    const bool connections_only = rest.size() > kConnections.size() && rest.ends_with(kConnections);
+    if (connections_only) rest.remove_suffix(kConnections.size());
     std::string name;
     if (!percent_decode(rest, name)) {
       return json_error(400, "bad_request", "malformed percent-escape in the pool name");
@@ -130,7 +134,11 @@ AdminRouter::AdminRouter(std::shared_ptr<const PoolRegistry> pools,
     auto pool = pools_->find(name);
     // The unknown name is not echoed back: it is caller-controlled text.
     if (!pool) return json_error(404, "not_found", "no pool with that name");
-    return json_ok(pool_json(*pool, /*with_connections=*/true));
+    json j = pool_json(*pool, /*with_connections=*/true);
+    if (connections_only) {
+      return json_ok(json{{"name", j["name"]}, {"connections", std::move(j["connections"])}});
+    }
+    return json_ok(j);
   });
 }
 

@@ -314,6 +314,15 @@ TEST_F(AdminRouterTest, CircuitStateShowsInStateReadinessAndConnections) {
   EXPECT_EQ(p["connections"][0]["state"], "in_use");
   EXPECT_EQ(p["connections"][0]["age_seconds"], 90.0);
   EXPECT_EQ(p["connections"][0]["uses"], 1234);
+  // The connections alone, at the path issue 7 names.
+  auto only = router.handle(get("/api/v1/admin/connection-pools/cache/connections"));
+  ASSERT_EQ(only.status, 200u);
+  auto c = json::parse(only.body);
+  EXPECT_EQ(c["name"], "cache");
+  ASSERT_EQ(c["connections"].size(), 1u);
+  EXPECT_EQ(c["connections"][0]["id"], 7);
+  EXPECT_FALSE(c.contains("counters"));
+  EXPECT_EQ(router.handle(get("/api/v1/admin/connection-pools/nope/connections")).status, 404u);
   EXPECT_EQ(router.handle(get("/readyz")).status, 503u);
   const auto text = router.handle(get("/metrics")).body;
   EXPECT_NE(
