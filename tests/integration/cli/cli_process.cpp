@@ -17,7 +17,12 @@ namespace connpool::test {
 RunResult run_connpool(const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& env,
                        std::chrono::seconds timeout) {
-  std::vector<std::string> argv_s = {CONNPOOL_BIN};
+  return run_program(CONNPOOL_BIN, args, env, timeout);
+}
+
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env, std::chrono::seconds timeout) {
+  std::vector<std::string> argv_s = {program};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s;
   for (const char* keep : {"PATH", "HOME"}) {

@@ -20,6 +20,11 @@ RunResult run_connpool(const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& env = {},
                        std::chrono::seconds timeout = std::chrono::seconds(30));
 
+/// As run_connpool() for any program (the examples).
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env = {},
+                      std::chrono::seconds timeout = std::chrono::seconds(30));
+
 /// A file in a fresh temporary directory, removed with it.
 class TempConfig {
  public:
