@@ -11,6 +11,7 @@
 #include "connpool/firestore/firestore.hpp"
 
 #include "commands.hpp"
+#include "support_bench.hpp"
 #include <sys/resource.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -64,13 +65,6 @@ struct WorkerResult {
   std::string first_error;
 };
 
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 fs::Map doc_fields(int i) {
   static const char* kCities[] = {"Paris", "Oslo", "Lima", "Kyiv"};
   return fs::Map{{"n", i},
@@ -116,13 +110,6 @@ asio::awaitable<WorkerResult> worker(fs::Client client, const BenchOptions& o, s
     }
   }
   co_return out;
-}
-
-std::uint32_t percentile(std::vector<std::uint32_t>& v, double p) {
-  if (v.empty()) return 0;
-  const auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(idx), v.end());
-  return v[idx];
 }
 
 fs::FirestoreOptions make_options(const BenchOptions& o) {

@@ -15,6 +15,7 @@
 #endif
 
 #include "commands.hpp"
+#include "support_bench.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -67,13 +68,6 @@ struct WorkerResult {
   std::vector<std::uint32_t> latencies_us;
   std::string first_error;
 };
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
 
 std::uint32_t micros_since(Clock::time_point start) {
   return static_cast<std::uint32_t>(
@@ -132,13 +126,6 @@ asio::awaitable<WorkerResult> unpooled_worker(RedisUrl url, Totals& totals, std:
     }
   }
   co_return out;
-}
-
-std::uint32_t percentile(std::vector<std::uint32_t>& v, double p) {
-  if (v.empty()) return 0;
-  const auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(idx), v.end());
-  return v[idx];
 }
 
 int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool auto_pipeline) {
