@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,16 +74,34 @@ std::string make_temp_dir(const char* prefix) {
   return buf.data();
 }
 
-// fork + setsid + exec, output to `log`. Returns the child's pid (its own process group).
+// Starts `argv` in a new process group led by a small watchdog process, whose pid is returned.
+// The watchdog forks the server, then waits: when the server exits it exits with it; when it is
+// told to stop (SIGTERM) or connpool dies without cleaning up (a crash, SIGKILL: PDEATHSIG), it
+// takes the whole group down, so a shell wrapper's children (the emulator's java) go too.
 Result<pid_t> spawn(const std::vector<std::string>& argv, const std::string& log,
                     const std::string& cwd) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return Error(errc::internal, std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    ::setsid();
+  if (pid != 0) return pid;
+
+  // --- watchdog (only async-signal-safe calls from here on) ---
+  ::setsid();
+  sigset_t watched;
+  sigemptyset(&watched);
+  sigaddset(&watched, SIGTERM);
+  sigaddset(&watched, SIGUSR1);
+  sigaddset(&watched, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &watched, nullptr);
+  ::prctl(PR_SET_PDEATHSIG, SIGUSR1);
+  if (::getppid() != parent) ::_exit(1);
+  const pid_t server = ::fork();
+  if (server < 0) ::_exit(1);
+  if (server == 0) {
+    sigprocmask(SIG_UNBLOCK, &watched, nullptr);
     const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out >= 0) {
       ::dup2(out, 1);
@@ -94,7 +113,23 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const std::string& log
     ::execv(args[0], args.data());
     ::_exit(127);
   }
-  return pid;
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&watched, &sig) != 0) continue;
+    if (sig == SIGCHLD) {
+      int status = 0;
+      if (::waitpid(server, &status, WNOHANG) == server) {
+        ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+      }
+      continue;
+    }
+    ::kill(0, SIGTERM);  // the whole group; ours stays blocked
+    for (int i = 0; i < 50; ++i) {
+      if (::waitpid(server, nullptr, WNOHANG) == server) break;
+      ::usleep(100 * 1000);
+    }
+    ::kill(0, SIGKILL);
+  }
 }
 
 bool exited(pid_t pid) {
