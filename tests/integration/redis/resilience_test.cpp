@@ -71,25 +71,25 @@ TEST_P(Resilience, ServerRestartDuringLoadLoop) {
   std::atomic<int> ok_before{0}, ok_after{0}, errors{0};
   std::atomic<bool> restarted{false};
   std::vector<std::future<void>> workers;
+  // A named lambda that outlives its coroutines: a coroutine's captures live in the lambda
+  // object, so an immediately invoked temporary would leave them dangling (ASan caught it).
+  auto worker = [&](int w) -> asio::awaitable<void> {
+    const std::string key = "restart:" + std::to_string(w);
+    // Bounded in count as well as time.
+    for (int i = 0; i < 200000 && !stop.load(); ++i) {
+      auto s = co_await c.set(key, "v");
+      auto g = co_await c.get(key);
+      if (s && g) {
+        (restarted.load() ? ok_after : ok_before)++;
+      } else {
+        errors++;
+        asio::steady_timer pause(co_await asio::this_coro::executor, milliseconds(5));
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+    }
+  };
   for (int w = 0; w < 8; ++w) {
-    workers.push_back(asio::co_spawn(
-        io_.context(),
-        [&, w]() -> asio::awaitable<void> {
-          const std::string key = "restart:" + std::to_string(w);
-          // Bounded in count as well as time.
-          for (int i = 0; i < 200000 && !stop.load(); ++i) {
-            auto s = co_await c.set(key, "v");
-            auto g = co_await c.get(key);
-            if (s && g) {
-              (restarted.load() ? ok_after : ok_before)++;
-            } else {
-              errors++;
-              asio::steady_timer pause(co_await asio::this_coro::executor, milliseconds(5));
-              co_await pause.async_wait(asio::use_awaitable);
-            }
-          }
-        }(),
-        asio::use_future));
+    workers.push_back(asio::co_spawn(io_.context(), worker(w), asio::use_future));
   }
   ASSERT_TRUE(eventually([&] { return ok_before.load() > 100; }));
   std::string err;
