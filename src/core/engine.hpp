@@ -105,6 +105,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   [[nodiscard]] std::vector<ConnectionInfo> connections() const override;
   void run_maintenance() override;
   Result<void> resize(std::size_t min_size, std::size_t max_size) override;
+  void retire_all() noexcept override;
   [[nodiscard]] PoolConfig config() const override;
   [[nodiscard]] const PoolOptions& options() const noexcept override { return options_; }
   [[nodiscard]] boost::asio::any_io_executor executor() const override { return executor_; }
@@ -154,7 +155,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   static boost::asio::awaitable<void> connect_task(std::shared_ptr<Engine> self);
   static boost::asio::awaitable<void> check_task(std::shared_ptr<Engine> self, Slot* slot);
   boost::asio::awaitable<Result<void>> validate_with_timeout(Slot* slot);
-  void on_connected(Result<OwnedConnection> result, Nanos connect_time);
+  void on_connected(Result<OwnedConnection> result, Nanos connect_time, std::uint64_t generation);
   void notify(const std::function<void(PoolObserver&)>& event) const;
 
   const boost::asio::any_io_executor executor_;
@@ -185,6 +186,9 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   TimePoint last_scale_up_{};
   TimePoint last_scale_change_{};
   std::uint64_t next_slot_id_ = 1;
+  // Bumped by retire_all(); a connect that started under an older generation is retired when
+  // it completes. Atomic because connect_task reads it outside the lock, just before connecting.
+  std::atomic<std::uint64_t> connect_generation_{0};
   // Closed-connection aggregates for lifetime analytics
   std::uint64_t closed_count_ = 0;
   Nanos closed_lifetime_sum_{0};

@@ -268,6 +268,7 @@ TimePoint Engine::lifetime_deadline_locked(TimePoint created) {
 
 asio::awaitable<void> Engine::connect_task(std::shared_ptr<Engine> self) {
   const TimePoint started = self->clock_->now();
+  const std::uint64_t generation = self->connect_generation_.load();
   Result<OwnedConnection> result = Error(errc::connect_failed, "connect did not run");
   try {
     asio::steady_timer timer(self->executor_, self->config_.connect_timeout);
@@ -282,10 +283,11 @@ asio::awaitable<void> Engine::connect_task(std::shared_ptr<Engine> self) {
   } catch (const std::exception& e) {
     result = Error(errc::connect_failed, std::string("connector failed: ") + e.what());
   }
-  self->on_connected(std::move(result), self->clock_->now() - started);
+  self->on_connected(std::move(result), self->clock_->now() - started, generation);
 }
 
-void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time) {
+void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time,
+                          std::uint64_t generation) {
   Actions actions;
   {
     std::lock_guard lock(mu_);
@@ -314,6 +316,10 @@ void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time) {
       slot.created_at = slot.last_used = slot.last_validated = now;
       slot.expires_at = lifetime_deadline_locked(now);
       slot.leases.reserve(std::min<std::size_t>(config_.max_leases_per_connection, 16));
+      if (generation != connect_generation_.load()) {
+        slot.retiring = true;  // started before retire_all(): may point at the old backend
+        slot.close_reason = CloseReason::retired;
+      }
       return_slot_locked(&slot, now, actions);  // to a waiter, to idle, or closed if the pool is
     } else {
       ++counters_.connect_failures;
@@ -472,6 +478,26 @@ Result<void> Engine::resize(std::size_t min_size, std::size_t max_size) {
   }
   run(actions);
   return ok();
+}
+
+void Engine::retire_all() noexcept {
+  Actions actions;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    connect_generation_.fetch_add(1);
+    for (Slot& s : slots_) {
+      if (s.broken || s.retiring) continue;
+      s.retiring = true;
+      s.close_reason = CloseReason::retired;
+    }
+    // Idle ones go now; checking ones when their check completes; leased ones on return.
+    while (!idle_.empty()) destroy_locked(idle_.front(), CloseReason::retired, actions);
+    actions.logs.push_back(
+        {LogLevel::info, "pool '" + options_.name + "': retiring every connection", false});
+    plan_connects_locked(clock_->now(), actions);
+  }
+  run(actions);
 }
 
 PoolConfig Engine::config() const {

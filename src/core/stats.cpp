@@ -20,6 +20,8 @@ std::string_view to_string(CloseReason r) noexcept {
       return "detached";
     case CloseReason::shrink:
       return "shrink";
+    case CloseReason::retired:
+      return "retired";
   }
   return "unknown";
 }

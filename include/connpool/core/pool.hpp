@@ -118,6 +118,13 @@ class Pool {
     return engine_->resize(min_size, max_size);
   }
 
+  /// Replaces every connection without closing the pool, e.g. after a failover moved the
+  /// backend: idle connections close now, leased ones when returned (never reused), and
+  /// connects already in flight are closed when they complete (they may have resolved the old
+  /// address). Waiters keep waiting and are served by fresh connections, so work that has not
+  /// been sent yet is not lost. Counted as CloseReason::retired.
+  void retire_all() noexcept { engine_->retire_all(); }
+
   [[nodiscard]] PoolStats stats() const { return engine_->stats(); }
   /// One record per open connection (age, uses, busy time, state): lifetime analytics.
   [[nodiscard]] std::vector<ConnectionInfo> connections() const { return engine_->connections(); }

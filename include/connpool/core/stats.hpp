@@ -23,8 +23,9 @@ enum class CloseReason : std::uint8_t {
   closed,        ///< the pool was closed
   detached,      ///< taken out of the pool with Lease::detach()
   shrink,        ///< removed by resize() / dynamic sizing
+  retired,       ///< retired by Pool::retire_all() (e.g. the backend moved to a new address)
 };
-inline constexpr std::size_t kCloseReasonCount = 7;
+inline constexpr std::size_t kCloseReasonCount = 8;
 std::string_view to_string(CloseReason r) noexcept;
 
 /// Number of distinct connpool::errc values (for per-type counters).

@@ -78,6 +78,7 @@ class PoolEngine {
   [[nodiscard]] virtual std::vector<ConnectionInfo> connections() const = 0;
   virtual void run_maintenance() = 0;
   virtual Result<void> resize(std::size_t min_size, std::size_t max_size) = 0;
+  virtual void retire_all() noexcept = 0;
   [[nodiscard]] virtual PoolConfig config() const = 0;
   [[nodiscard]] virtual const PoolOptions& options() const noexcept = 0;
   [[nodiscard]] virtual boost::asio::any_io_executor executor() const = 0;
