@@ -196,7 +196,9 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   std::uint64_t closed_uses_sum_ = 0;
   double closed_busy_fraction_sum_ = 0.0;
   std::mt19937_64 rng_;
-  boost::asio::steady_timer wake_timer_;
+  // Reset when the pool closes, so that a closed pool's engine may be destroyed after its
+  // io_context (an Asio I/O object must not outlive its execution context).
+  std::optional<boost::asio::steady_timer> wake_timer_;
   TimePoint wake_at_ = TimePoint::max();
   std::uint64_t wake_generation_ = 0;
 };

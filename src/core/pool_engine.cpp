@@ -52,7 +52,7 @@ Engine::Engine(asio::any_io_executor executor, PoolConfig config, ConnectorOps o
       breaker_(config_.circuit_breaker, clock_->now()),
       target_(config_.min_size),
       rng_(seed_or_random(options_.seed)),
-      wake_timer_(executor_) {}
+      wake_timer_(std::in_place, executor_) {}
 
 Engine::~Engine() = default;
 

@@ -50,8 +50,8 @@ void Engine::schedule_wake_locked(TimePoint at) {
   if (closed_ || at >= wake_at_) return;
   wake_at_ = at;
   const std::uint64_t generation = ++wake_generation_;
-  wake_timer_.expires_after(std::max<Nanos>(at - clock_->now(), Nanos(0)));
-  wake_timer_.async_wait([weak = weak_from_this(), generation](boost::system::error_code ec) {
+  wake_timer_->expires_after(std::max<Nanos>(at - clock_->now(), Nanos(0)));
+  wake_timer_->async_wait([weak = weak_from_this(), generation](boost::system::error_code ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->on_wake(generation);
   });
@@ -410,7 +410,7 @@ void Engine::begin_close_locked(Actions& actions) {
                        actions);
   }
   while (!idle_.empty()) destroy_locked(idle_.back(), CloseReason::closed, actions);
-  wake_timer_.cancel();
+  wake_timer_.reset();  // cancels a pending wait; nothing schedules one once closed_
   ++wake_generation_;
   wake_at_ = TimePoint::max();
 }

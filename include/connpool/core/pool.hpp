@@ -61,6 +61,8 @@ class Pool {
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
   /// Closes without waiting (close_now()); outstanding leases stay valid.
+  /// Order with the io_context: close the pool (close(), close_blocking() or close_now()) while
+  /// its io_context exists; a closed pool may then be destroyed after the io_context.
   ~Pool() {
     if (engine_) engine_->close_now();
   }

@@ -247,5 +247,28 @@ TEST_F(PoolTest, StatsAndObserverFollowEvents) {
   EXPECT_EQ(observer->destroyed, 1);
 }
 
+// A closed pool may be destroyed after its io_context (e.g. a default registry shut down while
+// callers still hold a handle). ASan catches a timer or socket that outlives the context.
+TEST(PoolLifetime, AClosedPoolMayOutliveItsIoContext) {
+  auto script = std::make_shared<Script>();
+  std::optional<TestPool> pool;
+  {
+    asio::io_context io;
+    core::PoolConfig config = PoolTest::quiet_config();
+    config.min_size = 1;
+    config.health_check_interval = 1s;  // a wake-up timer is pending when the pool closes
+    auto created = TestPool::create(io.get_executor(), FakeConnector(script), config);
+    ASSERT_TRUE(created) << created.error().to_string();
+    pool.emplace(std::move(*created));
+    io.run_for(50ms);
+    EXPECT_EQ(pool->stats().total, 1u);
+    pool->close_now();
+    io.run_for(10ms);
+  }
+  EXPECT_TRUE(pool->stats().closed);
+  pool.reset();
+  EXPECT_EQ(script->open, 0);
+}
+
 }  // namespace
 }  // namespace connpool::testing
