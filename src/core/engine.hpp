@@ -99,6 +99,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   boost::asio::awaitable<Result<RawLease>> acquire(std::optional<milliseconds> timeout,
                                                    std::source_location where) override;
   std::optional<RawLease> try_acquire(std::source_location where) override;
+  std::optional<RawLease> acquire_fast(std::source_location where) override;
   boost::asio::awaitable<void> close(std::chrono::nanoseconds drain_timeout) override;
   void close_now() noexcept override;
   [[nodiscard]] PoolStats stats() const override;
@@ -145,6 +146,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   [[nodiscard]] std::size_t effective_min_locked() const;
 
   // --- outside the lock -----------------------------------------------------------------------
+  std::optional<RawLease> take_free(std::source_location where, bool for_acquire);
   void run(Actions& actions);
   void release_with_reason(RawLease lease, CloseReason reason) noexcept;
   boost::asio::awaitable<bool> validate_handoff(Handoff& handoff);

@@ -175,11 +175,21 @@ asio::awaitable<bool> Engine::validate_handoff(Handoff& handoff) {
 }
 
 std::optional<RawLease> Engine::try_acquire(std::source_location where) {
+  return take_free(where, false);
+}
+
+std::optional<RawLease> Engine::acquire_fast(std::source_location where) {
+  return take_free(where, true);
+}
+
+std::optional<RawLease> Engine::take_free(std::source_location where, bool for_acquire) {
   Actions actions;
   std::optional<RawLease> lease;
   {
     std::lock_guard lock(mu_);
     if (closed_) return std::nullopt;
+    // acquire()'s shortcut leaves the circuit breaker's bookkeeping to the full path.
+    if (for_acquire && config_.circuit_breaker.enabled) return std::nullopt;
     const TimePoint now = clock_->now();
     if (!idle_.empty()) {
       // Only a connection that needs no validation and has life left: no I/O here.

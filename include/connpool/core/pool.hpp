@@ -72,6 +72,7 @@ class Pool {
   /// pool_closed, cancelled (per-operation cancellation, e.g. from `||` in awaitable operators).
   boost::asio::awaitable<Result<lease_type>> acquire(
       std::source_location where = std::source_location::current()) {
+    if (auto free = engine_->acquire_fast(where)) co_return lease_type(std::move(*free));
     auto raw = co_await engine_->acquire(std::nullopt, where);
     if (!raw) co_return std::move(raw).error();
     co_return lease_type(std::move(*raw));
@@ -79,6 +80,7 @@ class Pool {
   /// As acquire(), with this call's own timeout.
   boost::asio::awaitable<Result<lease_type>> acquire(
       milliseconds timeout, std::source_location where = std::source_location::current()) {
+    if (auto free = engine_->acquire_fast(where)) co_return lease_type(std::move(*free));
     auto raw = co_await engine_->acquire(timeout, where);
     if (!raw) co_return std::move(raw).error();
     co_return lease_type(std::move(*raw));
