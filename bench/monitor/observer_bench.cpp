@@ -11,6 +11,8 @@
 #include "connpool/monitor/metrics_registry.hpp"
 #include "connpool/monitor/pool_registry.hpp"
 
+#include "null_connector.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -30,19 +32,8 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-struct Conn {
-  long uses = 0;
-};
-
-struct NullConnector {
-  using connection_type = Conn;
-  asio::awaitable<connpool::Result<std::unique_ptr<Conn>>> connect() {
-    co_return std::make_unique<Conn>();
-  }
-  asio::awaitable<connpool::Result<void>> validate(Conn&) { co_return connpool::ok(); }
-  bool recycle(Conn&) noexcept { return true; }
-  void close(Conn&) noexcept {}
-};
+using Conn = connpool::bench::NullConnection;
+using connpool::bench::NullConnector;
 
 using BenchPool = connpool::core::Pool<NullConnector>;
 

@@ -5,6 +5,8 @@
 #include "connpool/core/connector.hpp"
 #include "connpool/core/observer.hpp"
 
+#include "support/pool_driver.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
@@ -144,17 +146,7 @@ struct RecordingObserver : core::PoolObserver {
   }
 };
 
-/// Runs `ioc` until `done()` or until `limit` of real time passed; returns done().
-inline bool run_until(boost::asio::io_context& ioc, const std::function<bool()>& done,
-                      std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    ioc.restart();
-    ioc.run_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using connpool::test::run_until;
 
 /// Runs every handler that is ready now (no waiting).
 inline void drain(boost::asio::io_context& ioc) {

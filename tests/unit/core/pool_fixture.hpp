@@ -66,20 +66,7 @@ class PoolTest : public ::testing::Test {
 
   /// Starts an acquire on the io_context; the slot fills when it completes.
   AcquireSlot spawn_acquire(TestPool& pool, std::optional<std::chrono::milliseconds> timeout = {}) {
-    auto out = std::make_shared<std::optional<Result<TestLease>>>();
-    asio::co_spawn(
-        ioc,
-        [&pool, out, timeout]() -> asio::awaitable<void> {
-          if (timeout) {
-            auto r = co_await pool.acquire(*timeout);
-            out->emplace(std::move(r));
-          } else {
-            auto r = co_await pool.acquire();
-            out->emplace(std::move(r));
-          }
-        },
-        asio::detached);
-    return out;
+    return connpool::test::spawn_acquire(ioc, pool, timeout);
   }
 
   /// Acquires and waits (bounded) for the result.

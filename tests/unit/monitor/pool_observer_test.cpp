@@ -7,6 +7,7 @@
 
 #include "metric_lookup.hpp"
 #include "support/monitor_fake_connector.hpp"
+#include "support/pool_driver.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -31,15 +32,7 @@ using TestPool = core::Pool<MonitorFakeConnector>;
 using TestLease = TestPool::lease_type;
 using Labels = std::map<std::string, std::string>;
 
-bool run_until(asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    io.restart();
-    io.run_for(1ms);
-  }
-  return true;
-}
+using connpool::test::run_until;
 
 class PoolObserverTest : public ::testing::Test {
  protected:
@@ -73,20 +66,7 @@ class PoolObserverTest : public ::testing::Test {
 
   /// Starts an acquire; the slot fills when it completes.
   Slot spawn_acquire(TestPool& pool, std::optional<std::chrono::milliseconds> timeout = {}) {
-    auto out = std::make_shared<std::optional<Result<TestLease>>>();
-    asio::co_spawn(
-        io,
-        [&pool, out, timeout]() -> asio::awaitable<void> {
-          if (timeout) {
-            auto r = co_await pool.acquire(*timeout);
-            out->emplace(std::move(r));
-          } else {
-            auto r = co_await pool.acquire();
-            out->emplace(std::move(r));
-          }
-        },
-        asio::detached);
-    return out;
+    return connpool::test::spawn_acquire(io, pool, timeout);
   }
 
   Result<TestLease> finish(const Slot& slot) {
