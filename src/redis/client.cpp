@@ -1,7 +1,10 @@
 // Client construction, pool selection and the generic/stateful entry points.
 #include "connpool/redis/client.hpp"
 
+#include "connpool/redis/sentinel/sentinel_url.hpp"
+
 #include "client_state.hpp"
+#include "sentinel/master_tracker.hpp"
 
 #include <array>
 #include <string>
@@ -10,25 +13,24 @@ namespace connpool::redis {
 
 namespace asio = boost::asio;
 
-Result<Client> Client::create(asio::any_io_executor executor, std::string_view url,
-                              core::PoolOptions options) {
-  auto parsed = RedisUrl::parse(url);
-  if (!parsed) return std::move(parsed).error();
-  return create(std::move(executor), std::move(*parsed), std::move(options));
-}
+namespace {
 
-Result<Client> Client::create(asio::any_io_executor executor, RedisUrl url,
-                              core::PoolOptions options) {
+// Both pools of a Client, opened with `connector` (a plain URL's, or one following a master).
+Result<std::shared_ptr<detail::ClientState>> make_state(asio::any_io_executor executor,
+                                                        const RedisUrl& url,
+                                                        core::PoolOptions options,
+                                                        const RedisConnector& connector,
+                                                        std::string target) {
   auto state = std::make_shared<detail::ClientState>();
   state->url = url;
   state->executor = executor;
   if (options.name.empty() || options.name == "default") options.name = "redis";
   options.backend = "redis";
-  options.target = url.redacted();
+  options.target = std::move(target);
 
   core::PoolConfig main = url.pool;
   main.max_leases_per_connection = url.pipeline_auto ? url.pipeline_max_in_flight : 1;
-  auto pool = RedisPool::create(executor, RedisConnector(url), main, options);
+  auto pool = RedisPool::create(executor, connector, main, options);
   if (!pool) return std::move(pool).error().with_context("redis pool '" + options.name + "'");
   state->pool.emplace(std::move(*pool));
 
@@ -40,11 +42,49 @@ Result<Client> Client::create(asio::any_io_executor executor, RedisUrl url,
     excl.min_idle = 0;
     core::PoolOptions excl_options = options;
     excl_options.name += "-exclusive";
-    auto exclusive = RedisPool::create(executor, RedisConnector(url), excl, excl_options);
+    auto exclusive = RedisPool::create(executor, connector, excl, excl_options);
     if (!exclusive) return std::move(exclusive).error();
     state->exclusive.emplace(std::move(*exclusive));
   }
-  return Client(std::move(state));
+  return state;
+}
+
+}  // namespace
+
+Result<Client> Client::create(asio::any_io_executor executor, std::string_view url,
+                              core::PoolOptions options) {
+  if (SentinelUrl::matches(url)) {
+    // Sentinel: the pools connect to whatever master the Sentinels name (verified with ROLE)
+    // and are retired, not closed, when it moves (docs/redis-sentinel.md).
+    auto sentinel = SentinelUrl::parse(url);
+    if (!sentinel) return std::move(sentinel).error();
+    auto tracker = detail::MasterTracker::create(executor, *sentinel);
+    RedisConnector connector(sentinel->master, [tracker] { return tracker->connect(); });
+    auto state =
+        make_state(executor, sentinel->master, std::move(options), connector, sentinel->redacted());
+    if (!state) return std::move(state).error();
+    std::weak_ptr<detail::ClientState> weak = *state;
+    tracker->on_switch([weak] {
+      if (auto s = weak.lock()) {
+        s->pool->retire_all();
+        if (s->exclusive) s->exclusive->retire_all();
+      }
+    });
+    tracker->start();
+    (*state)->follower = std::make_shared<detail::MasterFollower>(tracker);
+    return Client(std::move(*state));
+  }
+  auto parsed = RedisUrl::parse(url);
+  if (!parsed) return std::move(parsed).error();
+  return create(std::move(executor), std::move(*parsed), std::move(options));
+}
+
+Result<Client> Client::create(asio::any_io_executor executor, RedisUrl url,
+                              core::PoolOptions options) {
+  const RedisConnector connector(url);
+  auto state = make_state(executor, url, std::move(options), connector, url.redacted());
+  if (!state) return std::move(state).error();
+  return Client(std::move(*state));
 }
 
 const RedisUrl& Client::url() const noexcept {
@@ -66,11 +106,23 @@ void Client::close_now() noexcept {
 }
 
 Client::Task<Reply> Client::command(std::span<const std::string_view> args) {
-  auto lease = co_await state_->shared_pool().acquire();
-  if (!lease) co_return std::move(lease).error();
-  auto reply = co_await (*lease)->execute(args);
-  if (!reply && detail::breaks_connection(reply.error())) lease->discard();
-  co_return reply;
+  const auto started = std::chrono::steady_clock::now();
+  for (int attempt = 0;; ++attempt) {
+    const std::uint64_t switches = state_->follower ? state_->follower->tracker().switches() : 0;
+    auto lease = co_await state_->shared_pool().acquire();
+    if (!lease) co_return std::move(lease).error();
+    auto reply = co_await (*lease)->execute(args);
+    if (!reply && detail::breaks_connection(reply.error())) lease->discard();
+    // Sentinel: a node that says it is not a writable master did not execute the command, so
+    // it waits for the switch and goes to the new master (docs/redis-sentinel.md).
+    if (!state_->follower || attempt >= 2 || !reply || !reply->is_error() ||
+        !detail::not_master_reply(reply->str())) {
+      co_return reply;
+    }
+    lease = Error(errc::cancelled, "released");  // back to the pool (it will be retired)
+    const auto deadline = started + state_->url.pool.acquire_timeout;
+    if (!co_await state_->follower->tracker().await_switch(switches, deadline)) co_return reply;
+  }
 }
 
 Client::Task<Reply> Client::command(std::vector<std::string> args) {

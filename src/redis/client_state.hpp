@@ -5,9 +5,12 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <memory>
 #include <optional>
 
 namespace connpool::redis::detail {
+
+class MasterFollower;
 
 struct ClientState {
   RedisUrl url;
@@ -16,6 +19,10 @@ struct ClientState {
   std::optional<RedisPool> pool;
   /// Stateful work; empty when pipeline_auto is off (then `pool` is exclusive and serves all).
   std::optional<RedisPool> exclusive;
+
+  /// Sentinel only: follows the master (src/redis/sentinel); destroying it stops the
+  /// tracking. Declared last, so it goes first.
+  std::shared_ptr<MasterFollower> follower;
 
   RedisPool& shared_pool() noexcept { return *pool; }
   RedisPool& exclusive_pool() noexcept { return exclusive ? *exclusive : *pool; }

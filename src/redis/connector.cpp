@@ -8,6 +8,10 @@
 namespace connpool::redis {
 
 boost::asio::awaitable<Result<std::unique_ptr<Connection>>> RedisConnector::connect() {
+  if (connect_) {
+    auto op = (*connect_)();
+    co_return co_await std::move(op);
+  }
   auto executor = co_await boost::asio::this_coro::executor;
   co_return co_await Connection::connect(executor, *url_);
 }

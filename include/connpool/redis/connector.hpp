@@ -7,6 +7,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <memory>
 
 namespace connpool::redis {
@@ -21,12 +22,17 @@ namespace connpool::redis {
 /// - close(): closes the socket without blocking.
 ///
 /// Thread safety: all members are safe to call concurrently (the connector holds only the
-/// immutable URL).
+/// immutable URL, and a thread-safe connect function if one is given).
 class RedisConnector {
  public:
   using connection_type = Connection;
+  /// Replaces how connect() opens a connection (Sentinel: find and verify the current master).
+  using ConnectFn = std::function<boost::asio::awaitable<Result<std::unique_ptr<Connection>>>()>;
 
   explicit RedisConnector(RedisUrl url) : url_(std::make_shared<const RedisUrl>(std::move(url))) {}
+  RedisConnector(RedisUrl url, ConnectFn connect)
+      : url_(std::make_shared<const RedisUrl>(std::move(url))),
+        connect_(std::make_shared<const ConnectFn>(std::move(connect))) {}
 
   boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect();
   boost::asio::awaitable<Result<void>> validate(Connection& conn);
@@ -37,6 +43,7 @@ class RedisConnector {
 
  private:
   std::shared_ptr<const RedisUrl> url_;
+  std::shared_ptr<const ConnectFn> connect_;  // null: Connection::connect(url)
 };
 
 static_assert(core::Connector<RedisConnector>);
