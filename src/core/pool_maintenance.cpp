@@ -486,6 +486,9 @@ void Engine::retire_all() noexcept {
     std::lock_guard lock(mu_);
     if (closed_) return;
     connect_generation_.fetch_add(1);
+    // The failures so far were against the old backend: try the new one at once.
+    consecutive_connect_failures_ = 0;
+    next_connect_at_ = TimePoint{};
     for (Slot& s : slots_) {
       if (s.broken || s.retiring) continue;
       s.retiring = true;

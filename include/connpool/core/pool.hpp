@@ -126,7 +126,8 @@ class Pool {
   /// backend: idle connections close now, leased ones when returned (never reused), and
   /// connects already in flight are closed when they complete (they may have resolved the old
   /// address). Waiters keep waiting and are served by fresh connections, so work that has not
-  /// been sent yet is not lost. Counted as CloseReason::retired.
+  /// been sent yet is not lost. The connect backoff starts over (earlier failures were against
+  /// the old backend). Counted as CloseReason::retired.
   void retire_all() noexcept { engine_->retire_all(); }
 
   [[nodiscard]] PoolStats stats() const { return engine_->stats(); }

@@ -62,5 +62,22 @@ TEST_F(PoolTest, RetireAllOnAClosedPoolDoesNothing) {
   EXPECT_EQ(script->connect_calls, 1);
 }
 
+TEST_F(PoolTest, RetireAllForgetsTheConnectBackoffOfTheOldBackend) {
+  script->set_default_connect(Step::fail);
+  auto config = quiet_config();
+  config.min_size = 1;
+  config.reconnect_backoff_initial = 10s;
+  config.reconnect_backoff_max = 10s;
+  auto pool = make_pool(config);
+  ASSERT_TRUE(run_until(ioc, [&] { return pool.stats().connect_failures == 1; }));
+  pool.run_maintenance();
+  EXPECT_EQ(script->connect_calls, 1);  // backing off for 10s
+  script->set_default_connect(Step::ok);
+  pool.retire_all();  // e.g. Sentinel named a new master
+  ASSERT_TRUE(run_until(ioc, [&] { return pool.stats().idle == 1; }));
+  EXPECT_EQ(script->connect_calls, 2);
+  expect_invariants(pool);
+}
+
 }  // namespace
 }  // namespace connpool::testing
