@@ -112,7 +112,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   [[nodiscard]] boost::asio::any_io_executor executor() const override { return executor_; }
   [[nodiscard]] std::string check_invariants() const override;
 
-  void release(Slot* slot, std::uint64_t token, bool broken) noexcept override;
+  void release(Slot* slot, std::uint64_t token, bool broken, bool call_failed) noexcept override;
   OwnedConnection detach(Slot* slot, std::uint64_t token) noexcept override;
   void mark_broken(Slot* slot) noexcept override;
 
@@ -124,8 +124,8 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   void return_slot_locked(Slot* slot, TimePoint now, Actions& actions);
   void serve_waiters_locked(Slot* slot, TimePoint now, Actions& actions);
   void destroy_locked(Slot* slot, CloseReason reason, Actions& actions);
-  void release_locked(Slot* slot, std::uint64_t token, bool broken, CloseReason reason,
-                      TimePoint now, Actions& actions, Nanos& usage);
+  void release_locked(Slot* slot, std::uint64_t token, bool broken, bool call_failed,
+                      CloseReason reason, TimePoint now, Actions& actions, Nanos& usage);
   void expire_waiters_locked(TimePoint now, Actions& actions);
   void fail_waiter_locked(std::map<std::uint64_t, Waiter>::iterator it, Error error,
                           Actions& actions);

@@ -153,6 +153,13 @@ asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> ti
       if (!result) co_return std::move(result).error();
       handoff = std::move(*result);
     }
+    if (!ops_.recycle(handoff->lease.connection())) {
+      // It died while idle (say, the server reset it and the connection noticed): never hand
+      // it out. recycle() does no I/O; it is called here, outside the lock, as on return.
+      release_with_reason(std::move(handoff->lease), CloseReason::broken);
+      handoff.reset();
+      continue;
+    }
     if (handoff->needs_validation && !co_await validate_handoff(*handoff)) {
       handoff.reset();
       continue;  // that one was broken and is gone; try again within the same deadline
@@ -202,6 +209,10 @@ std::optional<RawLease> Engine::take_free(std::source_location where, bool for_a
     if (auto handoff = take_locked(now, where, actions)) lease = std::move(handoff->lease);
   }
   run(actions);
+  if (lease && !ops_.recycle(lease->connection())) {
+    release_with_reason(std::move(*lease), CloseReason::broken);  // died while idle
+    return std::nullopt;
+  }
   if (lease && observer_) observer_->on_acquired(std::chrono::nanoseconds(0));
   return lease;
 }
@@ -318,8 +329,8 @@ void Engine::return_slot_locked(Slot* slot, TimePoint now, Actions& actions) {
   plan_connects_locked(now, actions);
 }
 
-void Engine::release_locked(Slot* slot, std::uint64_t token, bool broken, CloseReason reason,
-                            TimePoint now, Actions& actions, Nanos& usage) {
+void Engine::release_locked(Slot* slot, std::uint64_t token, bool broken, bool call_failed,
+                            CloseReason reason, TimePoint now, Actions& actions, Nanos& usage) {
   auto& records = slot->leases;
   auto it = std::find_if(records.begin(), records.end(),
                          [token](const LeaseRecord& r) { return r.token == token; });
@@ -331,7 +342,7 @@ void Engine::release_locked(Slot* slot, std::uint64_t token, bool broken, CloseR
   slot->last_used = now;
   slot->busy_time += usage;
   if (broken) ++slot->errors;
-  record_outcome_locked(!broken, now, actions);
+  record_outcome_locked(!broken && !call_failed, now, actions);
   if (broken && !slot->broken) {
     slot->broken = true;
     slot->close_reason = reason;
@@ -344,14 +355,15 @@ void Engine::release_locked(Slot* slot, std::uint64_t token, bool broken, CloseR
   }
 }
 
-void Engine::release(Slot* slot, std::uint64_t token, bool broken) noexcept {
+void Engine::release(Slot* slot, std::uint64_t token, bool broken, bool call_failed) noexcept {
   const bool reusable = !broken && ops_.recycle(slot->conn.get());
   // (the breaker hears of it in release_locked: a broken return is a failed call)
   Actions actions;
   Nanos usage{0};
   {
     std::lock_guard lock(mu_);
-    release_locked(slot, token, !reusable, CloseReason::broken, clock_->now(), actions, usage);
+    release_locked(slot, token, !reusable, call_failed, CloseReason::broken, clock_->now(), actions,
+                   usage);
   }
   if (observer_) observer_->on_released(usage);
   run(actions);
@@ -364,7 +376,7 @@ void Engine::release_with_reason(RawLease lease, CloseReason reason) noexcept {
   Nanos usage{0};
   {
     std::lock_guard lock(mu_);
-    release_locked(slot, token, true, reason, clock_->now(), actions, usage);
+    release_locked(slot, token, true, true, reason, clock_->now(), actions, usage);
   }
   run(actions);
 }

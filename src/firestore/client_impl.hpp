@@ -69,6 +69,21 @@ inline bool retryable(errc code) noexcept {
          code == errc::deadline_exceeded;
 }
 
+/// The backend failed the call (unreachable or too slow), as opposed to refusing the request
+/// (NOT_FOUND, ALREADY_EXISTS, a bad argument...). The channel stays usable either way; only
+/// these count as failures for the circuit breaker.
+inline bool backend_failure(errc code) noexcept {
+  return code == errc::unavailable || code == errc::deadline_exceeded;
+}
+
+/// A DEADLINE_EXCEEDED error that names the deadline the caller configured: gRPC's own text
+/// ("Deadline Exceeded") does not say which limit ran out.
+inline Error name_deadline(Error err, std::chrono::milliseconds call_timeout) {
+  if (!err.is(errc::deadline_exceeded)) return err;
+  return Error(err.code(),
+               err.message() + " (call_timeout " + core::format_duration(call_timeout) + ")");
+}
+
 /// How a call is retried.
 struct CallPolicy {
   const char* rpc;
@@ -100,7 +115,8 @@ boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl
             ctx, [&](auto done) { invoke(ch.stub.get(), &ctx, &req, &resp, std::move(done)); });
         if (status.error_code() != grpc::StatusCode::UNAVAILABLE) ch.touch();
         if (status.ok()) co_return resp;
-        err = status_to_error(status, policy.rpc);
+        err = name_deadline(status_to_error(status, policy.rpc), opts.call_timeout);
+        if (backend_failure(err.code())) lease->report_failure();  // for the circuit breaker
       }
     }  // the lease goes back before any backoff wait
     const auto wait = impl->backoff(attempt, opts.retry);

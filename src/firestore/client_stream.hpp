@@ -41,7 +41,8 @@ boost::asio::awaitable<Result<void>> stream_call(std::shared_ptr<ClientImpl> imp
         const auto status = call->status();
         if (status.error_code() != grpc::StatusCode::UNAVAILABLE) ch.touch();
         if (status.ok()) co_return ok();
-        err = status_to_error(status, policy.rpc);
+        err = name_deadline(status_to_error(status, policy.rpc), opts.call_timeout);
+        if (backend_failure(err.code())) lease->report_failure();  // for the circuit breaker
       }
     }
     const auto wait = impl->backoff(attempt, opts.retry);

@@ -25,13 +25,17 @@ class RawLease {
            std::uint64_t token) noexcept
       : engine_(std::move(engine)), slot_(slot), token_(token) {}
   RawLease(RawLease&& o) noexcept
-      : engine_(std::move(o.engine_)), slot_(std::exchange(o.slot_, nullptr)), token_(o.token_) {}
+      : engine_(std::move(o.engine_)),
+        slot_(std::exchange(o.slot_, nullptr)),
+        token_(o.token_),
+        call_failed_(std::exchange(o.call_failed_, false)) {}
   RawLease& operator=(RawLease&& o) noexcept {
     if (this != &o) {
       reset();
       engine_ = std::move(o.engine_);
       slot_ = std::exchange(o.slot_, nullptr);
       token_ = o.token_;
+      call_failed_ = std::exchange(o.call_failed_, false);
     }
     return *this;
   }
@@ -49,6 +53,10 @@ class RawLease {
   /// The connection is broken: it is closed (after its other leases, if shared) and replaced in
   /// the background. The lease becomes empty.
   void discard() noexcept { finish(true); }
+  /// The call made with this lease failed because of the backend (a timeout, "unavailable"),
+  /// but the connection stays usable: on return the circuit breaker counts a failed call
+  /// instead of a success, and the connection goes back to the pool.
+  void report_failure() noexcept { call_failed_ = true; }
   /// Marks a shared connection broken without giving up this lease.
   void mark_broken() noexcept {
     if (slot_) engine_->mark_broken(slot_);
@@ -69,13 +77,15 @@ class RawLease {
   friend class detail::Engine;
   void finish(bool broken) noexcept {
     if (slot_) {
-      engine_->release(std::exchange(slot_, nullptr), token_, broken);
+      engine_->release(std::exchange(slot_, nullptr), token_, broken,
+                       std::exchange(call_failed_, false));
       engine_.reset();
     }
   }
   std::shared_ptr<detail::PoolEngine> engine_;
   detail::Slot* slot_ = nullptr;
   std::uint64_t token_ = 0;
+  bool call_failed_ = false;
 };
 
 /// A leased connection of type Conn. See RawLease for ownership rules.
@@ -97,6 +107,9 @@ class Lease {
   void release() noexcept { raw_.reset(); }
   /// Closes the connection as broken; the pool replaces it.
   void discard() noexcept { raw_.discard(); }
+  /// The call failed because of the backend but the connection is fine: the circuit breaker
+  /// counts a failure when the lease returns (see RawLease::report_failure()).
+  void report_failure() noexcept { raw_.report_failure(); }
   /// Marks a shared connection broken (no new leases) while keeping this one.
   void mark_broken() noexcept { raw_.mark_broken(); }
   /// Takes the connection out of the pool. Null when other leases share it (the lease is kept).

@@ -247,6 +247,38 @@ TEST_F(PoolTest, StatsAndObserverFollowEvents) {
   EXPECT_EQ(observer->destroyed, 1);
 }
 
+// A connection can learn it is dead while idle (a Redis reader sees the server's reset): the
+// pool asks recycle() before handing an idle connection out and replaces a dead one.
+TEST_F(PoolTest, AnIdleConnectionThatDiesIsNeverHandedOut) {
+  auto config = quiet_config();
+  config.min_size = 1;
+  auto pool = make_pool(config);
+  ASSERT_TRUE(run_until(ioc, [&] { return pool.stats().idle == 1; }));
+  auto idle_connection = [&] {
+    auto peek = pool.try_acquire();  // returned at once: it stays in the pool, idle
+    return peek ? peek->get() : nullptr;
+  };
+
+  FakeConnection* idle = idle_connection();
+  ASSERT_NE(idle, nullptr);
+  idle->broken = true;                           // the server reset it while idle
+  EXPECT_FALSE(pool.try_acquire().has_value());  // try_acquire() does not hand it out...
+  EXPECT_EQ(pool.stats().closed_count(core::CloseReason::broken), 1u);
+
+  ASSERT_TRUE(run_until(ioc, [&] { return pool.stats().idle == 1; }));  // min_size restored
+  idle = idle_connection();
+  ASSERT_NE(idle, nullptr);
+  const int dead_id = idle->id;
+  idle->broken = true;
+  auto lease = acquire_now(pool);  // ...nor does acquire(): it opens a fresh one
+  ASSERT_TRUE(lease);
+  EXPECT_NE(lease->id, dead_id);
+  EXPECT_FALSE(lease->broken);
+  EXPECT_EQ(pool.stats().closed_count(core::CloseReason::broken), 2u);
+  lease.release();
+  expect_invariants(pool);
+}
+
 // A closed pool may be destroyed after its io_context (e.g. a default registry shut down while
 // callers still hold a handle). ASan catches a timer or socket that outlives the context.
 TEST(PoolLifetime, AClosedPoolMayOutliveItsIoContext) {

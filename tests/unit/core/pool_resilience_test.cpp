@@ -49,6 +49,32 @@ TEST_F(PoolTest, BreakerOpensOnBrokenCallsFailsFastAndClosesAfterAProbe) {
   expect_invariants(pool);
 }
 
+TEST_F(PoolTest, ReportedFailuresOpenTheBreakerWithoutDiscardingTheConnection) {
+  auto pool = make_pool(breaker_config());
+  for (int i = 0; i < 4; ++i) {
+    auto lease = acquire_now(pool);
+    lease.report_failure();  // e.g. a gRPC call that ended UNAVAILABLE on a healthy channel
+  }
+  auto s = pool.stats();
+  EXPECT_EQ(s.circuit_state, core::CircuitState::open);
+  EXPECT_EQ(s.closed_count(core::CloseReason::broken), 0u);  // the connection was kept
+  EXPECT_EQ(s.idle, 1u);
+  expect_invariants(pool);
+}
+
+TEST_F(PoolTest, AReportedFailureIsCountedOnceAndOnlyForItsLease) {
+  auto pool = make_pool(breaker_config());
+  {
+    auto failed = acquire_now(pool);
+    failed.report_failure();
+    auto moved = std::move(failed);  // the mark travels with the lease
+  }
+  for (int i = 0; i < 3; ++i) acquire_now(pool).release();  // successes
+  const auto s = pool.stats();
+  EXPECT_EQ(s.circuit_state, core::CircuitState::closed);
+  EXPECT_DOUBLE_EQ(s.circuit_failure_rate, 0.25);
+}
+
 TEST_F(PoolTest, BreakerCountsConnectFailuresAndStaysOpenWhileProbesFail) {
   script->set_default_connect(Step::fail);
   auto config = breaker_config();

@@ -89,7 +89,9 @@ class PoolEngine {
   [[nodiscard]] virtual std::string check_invariants() const = 0;
 
   // Used by RawLease.
-  virtual void release(Slot* slot, std::uint64_t token, bool broken) noexcept = 0;
+  /// `call_failed`: the lease's call failed because of the backend (the circuit breaker counts
+  /// a failure) although the connection itself is reusable.
+  virtual void release(Slot* slot, std::uint64_t token, bool broken, bool call_failed) noexcept = 0;
   virtual OwnedConnection detach(Slot* slot, std::uint64_t token) noexcept = 0;
   virtual void mark_broken(Slot* slot) noexcept = 0;
   static void* connection_of(const Slot* slot) noexcept;
