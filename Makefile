@@ -11,7 +11,8 @@ DEMO_DURATION ?= 30
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps build test test-core-tsan sanitize bench demo format format-check clean soak fuzz
+.PHONY: all deps build test test-core-tsan sanitize bench demo format format-check clean soak fuzz \
+  fuzz-ci
 
 all: build
 
@@ -30,6 +31,7 @@ test: deps format-check
 	@$(MAKE) --no-print-directory build CMAKE_FLAGS="$(CMAKE_FLAGS) -DCONNPOOL_BUILD_BENCH=OFF"
 	@ctest --test-dir $(BUILD) $(CTEST_FLAGS) -j $(JOBS)
 	@$(MAKE) --no-print-directory test-core-tsan
+	@$(MAKE) --no-print-directory fuzz-ci
 
 test-core-tsan: deps
 	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONNPOOL_SANITIZE=thread \
@@ -71,9 +73,22 @@ fuzz: deps
 	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
 	  build-fuzz/bin/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=build-fuzz/artifacts/$$t- build-fuzz/corpus/$$t fuzz/seeds/$$t 2>&1 | \
-	    grep -E "stat::number_of_executed_units|ERROR|SUMMARY|Test unit written" ; \
+	    grep -E "stat::(number_of_executed_units|average_exec_per_sec|new_units_added)|ERROR|SUMMARY|Test unit written" ; \
 	  test $${PIPESTATUS[0]} -eq 0; \
 	done
+
+# Bounded fuzzing for make test: every target for FUZZ_CI_SECONDS (default 60 s) each.
+FUZZ_CI_SECONDS ?= 60
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)
+
+# Soak (not part of make test): SOAK_MINUTES of mixed Redis + Firestore load while redis-server
+# and the Firestore emulator are killed and restarted; fails on memory growth or any leak.
+SOAK_MINUTES ?= 10
+soak: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target connpool_soak
+	@SOAK_MINUTES=$(SOAK_MINUTES) $(BUILD)/bin/connpool_soak
 
 FORMAT_FILES = $(shell git ls-files '*.hpp' '*.cpp' '*.h' '*.cc' 2>/dev/null)
 format: deps

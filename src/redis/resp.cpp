@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/read.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string>
@@ -17,13 +18,22 @@ namespace {
 // 1 MiB keeps a busy connection's buffer warm while idle connections stay cheap.
 constexpr std::size_t kReaderMaxBuf = 1024 * 1024;
 
+// An array's announced length comes from the peer: at most this many elements are reserved up
+// front, the rest as they arrive. Trusting it let "*366666666\r\n" allocate and initialise
+// gigabytes before a single element came (found by fuzz/resp_fuzz.cpp).
+constexpr std::size_t kMaxArrayReserve = 1024;
+
 // Objects are created in place: the root is heap-allocated, children live inside their
 // parent's element vector (hiredis creates an array before its elements and tells each child
-// its parent and index).
+// its parent and index; children arrive in index order, and a child is complete before the
+// next one is placed, so growing the parent's vector never moves an element still being read).
 Reply* place(const redisReadTask* task, Reply value) {
   if (task->parent != nullptr) {
     auto* parent = static_cast<Reply*>(task->parent->obj);
-    Reply& slot = parent->elements()[static_cast<std::size_t>(task->idx)];
+    auto& elements = parent->elements();
+    const auto idx = static_cast<std::size_t>(task->idx);
+    if (elements.size() <= idx) elements.resize(idx + 1);
+    Reply& slot = elements[idx];
     slot = std::move(value);
     return &slot;
   }
@@ -42,7 +52,9 @@ void* create_string(const redisReadTask* task, char* str, size_t len) {
   }
 }
 void* create_array(const redisReadTask* task, int elements) {
-  return place(task, Reply::array(std::vector<Reply>(static_cast<std::size_t>(elements))));
+  std::vector<Reply> storage;
+  storage.reserve(std::min(static_cast<std::size_t>(std::max(elements, 0)), kMaxArrayReserve));
+  return place(task, Reply::array(std::move(storage)));
 }
 void* create_integer(const redisReadTask* task, long long value) {
   return place(task, Reply::integer(value));

@@ -47,6 +47,7 @@ struct FaultProxy::Impl : std::enable_shared_from_this<Impl> {
   std::uint16_t target_port;
   std::atomic<long long> latency_ms{0};
   std::atomic<bool> stalled{false};
+  std::atomic<bool> replies_stalled{false};
   std::atomic<bool> refusing{false};
   std::atomic<std::size_t> rate{0};
   std::atomic<std::size_t> close_after{0};
@@ -100,7 +101,7 @@ struct FaultProxy::Impl : std::enable_shared_from_this<Impl> {
     for (;;) {
       auto [rec, n] = co_await from.async_read_some(asio::buffer(buf), use_nothrow);
       if (rec) break;
-      while (stalled) co_await pause(5ms);
+      while (stalled || (!to_server && replies_stalled)) co_await pause(5ms);
       if (auto l = latency_ms.load(); l > 0) co_await pause(std::chrono::milliseconds(l));
       std::size_t send = n;
       bool cut = false;
@@ -155,6 +156,7 @@ FaultProxy::~FaultProxy() {
     impl->acceptor.close(ec);
     for (auto& link : impl->links) link->reset();
     impl->stalled = false;
+    impl->replies_stalled = false;
   });
   // Give pumps a moment to unwind, then stop.
   std::this_thread::sleep_for(20ms);
@@ -169,6 +171,7 @@ std::uint16_t FaultProxy::port() const {
 void FaultProxy::pass() {
   impl_->latency_ms = 0;
   impl_->stalled = false;
+  impl_->replies_stalled = false;
   impl_->rate = 0;
   impl_->close_after = 0;
   impl_->refusing = false;
@@ -178,6 +181,9 @@ void FaultProxy::set_latency(std::chrono::milliseconds latency) {
 }
 void FaultProxy::stall(bool on) {
   impl_->stalled = on;
+}
+void FaultProxy::stall_replies(bool on) {
+  impl_->replies_stalled = on;
 }
 void FaultProxy::set_rate_limit(std::size_t bytes_per_second) {
   impl_->rate = bytes_per_second;

@@ -28,6 +28,9 @@ class FaultProxy {
   void set_latency(std::chrono::milliseconds latency);
   /// Hold all traffic (connections stay open, nothing moves) until stall(false).
   void stall(bool on);
+  /// Hold only server-to-client traffic: requests reach the server (and take effect), replies
+  /// wait in the proxy until stall_replies(false). Puts commands deterministically "in flight".
+  void stall_replies(bool on);
   /// Limit each direction of each connection to this many bytes per second (0 = no limit).
   void set_rate_limit(std::size_t bytes_per_second);
   /// Close a connection once this many bytes went from server to client (0 = never): a reply
