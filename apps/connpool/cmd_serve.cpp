@@ -1,8 +1,9 @@
 // connpool serve: the configured pools and the admin endpoint until SIGINT/SIGTERM, then a
-// graceful drain within a deadline.
+// graceful drain within a deadline. `--load N` adds the built-in load generator (support_load).
 #include "connpool/config/load.hpp"
 
 #include "commands.hpp"
+#include "support_load.hpp"
 #include "support_logging.hpp"
 #include "support_runtime.hpp"
 
@@ -26,6 +27,7 @@ struct ServeArgs {
   std::string log_format = "text";
   std::string drain_timeout = "10s";
   int threads = 2;
+  LoadOptions load;
 };
 
 int run_serve(const ServeArgs& args) {
@@ -64,6 +66,13 @@ int run_serve(const ServeArgs& args) {
                                   ") max_size=" + std::to_string(pool.pool.max_size));
   }
 
+  std::shared_ptr<LoadGenerator> load;
+  if (args.load.concurrency > 0) {
+    LoadOptions load_options = args.load;
+    load_options.logger = pool_logger();
+    load = LoadGenerator::start(rt, ioc.get_executor(), std::move(load_options));
+  }
+
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signal) {
     if (ec) return;
@@ -72,7 +81,14 @@ int run_serve(const ServeArgs& args) {
     asio::co_spawn(
         ioc,
         [&]() -> asio::awaitable<void> {
+          // The load stops first; draining fails any of its acquires still waiting.
+          if (load) load->request_stop();
           co_await rt.drain(*drain);
+          if (load) {
+            const std::chrono::milliseconds grace(2000);
+            co_await load->wait_stopped(grace);
+            log(core::LogLevel::info, load->summary());
+          }
           rt.stop_admin();
           log(core::LogLevel::info, "drained; bye");
           ioc.stop();
@@ -106,6 +122,15 @@ void add_serve(CLI::App& app, int& exit_code) {
                   "How long to wait for leases to come back on shutdown (e.g. 10s)");
   cmd->add_option("--threads", args->threads, "Threads running the pools")
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--load", args->load.concurrency,
+                  "Built-in load generator: N workers per pool (Redis: GET/SET mix on keys "
+                  "connpool:load:*, 60s TTL; Firestore: document gets) until shutdown; 0: off")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--load-rate", args->load.rate,
+                  "Operations per second per pool for --load (0: as fast as the pool serves)")
+      ->check(CLI::Range(0.0, 1e7));
+  cmd->add_option("--load-keys", args->load.keys, "Distinct keys / document ids for --load")
+      ->check(CLI::Range(1, 100'000'000));
   cmd->callback([args, &exit_code] { exit_code = run_serve(*args); });
 }
 

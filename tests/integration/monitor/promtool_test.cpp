@@ -1,37 +1,19 @@
 // GET /metrics output passes `promtool check metrics` (the Prometheus project's own linter).
+#include "support/promtool.hpp"
+
 #include "http_test_client.hpp"
 #include "monitor_fixture.hpp"
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 namespace connpool::monitor {
 namespace {
 
-struct Run {
-  int status = -1;
-  std::string output;
-};
-
-Run run(const std::string& command) {
-  Run r;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, pipe)) r.output += buf;
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 TEST(Promtool, MetricsOutputPassesPromtoolCheckMetrics) {
-  ASSERT_EQ(run("command -v promtool").status, 0)
-      << "promtool is missing: scripts/install-deps.sh installs Debian's 'prometheus' package";
+  ASSERT_TRUE(connpool::test::have_program("promtool"))
+      << "promtool is missing: " << connpool::test::kInstallPrometheus;
 
   connpool::test::MonitorFixture f;
   // Every kind of series present: errors of several types, failed health checks, leaks,
@@ -50,16 +32,10 @@ TEST(Promtool, MetricsOutputPassesPromtoolCheckMetrics) {
   ASSERT_EQ(res.status, 200u);
   ASSERT_FALSE(res.body.empty());
 
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("connpool-promtool-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const auto file = dir / "metrics.txt";
-  std::ofstream(file) << res.body;
-  const auto check = run("promtool check metrics < '" + file.string() + "'");
+  const auto check = connpool::test::promtool_check_metrics(res.body);
   EXPECT_EQ(check.status, 0) << check.output << "\n--- metrics ---\n" << res.body;
   // promtool prints one line per lint problem; none are expected.
   EXPECT_EQ(check.output, "") << res.body;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

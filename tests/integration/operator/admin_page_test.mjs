@@ -7,7 +7,8 @@
 //   CHROMIUM                the browser binary (/usr/bin/chromium)
 //   PLAYWRIGHT_PREFIX       the npm --prefix holding node_modules/playwright-core
 //   OUTAGE_KIND             redis-shutdown (with OUTAGE_PORT) or signal (OUTAGE_PID, OUTAGE_SIGNAL)
-// Exit code 0 when every check passed; every failed check is printed.
+// Exit code 0 when every check passed; every failed check is printed. Screenshots are taken with
+// animations disabled, so a bar is never caught halfway through its CSS transition.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -163,13 +164,13 @@ async function run() {
   check(!/:[^@/]*@/.test(shown.target) || /\*\*\*/.test(shown.target), 'target shows a password');
   check(shown['size.max'] === String(j2.size.max), 'max_size differs from a direct fetch');
   check(Number(shown['counters.acquires']) <= j2.counters.acquires, 'page shows more acquires than exist');
-  await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page-laptop.png'), fullPage: true });
+  await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page-laptop.png'), fullPage: true, animations: 'disabled' });
   // The README's picture (docs/images/admin-page.png): the header and the cards, no empty space.
   const box = await page.evaluate(() => {
     const r = [...document.querySelectorAll('article[data-pool]')].map((a) => a.getBoundingClientRect());
     return { right: Math.max(...r.map((x) => x.right)), bottom: Math.max(...r.map((x) => x.bottom)) };
   });
-  await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page.png'),
+  await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page.png'), animations: 'disabled',
     clip: { x: 0, y: 0, width: Math.min(1280, Math.ceil(box.right) + 20), height: Math.ceil(box.bottom) + 20 } });
 
   // ---- phone width --------------------------------------------------------------------------
@@ -186,7 +187,7 @@ async function run() {
   check(overflow.scroll <= overflow.vw, `horizontal overflow at 375 px: ${JSON.stringify(overflow)}`);
   check(overflow.wide.length === 0, `elements wider than the viewport: ${overflow.wide.join(', ')}`);
   await compareWithJson(page, bodies, 'phone');
-  await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page-phone.png'), fullPage: true });
+  await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page-phone.png'), fullPage: true, animations: 'disabled' });
   await page.setViewportSize({ width: 1280, height: 900 });
 
   // ---- accessibility basics -----------------------------------------------------------------
@@ -229,7 +230,7 @@ async function run() {
     && document.querySelector(`${c} [data-field="last_error"]`).getAttribute('data-value') !== '', card,
     { timeout: 60_000, polling: 250 });
   await compareWithJson(page, bodies, 'outage');
-  await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page-outage.png'), fullPage: true });
+  await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page-outage.png'), fullPage: true, animations: 'disabled' });
 
   phase = 'end';
   check(pageErrors.length === 0, `errors in the page: ${pageErrors.join(' | ')}`);

@@ -1,4 +1,4 @@
-// The admin page end to end: the serve process runs a Redis pool under load with a bearer token;
+// The admin page end to end: `connpool serve --load` runs a Redis pool under load with a token;
 // the admin server serves the page at / and /admin; admin_page_test.mjs drives Debian's chromium
 // through playwright-core (token prompt, numbers == JSON, phone width, outage -> degraded,
 // screenshots under OPERATOR_OUTPUT_DIR). This driver starts and stops everything.

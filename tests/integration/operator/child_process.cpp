@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -30,7 +31,8 @@ int exit_code(int status) {
 
 std::unique_ptr<ChildProcess> ChildProcess::start(const std::vector<std::string>& argv,
                                                   const std::map<std::string, std::string>& env,
-                                                  const std::string& log_path, std::string* error) {
+                                                  const std::string& log_path, std::string* error,
+                                                  const std::vector<std::string>& unset) {
   if (argv.empty()) {
     if (error) *error = "empty command";
     return nullptr;
@@ -41,6 +43,12 @@ std::unique_ptr<ChildProcess> ChildProcess::start(const std::vector<std::string>
     const auto eq = kv.find('=');
     if (eq != std::string::npos) merged[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  std::erase_if(merged, [&unset](const auto& entry) {
+    const std::string& name = entry.first;
+    return std::any_of(unset.begin(), unset.end(), [&name](const std::string& u) {
+      return u.ends_with('*') ? name.starts_with(u.substr(0, u.size() - 1)) : name == u;
+    });
+  });
   for (const auto& [k, v] : env) merged[k] = v;
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : merged) env_strings.push_back(k + "=" + v);

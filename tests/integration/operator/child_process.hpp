@@ -16,11 +16,13 @@ namespace connpool::test {
 
 class ChildProcess {
  public:
-  /// Starts argv[0] (a path, or a name looked up in PATH) with the current environment plus
-  /// `env`. Output goes to `log_path`. Null (with `error`) when it cannot start.
+  /// Starts argv[0] (a path, or a name looked up in PATH) with the current environment minus
+  /// the variables named in `unset` (a trailing '*' matches a prefix), plus `env`. Output goes to
+  /// `log_path`. Null (with `error`) when it cannot start.
   static std::unique_ptr<ChildProcess> start(const std::vector<std::string>& argv,
                                              const std::map<std::string, std::string>& env,
-                                             const std::string& log_path, std::string* error);
+                                             const std::string& log_path, std::string* error,
+                                             const std::vector<std::string>& unset = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

@@ -1,5 +1,5 @@
 // deploy/grafana/connpool-dashboard.json: a well-formed Grafana dashboard whose every PromQL
-// expression selects metrics (and labels) that a real admin server with a real pool exposes.
+// expression selects metrics (and labels) that `connpool serve` with a real Redis pool exposes.
 #include "integration/monitor/http_test_client.hpp"
 #include "promql.hpp"
 #include "serve_process.hpp"
@@ -135,12 +135,11 @@ TEST(Dashboard, EveryQueryParsesAndCoversThePromisedMetrics) {
 
 TEST(Dashboard, EveryMetricAndLabelItQueriesExistsInRealMetricsOutput) {
   std::string error;
-  ServeOptions options;
-  options.backend = ServeOptions::Backend::fake;
-  auto serve = ServeProcess::start(options, &error);
+  auto serve = ServeProcess::start({}, &error);
   ASSERT_NE(serve, nullptr) << error;
 
-  // Errors are exported per type once seen: cause an outage until some show, then recover.
+  // Errors are exported per type once seen: stop Redis under `connpool serve --load` until some
+  // show, then bring it back.
   serve->begin_outage();
   std::string metrics;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

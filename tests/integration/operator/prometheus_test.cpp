@@ -1,8 +1,9 @@
-// A real Prometheus (Debian's `prometheus`) scrapes the admin server of a serve process running a
-// Redis pool, with deploy/prometheus.yml pointed at it; the pool's series must then be queryable.
+// A real Prometheus (Debian's `prometheus`) scrapes the admin server of `connpool serve --load`
+// running a Redis pool, with deploy/prometheus.yml pointed at it; the pool's series must then be
+// queryable.
 #include "integration/monitor/http_test_client.hpp"
 #include "serve_process.hpp"
-#include <sys/wait.h>
+#include "support/promtool.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -23,22 +24,6 @@ namespace {
 using nlohmann::json;
 
 const std::string kDeployConfig = std::string(CONNPOOL_SOURCE_DIR) + "/deploy/prometheus.yml";
-
-struct Run {
-  int status = -1;
-  std::string output;
-};
-
-Run run(const std::string& command) {
-  Run r;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  while (std::fgets(buf, sizeof buf, pipe)) r.output += buf;
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 std::string url_encode(std::string_view s) {
   std::string out;
@@ -68,23 +53,28 @@ json query(std::uint16_t port, const std::string& promql) {
 }
 
 TEST(Prometheus, DeployConfigPassesPromtool) {
-  ASSERT_EQ(run("command -v promtool").status, 0)
-      << "promtool is missing: scripts/install-deps.sh installs Debian's 'prometheus' package";
+  ASSERT_TRUE(have_program("promtool")) << "promtool is missing: " << kInstallPrometheus;
   if (!std::filesystem::exists(kDeployConfig)) {
     GTEST_SKIP() << kDeployConfig << " does not exist (issue 5 provides it)";
   }
-  const auto check = run("promtool check config '" + kDeployConfig + "'");
+  const auto check = promtool_check_config(kDeployConfig);
   EXPECT_EQ(check.status, 0) << check.output;
 }
 
 TEST(Prometheus, ScrapesThePoolSeriesFromTheAdminServer) {
-  ASSERT_EQ(run("command -v prometheus").status, 0)
-      << "prometheus is missing: scripts/install-deps.sh installs Debian's 'prometheus' package";
+  ASSERT_TRUE(have_program("prometheus")) << "prometheus is missing: " << kInstallPrometheus;
   std::string error;
   auto serve = ServeProcess::start({}, &error);
   ASSERT_NE(serve, nullptr) << error;
   const std::string pool = serve->options().pool;
   const std::string target = "127.0.0.1:" + std::to_string(serve->admin_port());
+
+  // What serve exposes under load passes Prometheus's own linter.
+  const auto metrics = http_get(serve->admin_port(), "/metrics");
+  ASSERT_EQ(metrics.status, 200u);
+  const auto lint = promtool_check_metrics(metrics.body);
+  EXPECT_EQ(lint.status, 0) << lint.output;
+  EXPECT_EQ(lint.output, "") << metrics.body;
 
   // deploy/prometheus.yml with its target moved to our port and a 1 s scrape interval, so the
   // file operators copy is the one under test. Without it, a minimal equivalent.
@@ -108,7 +98,7 @@ TEST(Prometheus, ScrapesThePoolSeriesFromTheAdminServer) {
   }
   const std::string config_path = dir.path() + "/prometheus.yml";
   std::ofstream(config_path) << config;
-  const auto check = run("promtool check config '" + config_path + "'");
+  const auto check = promtool_check_config(config_path);
   ASSERT_EQ(check.status, 0) << check.output << "\n" << config;
 
   const auto prom_port = free_loopback_port();

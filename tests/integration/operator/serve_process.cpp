@@ -1,16 +1,16 @@
 #include "serve_process.hpp"
 
 #include "integration/monitor/http_test_client.hpp"
-#include <signal.h>
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <exception>
+#include <fstream>
 #include <thread>
 
-#ifndef OPERATOR_TEST_SERVER
-#error "OPERATOR_TEST_SERVER (path of operator_test_server) must be defined"
+#ifndef CONNPOOL_BIN
+#error "CONNPOOL_BIN (path of the connpool binary) must be defined"
 #endif
 
 namespace connpool::test {
@@ -26,46 +26,77 @@ std::optional<HttpResult> try_get(std::uint16_t port, const std::string& target,
   }
 }
 
+// What the configuration loader reads from the environment: the test's own environment must not
+// add pools or change this one (a developer's REDIS_URL, say).
+const std::vector<std::string> kConfigVariables = {"CONNPOOL_ENV",
+                                                   "CONNPOOL_CONFIG",
+                                                   "REDIS_URL",
+                                                   "FIRESTORE_EMULATOR_HOST",
+                                                   "GOOGLE_CLOUD_PROJECT",
+                                                   "CONNPOOL_ADMIN_PORT",
+                                                   "CONNPOOL_ADMIN_TOKEN",
+                                                   "CONNPOOL_POOLS__*"};
+
 }  // namespace
 
-std::vector<std::string> serve_command(const ServeOptions& options, std::uint16_t admin_port,
-                                       const std::string& redis_url) {
-  // For `connpool serve`: {CONNPOOL_BIN, "serve", "--set", "admin.port=" + port,
-  //   "--set", "pools." + options.pool + ".backend=redis",
-  //   "--set", "pools." + options.pool + ".url=" + redis_url}, with CONNPOOL_ADMIN_TOKEN in the
-  // environment passed by start(). The browser test also needs the pool under load (it checks
-  // that acquires grow), which `serve` alone does not generate: keep a load source (a flag of
-  // serve, or a load process with its own pool is NOT enough: it must be serve's pool).
-  std::vector<std::string> argv = {OPERATOR_TEST_SERVER, "--admin-port", std::to_string(admin_port),
-                                   "--pool", options.pool};
-  if (!options.token.empty()) {
-    argv.push_back("--token");
-    argv.push_back(options.token);
+std::string serve_config(const ServeOptions& options, std::uint16_t admin_port,
+                         const std::string& redis_url) {
+  // Short health-check, backoff and breaker intervals: an outage shows within seconds. Without
+  // auto-pipelining every command takes a lease of its own, so the load is visible in the pool's
+  // counters and bars, and the pool is the only one (no lazily opened "-exclusive" companion).
+  std::string yaml = R"(pools:
+  POOL:
+    backend: redis
+    url: URL
+    auto_pipeline: false
+    min_size: 2
+    max_size: 8
+    acquire_timeout: 1s
+    connect_timeout: 500ms
+    validation_timeout: 500ms
+    health_check_interval: 1s
+    reconnect_backoff_max: 1s
+    circuit_breaker:
+      enabled: true
+      open_duration: 3s
+admin:
+  bind: 127.0.0.1
+  port: PORT
+)";
+  for (const auto& [placeholder, value] :
+       {std::pair<std::string, std::string>{"POOL", options.pool},
+        {"URL", redis_url},
+        {"PORT", std::to_string(admin_port)}}) {
+    yaml.replace(yaml.find(placeholder), placeholder.size(), value);
   }
-  if (options.backend == ServeOptions::Backend::redis) {
-    argv.push_back("--redis-url");
-    argv.push_back(redis_url);
-  } else {
-    argv.push_back("--fake");
-  }
-  return argv;
+  return yaml;
+}
+
+std::vector<std::string> serve_command(const ServeOptions& options,
+                                       const std::string& config_path) {
+  return {CONNPOOL_BIN,      "serve",
+          "--config",        config_path,
+          "--drain-timeout", "2s",
+          "--load",          std::to_string(options.load),
+          "--load-rate",     std::to_string(options.load_rate),
+          "--load-keys",     "100"};
 }
 
 std::unique_ptr<ServeProcess> ServeProcess::start(ServeOptions options, std::string* error) {
   std::unique_ptr<ServeProcess> s(new ServeProcess());
   s->options_ = std::move(options);
   s->dir_ = std::make_unique<TempDir>("connpool-operator-serve-");
-  std::string redis_url;
-  if (s->options_.backend == ServeOptions::Backend::redis) {
-    s->redis_ = RedisServer::start({}, error);
-    if (!s->redis_) return nullptr;
-    redis_url = s->redis_->url();
-  }
+  s->redis_ = RedisServer::start({}, error);
+  if (!s->redis_) return nullptr;
+  std::map<std::string, std::string> env;
+  if (!s->options_.token.empty()) env["CONNPOOL_ADMIN_TOKEN"] = s->options_.token;
+  const std::string config_path = s->dir_->path() + "/connpool.yaml";
   // A port picked then released can be taken by someone else before the child binds it: retry.
   for (int attempt = 0; attempt < 3; ++attempt) {
     s->port_ = free_loopback_port();
-    s->process_ = ChildProcess::start(serve_command(s->options_, s->port_, redis_url), {},
-                                      s->dir_->path() + "/serve.log", error);
+    std::ofstream(config_path) << serve_config(s->options_, s->port_, s->redis_->url());
+    s->process_ = ChildProcess::start(serve_command(s->options_, config_path), env,
+                                      s->dir_->path() + "/serve.log", error, kConfigVariables);
     if (!s->process_) return nullptr;
     const std::string auth = s->options_.token.empty() ? "" : "Bearer " + s->options_.token;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -84,12 +115,12 @@ std::unique_ptr<ServeProcess> ServeProcess::start(ServeOptions options, std::str
     const bool exited = !s->process_->running();
     const std::string log = s->process_->log();
     s->process_->stop();
-    if (!exited || log.find("address already in use") == std::string::npos) {
-      if (error) *error = "the serve process did not become ready; its log:\n" + log;
+    if (!exited || log.find("in use") == std::string::npos) {
+      if (error) *error = "connpool serve did not become ready; its log:\n" + log;
       return nullptr;
     }
   }
-  if (error) *error = "no free port for the serve process after 3 attempts";
+  if (error) *error = "no free port for connpool serve after 3 attempts";
   return nullptr;
 }
 
@@ -103,26 +134,15 @@ std::string ServeProcess::admin_url() const {
 }
 
 void ServeProcess::begin_outage() {
-  if (redis_) {
-    redis_->stop();
-  } else {
-    process_->signal(SIGUSR1);
-  }
+  redis_->stop();
 }
 
 bool ServeProcess::end_outage(std::string* error) {
-  if (redis_) return redis_->restart(error);
-  process_->signal(SIGUSR2);
-  return true;
+  return redis_->restart(error);
 }
 
 std::map<std::string, std::string> ServeProcess::outage_env() const {
-  if (redis_) {
-    return {{"OUTAGE_KIND", "redis-shutdown"}, {"OUTAGE_PORT", std::to_string(redis_->port())}};
-  }
-  return {{"OUTAGE_KIND", "signal"},
-          {"OUTAGE_PID", std::to_string(process_->pid())},
-          {"OUTAGE_SIGNAL", "SIGUSR1"}};
+  return {{"OUTAGE_KIND", "redis-shutdown"}, {"OUTAGE_PORT", std::to_string(redis_->port())}};
 }
 
 }  // namespace connpool::test

@@ -1,35 +1,32 @@
-// ServeProcess: the "connpool serve" the operator tests run against: a separate process running
-// one pool under load plus the admin server, on a free loopback port, always stopped.
-//
-// Today the process is operator_test_server (this directory). Switching the tests to the real
-// `connpool serve` touches only serve_command() in serve_process.cpp (and the CMake definition
-// that names the binary): the tests use the admin URL, the pool name and begin_outage().
+// ServeProcess: the real `connpool serve --load ...` the operator tests run against: a private
+// redis-server (tests/support) and a separate serve process whose built-in load generator keeps
+// one Redis pool under load, with its admin server on a free loopback port; both always stopped.
 #pragma once
 
 #include "child_process.hpp"
 #include "support/redis_server.hpp"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace connpool::test {
 
 struct ServeOptions {
-  enum class Backend {
-    redis,  ///< a private redis-server (tests/support); an outage stops it
-    fake,   ///< operator_test_server's in-process fake connector; an outage is SIGUSR1
-  };
-  Backend backend = Backend::redis;
-  /// Bearer token for /api/* (empty: none).
+  /// Bearer token for /api/* (empty: none). Passed as CONNPOOL_ADMIN_TOKEN, never in argv.
   std::string token;
   std::string pool = "cache";
+  /// `--load` workers and `--load-rate` (operations per second for the pool).
+  int load = 4;
+  int load_rate = 200;
 };
 
 class ServeProcess {
  public:
-  /// Starts the backend and the serve process, and waits (bounded) until /healthz answers and the
-  /// pool is listed by the admin API. Null with `error` on failure (the log is in the message).
+  /// Starts redis-server and `connpool serve`, and waits (bounded) until /healthz answers and the
+  /// pool is listed by the admin API and ready. Null with `error` on failure (the log is in it).
   static std::unique_ptr<ServeProcess> start(ServeOptions options, std::string* error);
   ~ServeProcess();
   ServeProcess(const ServeProcess&) = delete;
@@ -40,17 +37,15 @@ class ServeProcess {
   [[nodiscard]] std::string admin_url() const;
   [[nodiscard]] const ServeOptions& options() const noexcept { return options_; }
   [[nodiscard]] ChildProcess& process() noexcept { return *process_; }
-  /// Null for the fake backend.
-  [[nodiscard]] RedisServer* redis() noexcept { return redis_.get(); }
+  [[nodiscard]] RedisServer& redis() noexcept { return *redis_; }
 
-  /// The backend goes away: redis-server is stopped, or the fake connector starts failing.
+  /// The backend goes away: redis-server is stopped.
   void begin_outage();
   /// The backend comes back (same port).
   bool end_outage(std::string* error);
 
   /// How a separate program (the Node script) can cause the same outage, as environment
-  /// variables: OUTAGE_KIND=redis-shutdown with OUTAGE_PORT, or OUTAGE_KIND=signal with
-  /// OUTAGE_PID and OUTAGE_SIGNAL.
+  /// variables: OUTAGE_KIND=redis-shutdown with OUTAGE_PORT.
   [[nodiscard]] std::map<std::string, std::string> outage_env() const;
 
  private:
@@ -63,8 +58,11 @@ class ServeProcess {
   std::uint16_t port_ = 0;
 };
 
-/// The argv that runs the serve process: the one line to change for `connpool serve`.
-std::vector<std::string> serve_command(const ServeOptions& options, std::uint16_t admin_port,
-                                       const std::string& redis_url);
+/// The configuration file the serve process reads: one Redis pool with short health-check and
+/// backoff intervals (so an outage shows within seconds) and the admin server on `admin_port`.
+std::string serve_config(const ServeOptions& options, std::uint16_t admin_port,
+                         const std::string& redis_url);
+/// The argv that runs `connpool serve` with that file and the load generator.
+std::vector<std::string> serve_command(const ServeOptions& options, const std::string& config_path);
 
 }  // namespace connpool::test
