@@ -11,13 +11,17 @@ namespace asio = boost::asio;
 namespace {
 
 core::PoolOptions pool_options(const config::PoolSpec& spec, std::string_view backend,
-                               std::string target, monitor::MetricsRegistry& metrics,
+                               std::string target,
+                               const std::shared_ptr<monitor::MetricsRegistry>& metrics,
                                const RuntimeOptions& options) {
   core::PoolOptions o;
   o.name = spec.name;
   o.backend = std::string(backend);
   o.target = std::move(target);
-  o.observer = metrics.make_observer(spec.name, backend);
+  o.observer = metrics->make_observer(spec.name, backend);
+  o.observer_factory = [metrics, backend = o.backend](const std::string& pool_name) {
+    return metrics->make_observer(pool_name, backend);
+  };
   o.logger = options.logger;
   return o;
 }
@@ -43,7 +47,7 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
       url->pool = spec.pool;
       url->pipeline_auto = spec.redis.auto_pipeline;
       auto client = redis::Client::create(
-          executor, *url, pool_options(spec, "redis", url->redacted(), *rt->metrics_, options));
+          executor, *url, pool_options(spec, "redis", url->redacted(), rt->metrics_, options));
       if (!client) return std::move(client).error().with_context("pool '" + spec.name + "'");
       rt->redis_.push_back({spec.name, std::move(*client)});
     } else {
@@ -55,7 +59,7 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
       target += " projects/" + fo.project_id + "/databases/" + fo.database_id;
       auto client = firestore::Client::create(
           executor, fo, spec.pool,
-          pool_options(spec, "firestore", std::move(target), *rt->metrics_, options));
+          pool_options(spec, "firestore", std::move(target), rt->metrics_, options));
       if (!client) return std::move(client).error().with_context("pool '" + spec.name + "'");
       rt->firestore_.push_back({spec.name, std::move(*client)});
     }

@@ -432,5 +432,42 @@ TEST(DefaultPool, HelpersAndScopedLease) {
 INSTANTIATE_TEST_SUITE_P(AutoPipelining, ClientTest, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "on" : "off"; });
 
+// With auto-pipelining the client opens a second pool for stateful work; its events must reach
+// an observer of its own (from observer_factory), never the main pool's.
+struct AcquireCounter : core::PoolObserver {
+  std::atomic<int> acquired{0};
+  void on_acquired(std::chrono::nanoseconds) override { ++acquired; }
+};
+
+TEST(ClientObservers, TheExclusivePoolGetsItsOwnObserver) {
+  ASSERT_NE(g_server, nullptr);
+  IoThreads io;
+  auto main_observer = std::make_shared<AcquireCounter>();
+  auto exclusive_observer = std::make_shared<AcquireCounter>();
+  std::vector<std::string> asked_for;
+  core::PoolOptions options;
+  options.name = "cache";
+  options.observer = main_observer;
+  options.observer_factory = [&](const std::string& name) -> std::shared_ptr<core::PoolObserver> {
+    asked_for.push_back(name);
+    return exclusive_observer;
+  };
+  auto c = Client::create(io.executor(), g_server->url("pipeline_auto=on"), options);
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(asked_for, std::vector<std::string>{"cache-exclusive"});
+  const std::string key = "observers:k";
+  ASSERT_TRUE(c->wait(c->set(key, "v")));
+  const int main_before = main_observer->acquired.load();
+  EXPECT_GE(main_before, 1);
+  EXPECT_EQ(exclusive_observer->acquired.load(), 0);
+  {
+    auto lease = c->wait(c->lease());  // stateful work: the exclusive pool
+    ASSERT_TRUE(lease) << lease.error().to_string();
+  }
+  EXPECT_EQ(exclusive_observer->acquired.load(), 1);
+  EXPECT_EQ(main_observer->acquired.load(), main_before);
+  c->close_now();
+}
+
 }  // namespace
 }  // namespace connpool::redis

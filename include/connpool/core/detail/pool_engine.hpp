@@ -38,6 +38,11 @@ struct PoolOptions {
   std::string target;
   /// Receives pool events; null means none.
   std::shared_ptr<PoolObserver> observer;
+  /// For clients that open more than one pool from one PoolOptions (Redis opens
+  /// "<name>-exclusive" for stateful work, a cluster client one pool per node): makes the
+  /// observer of each further pool from that pool's name, so its events are not counted as
+  /// the first pool's. Null: further pools get no observer.
+  std::function<std::shared_ptr<PoolObserver>(const std::string& pool_name)> observer_factory;
   /// Time source; null means the steady clock. Tests pass a ManualClock.
   std::shared_ptr<const Clock> clock;
   /// Seed for jitter (lifetimes, backoff); 0 means seeded from the system.
