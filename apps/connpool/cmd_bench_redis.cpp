@@ -1,7 +1,8 @@
 // `connpool bench redis`: C concurrent callers doing SET then GET on random keys for S seconds,
 // through the pooled client (auto-pipelining on or off) or with a new connection per operation
 // (--no-pool, the seed's "validation tests" baseline). Prints ops/s, latency percentiles and
-// errors; --json prints one JSON object per mode.
+// errors; --json prints one JSON object per mode. A redis-cluster:// URL runs the same load
+// through cluster::ClusterClient (one pool per node; modes "cluster-auto-pipeline", "cluster").
 #include <sys/resource.h>
 
 // GCC 12 reports a false -Wmismatched-new-delete when it inlines a coroutine's ramp function
@@ -10,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include "connpool/redis/client.hpp"
+#include "connpool/redis/cluster/cluster_client.hpp"
 #if CONNPOOL_HAVE_monitor
 #include "connpool/monitor/metrics_registry.hpp"
 #endif
@@ -27,6 +29,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <memory>
 #include <random>
@@ -74,8 +77,10 @@ std::uint32_t micros_since(Clock::time_point start) {
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
 }
 
-// One caller through the pooled client: SET then GET on a random key, until told to stop.
-asio::awaitable<WorkerResult> pooled_worker(Client client, Totals& totals, std::string value,
+// One caller through a pooled client (redis::Client or cluster::ClusterClient): SET then GET
+// on a random key, until told to stop.
+template <class PooledClient>
+asio::awaitable<WorkerResult> pooled_worker(PooledClient client, Totals& totals, std::string value,
                                             std::size_t keyspace, unsigned seed) {
   WorkerResult out;
   out.latencies_us.reserve(1 << 16);
@@ -128,70 +133,29 @@ asio::awaitable<WorkerResult> unpooled_worker(RedisUrl url, Totals& totals, std:
   co_return out;
 }
 
-int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool auto_pipeline) {
-  std::string mode = no_pool ? "no-pool" : (auto_pipeline ? "pool-auto-pipeline" : "pool");
-  if (o.metrics && !no_pool) mode += "+metrics";
-  RedisUrl url = base_url;
-  url.pipeline_auto = auto_pipeline;
-  if (o.pool_size > 0) {
-    url.pool.max_size = o.pool_size;
-    url.pool.min_size = std::min(url.pool.min_size, o.pool_size);
-  } else if (!auto_pipeline) {
-    // Exclusive leases: one connection per concurrent caller, as redis-benchmark -c C opens C.
-    url.pool.max_size = std::max(url.pool.max_size, static_cast<std::size_t>(o.concurrency));
-  }
+// What a run measured against, for the report.
+struct Target {
+  std::string mode;
+  std::string url;           // redacted
+  std::size_t pool_max = 0;  // per node for a cluster; 0 for no-pool
+  bool auto_pipeline = false;
+};
 
-  asio::io_context io(o.threads);
-  auto work = asio::make_work_guard(io);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < o.threads; ++i) threads.emplace_back([&io] { io.run(); });
-  auto finish = [&] {
-    work.reset();
-    io.stop();
-    for (auto& t : threads) t.join();
-  };
+using Spawn = std::function<std::future<WorkerResult>(unsigned seed, const std::string& value,
+                                                      Totals& totals)>;
 
-  std::optional<Client> client;
-  if (!no_pool) {
-    core::PoolOptions pool_options;
-#if CONNPOOL_HAVE_monitor
-    std::shared_ptr<monitor::MetricsRegistry> metrics;
-    if (o.metrics) {
-      metrics = std::make_shared<monitor::MetricsRegistry>();
-      pool_options.observer = metrics->make_observer("bench", "redis");
-    }
-#endif
-    auto created = Client::create(io.get_executor(), url, pool_options);
-    if (!created) {
-      std::fprintf(stderr, "connpool bench redis: %s\n", created.error().to_string().c_str());
-      finish();
-      return kExitConfigError;
-    }
-    client.emplace(std::move(*created));
-    // One round trip first, so the measurement starts with a connected pool.
-    if (auto ping = client->wait(client->ping()); !ping) {
-      std::fprintf(stderr, "connpool bench redis: %s: %s\n", url.redacted().c_str(),
-                   ping.error().to_string().c_str());
-      client.reset();
-      finish();
-      return kExitFailure;
-    }
-  }
-
+// Runs o.concurrency workers from `spawn` for o.duration_s with a progress line, then prints
+// the result. `connections` (called once the workers stopped, before `finish`) counts the
+// connections the pools opened; `finish` releases the clients and stops the io threads.
+int drive(const BenchOptions& o, const Target& target, const Spawn& spawn,
+          const std::function<std::size_t()>& connections, const std::function<void()>& finish) {
   const std::string value(o.value_size, 'v');
   Totals totals;
   const double cpu_start = cpu_seconds();
   const auto started = Clock::now();
   std::vector<std::future<WorkerResult>> workers;
   for (int i = 0; i < o.concurrency; ++i) {
-    const unsigned seed = static_cast<unsigned>(i) * 7919u + 1u;
-    if (no_pool) {
-      workers.push_back(asio::co_spawn(io, unpooled_worker(url, totals, value, o.keyspace, seed),
-                                       asio::use_future));
-    } else {
-      workers.push_back(asio::co_spawn(io, pooled_worker(*client, totals, value, o.keyspace, seed),
-                                       asio::use_future));
-    }
+    workers.push_back(spawn(static_cast<unsigned>(i) * 7919u + 1u, value, totals));
   }
 
   const auto duration = std::chrono::duration<double>(o.duration_s);
@@ -203,10 +167,10 @@ int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool
     if (!o.json && now - last_tick >= std::chrono::seconds(1)) {
       const std::uint64_t ops = totals.ops.load();
       const double secs = std::chrono::duration<double>(now - last_tick).count();
-      std::fprintf(stderr,
-                   "\r[redis %s] %.0fs/%.0fs  ops=%" PRIu64 "  %.0f ops/s  errors=%" PRIu64 "   ",
-                   mode.c_str(), std::chrono::duration<double>(now - started).count(), o.duration_s,
-                   ops, static_cast<double>(ops - last_ops) / secs, totals.errors.load());
+      std::fprintf(
+          stderr, "\r[redis %s] %.0fs/%.0fs  ops=%" PRIu64 "  %.0f ops/s  errors=%" PRIu64 "   ",
+          target.mode.c_str(), std::chrono::duration<double>(now - started).count(), o.duration_s,
+          ops, static_cast<double>(ops - last_ops) / secs, totals.errors.load());
       std::fflush(stderr);
       last_ops = ops;
       last_tick = now;
@@ -222,9 +186,7 @@ int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
   const double cpu = cpu_seconds() - cpu_start;
-  std::size_t connections = 0;
-  if (client) connections = client->pool().stats().created;
-  client.reset();
+  const std::size_t opened = connections();
   finish();
 
   const std::uint64_t ops = totals.ops.load();
@@ -242,18 +204,17 @@ int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool
         "\"errors\":%" PRIu64
         ",\"value_size\":%zu,\"pipeline_auto\":%s,\"threads\":%d,"
         "\"pool_max_size\":%zu,\"connections_opened\":%zu,\"client_cpu_us_per_op\":%.2f}\n",
-        mode.c_str(), o.concurrency, elapsed, ops, ops_per_sec, p50, p99, p999, errors,
-        o.value_size, (!no_pool && auto_pipeline) ? "true" : "false", o.threads,
-        no_pool ? std::size_t{0} : url.pool.max_size, connections, cpu_us_per_op);
+        target.mode.c_str(), o.concurrency, elapsed, ops, ops_per_sec, p50, p99, p999, errors,
+        o.value_size, target.auto_pipeline ? "true" : "false", o.threads, target.pool_max, opened,
+        cpu_us_per_op);
   } else {
     std::fprintf(stderr, "\n");
     std::printf(
         "redis %s  url=%s  concurrency=%d  duration=%.1fs  value=%zuB  pool_max_size=%zu\n"
         "  ops=%" PRIu64 "  ops/s=%.0f  p50=%uus  p99=%uus  p999=%uus  errors=%" PRIu64
         "  client_cpu=%.2fus/op\n",
-        mode.c_str(), url.redacted().c_str(), o.concurrency, elapsed, o.value_size,
-        no_pool ? std::size_t{0} : url.pool.max_size, ops, ops_per_sec, p50, p99, p999, errors,
-        cpu_us_per_op);
+        target.mode.c_str(), target.url.c_str(), o.concurrency, elapsed, o.value_size,
+        target.pool_max, ops, ops_per_sec, p50, p99, p999, errors, cpu_us_per_op);
   }
   if (errors > 0 && !first_error.empty()) {
     std::fprintf(stderr, "first error: %s\n", first_error.c_str());
@@ -262,13 +223,171 @@ int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool
   return (ops == 0 || errors > 0) ? kExitFailure : kExitOk;
 }
 
+// Pool sizes as the flags ask: --pool-size, or one connection per caller for exclusive leases
+// (as redis-benchmark -c C opens C).
+void size_pool(const BenchOptions& o, core::PoolConfig& pool, bool auto_pipeline) {
+  if (o.pool_size > 0) {
+    pool.max_size = o.pool_size;
+    pool.min_size = std::min(pool.min_size, o.pool_size);
+  } else if (!auto_pipeline) {
+    pool.max_size = std::max(pool.max_size, static_cast<std::size_t>(o.concurrency));
+  }
+}
+
+// The io_context and its threads for one run.
+struct IoRunner {
+  explicit IoRunner(int threads) : io(threads), work(asio::make_work_guard(io)) {
+    for (int i = 0; i < threads; ++i) pool.emplace_back([this] { io.run(); });
+  }
+  void finish() {
+    work.reset();
+    io.stop();
+    for (auto& t : pool) t.join();
+    pool.clear();
+  }
+  ~IoRunner() { finish(); }
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::vector<std::thread> pool;
+};
+
+int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool auto_pipeline) {
+  Target target;
+  target.mode = no_pool ? "no-pool" : (auto_pipeline ? "pool-auto-pipeline" : "pool");
+  if (o.metrics && !no_pool) target.mode += "+metrics";
+  target.auto_pipeline = !no_pool && auto_pipeline;
+  RedisUrl url = base_url;
+  url.pipeline_auto = auto_pipeline;
+  size_pool(o, url.pool, auto_pipeline);
+  target.url = url.redacted();
+  target.pool_max = no_pool ? 0 : url.pool.max_size;
+
+  IoRunner runner(o.threads);
+  std::optional<Client> client;
+  if (!no_pool) {
+    core::PoolOptions pool_options;
+#if CONNPOOL_HAVE_monitor
+    std::shared_ptr<monitor::MetricsRegistry> metrics;
+    if (o.metrics) {
+      metrics = std::make_shared<monitor::MetricsRegistry>();
+      pool_options.observer = metrics->make_observer("bench", "redis");
+    }
+#endif
+    auto created = Client::create(runner.io.get_executor(), url, pool_options);
+    if (!created) {
+      std::fprintf(stderr, "connpool bench redis: %s\n", created.error().to_string().c_str());
+      return kExitConfigError;
+    }
+    client.emplace(std::move(*created));
+    // One round trip first, so the measurement starts with a connected pool.
+    if (auto ping = client->wait(client->ping()); !ping) {
+      std::fprintf(stderr, "connpool bench redis: %s: %s\n", url.redacted().c_str(),
+                   ping.error().to_string().c_str());
+      client.reset();
+      return kExitFailure;
+    }
+  }
+  const Spawn spawn = [&](unsigned seed, const std::string& value, Totals& totals) {
+    if (no_pool) {
+      return asio::co_spawn(runner.io, unpooled_worker(url, totals, value, o.keyspace, seed),
+                            asio::use_future);
+    }
+    return asio::co_spawn(runner.io, pooled_worker(*client, totals, value, o.keyspace, seed),
+                          asio::use_future);
+  };
+  return drive(
+      o, target, spawn, [&] { return client ? client->pool().stats().created : std::size_t{0}; },
+      [&] {
+        client.reset();
+        runner.finish();
+      });
+}
+
+// The same load through a ClusterClient: keys spread over every slot, so over every primary.
+int run_cluster_mode(const BenchOptions& o, const redis::cluster::ClusterUrl& base_url,
+                     bool auto_pipeline) {
+  using redis::cluster::ClusterClient;
+  Target target;
+  target.mode = auto_pipeline ? "cluster-auto-pipeline" : "cluster";
+  if (o.metrics) target.mode += "+metrics";
+  target.auto_pipeline = auto_pipeline;
+  redis::cluster::ClusterUrl url = base_url;
+  url.node.pipeline_auto = auto_pipeline;
+  size_pool(o, url.node.pool, auto_pipeline);
+  target.url = url.redacted();
+  target.pool_max = url.node.pool.max_size;
+
+  IoRunner runner(o.threads);
+  redis::cluster::NodeHooks hooks;
+#if CONNPOOL_HAVE_monitor
+  std::shared_ptr<monitor::MetricsRegistry> metrics;
+  if (o.metrics) {
+    // One observer per node pool, labelled with the node's pool name.
+    metrics = std::make_shared<monitor::MetricsRegistry>();
+    hooks.configure_pool = [metrics](const redis::cluster::NodeAddress&,
+                                     core::PoolOptions& options) {
+      options.observer = metrics->make_observer(options.name, "redis");
+    };
+  }
+#endif
+  core::PoolOptions pool_options;
+  pool_options.name = "bench";
+  auto created = ClusterClient::create(runner.io.get_executor(), url, pool_options, hooks);
+  if (!created) {
+    std::fprintf(stderr, "connpool bench redis: %s\n", created.error().to_string().c_str());
+    return kExitConfigError;
+  }
+  std::optional<ClusterClient> client(std::move(*created));
+  // Loads the slot map and reaches every primary before the clock starts.
+  if (auto ping = client->wait(client->ping()); !ping) {
+    std::fprintf(stderr, "connpool bench redis: %s: %s\n", url.redacted().c_str(),
+                 ping.error().to_string().c_str());
+    client.reset();
+    return kExitFailure;
+  }
+  const Spawn spawn = [&](unsigned seed, const std::string& value, Totals& totals) {
+    return asio::co_spawn(runner.io, pooled_worker(*client, totals, value, o.keyspace, seed),
+                          asio::use_future);
+  };
+  auto connections = [&] {
+    std::size_t opened = 0;
+    for (const auto& node : client->nodes()) opened += node.client.pool().stats().created;
+    return opened;
+  };
+  return drive(o, target, spawn, connections, [&] {
+    client->close_now();
+    client.reset();
+    runner.finish();
+  });
+}
+
+bool is_cluster_url(std::string_view url) {
+  return url.starts_with("redis-cluster://") || url.starts_with("rediss-cluster://");
+}
+
+int run_cluster(const BenchOptions& o) {
+  auto url = redis::cluster::ClusterUrl::parse(o.url);
+  if (!url) {
+    std::fprintf(stderr, "connpool bench redis: %s\n", url.error().to_string().c_str());
+    return kExitConfigError;
+  }
+  if (o.no_pool) {
+    std::fprintf(stderr, "connpool bench redis: --no-pool is not available for Redis Cluster\n");
+    return kExitConfigError;
+  }
+  int rc = kExitOk;
+  if (o.pipeline_auto != "off") rc = std::max(rc, run_cluster_mode(o, *url, true));
+  if (o.pipeline_auto != "on") rc = std::max(rc, run_cluster_mode(o, *url, false));
+  return rc;
+}
+
 }  // namespace
 
 void add_bench_redis(CLI::App& bench, int& exit_code) {
   auto opts = std::make_shared<BenchOptions>();
   CLI::App* cmd = bench.add_subcommand(
       "redis", "SET+GET on random keys from many concurrent callers against a Redis server");
-  cmd->add_option("--url", opts->url, "Redis URL (redis://, rediss://, unix://)")
+  cmd->add_option("--url", opts->url, "Redis URL (redis://, rediss://, unix://, redis-cluster://)")
       ->capture_default_str();
   cmd->add_option("--concurrency,-c", opts->concurrency, "concurrent callers")
       ->check(CLI::Range(1, 100000))
@@ -300,6 +419,10 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
                 "attach the Prometheus observer to the pools (to measure its cost)");
 #endif
   cmd->callback([opts, &exit_code] {
+    if (is_cluster_url(opts->url)) {
+      exit_code = run_cluster(*opts);
+      return;
+    }
     auto url = RedisUrl::parse(opts->url);
     if (!url) {
       std::fprintf(stderr, "connpool bench redis: %s\n", url.error().to_string().c_str());

@@ -157,7 +157,7 @@ asio::awaitable<Result<void>> ConnectionImpl::open_transport() {
 
 asio::awaitable<Result<void>> ConnectionImpl::handshake(Clock::time_point deadline) {
   RequestBatch batch;
-  enum class Step { auth, select, setname };
+  enum class Step { auth, select, setname, readonly };
   std::vector<Step> steps;
   const std::string db_text = std::to_string(url_.db);
   if (!url_.password.empty() || !url_.username.empty()) {
@@ -179,6 +179,11 @@ asio::awaitable<Result<void>> ConnectionImpl::handshake(Clock::time_point deadli
     const std::array<std::string_view, 3> args{"CLIENT", "SETNAME", url_.client_name};
     batch.add(args);
     steps.push_back(Step::setname);
+  }
+  if (url_.readonly) {
+    const std::array<std::string_view, 1> args{"READONLY"};
+    batch.add(args);
+    steps.push_back(Step::readonly);
   }
   if (batch.empty()) co_return ok();
   Chunk chunk;
@@ -216,6 +221,8 @@ asio::awaitable<Result<void>> ConnectionImpl::handshake(Clock::time_point deadli
           co_return Error(errc::auth_failed, where + " requires a password: " + msg);
         }
         co_return Error(errc::server_error, "CLIENT SETNAME failed on " + where + ": " + msg);
+      case Step::readonly:
+        co_return Error(errc::server_error, "READONLY failed on " + where + ": " + msg);
     }
   }
   co_return ok();

@@ -75,6 +75,9 @@ struct RedisUrl {
   /// acquire_timeout=250ms, ...) and go-redis aliases (pool_size, min_idle_conns, dial_timeout,
   /// pool_timeout, read_timeout). connect_timeout also bounds AUTH/SELECT/SETNAME.
   core::PoolConfig pool;
+  /// Send READONLY after connecting (Redis Cluster replicas serve reads only after it). Not a
+  /// URL option: set by cluster::ClusterClient for read_from=replica|nearest. Default false.
+  bool readonly = false;
 
   /// Parses a URL. Errors are errc::invalid_argument (bad syntax) or errc::invalid_config
   /// (a bad option value) and name the bad part; they never contain the password.
