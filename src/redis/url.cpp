@@ -2,6 +2,8 @@
 // echoes the password (it is not even quoted when its percent-encoding is broken).
 #include "connpool/redis/url.hpp"
 
+#include "url_text.hpp"
+
 #include <cctype>
 #include <charconv>
 #include <string>
@@ -10,38 +12,14 @@ namespace connpool::redis {
 
 namespace {
 
+using detail::percent_decode;
+
 Error bad_url(std::string what) {
   return Error(errc::invalid_argument, "invalid redis URL: " + std::move(what));
 }
 Error bad_option(std::string_view name, std::string what) {
   return Error(errc::invalid_config,
                "invalid redis URL option '" + std::string(name) + "': " + std::move(what));
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding; false on a broken escape. '+' stays '+' (this is not form encoding).
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    const int hi = hex_value(in[i + 1]);
-    const int lo = hex_value(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
 }
 
 std::string percent_encode(std::string_view in) {
@@ -165,21 +143,14 @@ Result<void> apply_option(RedisUrl& u, std::string_view name, std::string_view v
 }
 
 Result<void> parse_query(RedisUrl& u, std::string_view query) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
+  for (const detail::QueryPair& pair : detail::split_query(query)) {
     std::string name;
     std::string value;
-    if (!percent_decode(pair.substr(0, eq), name)) {
+    if (!percent_decode(pair.name, name)) {
       return bad_url("bad percent-encoding in a query option name");
     }
-    if (eq == std::string_view::npos) {
-      return bad_option(name, "missing '=value'");
-    }
-    if (!percent_decode(pair.substr(eq + 1), value)) {
+    if (!pair.has_value) return bad_option(name, "missing '=value'");
+    if (!percent_decode(pair.value, value)) {
       return bad_option(name, "bad percent-encoding in the value");
     }
     if (auto r = apply_option(u, name, value); !r) return r;

@@ -3,6 +3,8 @@
 // RedisUrl::parse as an ordinary redis:// URL, so both URL kinds accept the same options.
 #include "connpool/redis/cluster/cluster_url.hpp"
 
+#include "../url_text.hpp"
+
 #include <charconv>
 
 namespace connpool::redis::cluster {
@@ -64,20 +66,12 @@ Result<bool> apply_cluster_option(ClusterUrl& u, std::string_view name, std::str
 // Splits the query into cluster options (applied) and the rest (returned for RedisUrl).
 Result<std::string> take_cluster_options(ClusterUrl& u, std::string_view query) {
   std::string rest;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string_view name = pair.substr(0, eq);
-    const std::string_view value =
-        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    auto applied = apply_cluster_option(u, name, value);
+  for (const redis::detail::QueryPair& pair : redis::detail::split_query(query)) {
+    auto applied = apply_cluster_option(u, pair.name, pair.value);
     if (!applied) return std::move(applied).error();
     if (*applied) continue;
     if (!rest.empty()) rest += '&';
-    rest += pair;
+    rest += pair.text;
   }
   return rest;
 }

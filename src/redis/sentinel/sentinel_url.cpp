@@ -3,12 +3,16 @@
 // the bad part and never quote a password.
 #include "connpool/redis/sentinel/sentinel_url.hpp"
 
+#include "../url_text.hpp"
+
 #include <algorithm>
 #include <string>
 
 namespace connpool::redis {
 
 namespace {
+
+using detail::percent_decode;
 
 constexpr std::string_view kScheme = "redis-sentinel://";
 constexpr std::chrono::milliseconds kMaxReconnectBackoff{500};
@@ -24,27 +28,6 @@ Error relabel(const Error& e, const std::string& where) {
   if (msg.starts_with(kPrefix)) msg = msg.substr(kPrefix.size());
   if (msg.starts_with(": ")) msg = msg.substr(2);
   return Error(e.code(), "invalid redis-sentinel URL: " + where + msg);
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size() || hex_value(in[i + 1]) < 0 || hex_value(in[i + 2]) < 0) return false;
-    out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
-    i += 2;
-  }
-  return true;
 }
 
 Result<SentinelUrl::Address> parse_sentinel(std::string_view text, std::size_t index) {
@@ -112,19 +95,13 @@ Result<SentinelUrl> SentinelUrl::parse(std::string_view url) {
 
   // Split the sentinel_* options from the master's.
   std::string master_query;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    const std::string_view name = pair.substr(0, eq);
-    const std::string_view value =
-        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+  for (const detail::QueryPair& item : detail::split_query(query)) {
+    const std::string_view name = item.name;
+    const std::string_view value = item.value;
     if (name == "sentinel_password" || name == "sentinel_username") {
       std::string& field =
           name == "sentinel_password" ? out.sentinel_password : out.sentinel_username;
-      if (eq == std::string_view::npos || !percent_decode(value, field)) {
+      if (!item.has_value || !percent_decode(value, field)) {
         return Error(errc::invalid_config, "invalid redis-sentinel URL option '" +
                                                std::string(name) +
                                                "': missing '=value' or bad percent-encoding");
@@ -139,7 +116,7 @@ Result<SentinelUrl> SentinelUrl::parse(std::string_view url) {
       out.sentinel_refresh = *d;
     } else {
       if (!master_query.empty()) master_query += '&';
-      master_query.append(pair);
+      master_query.append(item.text);
     }
   }
 
