@@ -1,5 +1,6 @@
 #include "support/redis_cluster.hpp"
 
+#include "support/redis_process.hpp"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,30 +23,6 @@ namespace connpool::test {
 
 namespace {
 
-bool can_bind(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
-bool port_accepts(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // A port in 20000..44999 (so port + 10000 stays valid and outside the kernel's ephemeral
 // range, where other tests' servers get their ports) with both it and its bus port free.
 std::uint16_t free_cluster_port(const std::vector<std::uint16_t>& taken) {
@@ -57,7 +34,7 @@ std::uint16_t free_cluster_port(const std::vector<std::uint16_t>& taken) {
     const bool clash = std::any_of(taken.begin(), taken.end(), [&](std::uint16_t t) {
       return t == port || t == bus || t + 10000 == port || t + 10000 == bus;
     });
-    if (!clash && can_bind(port) && can_bind(bus)) return port;
+    if (!clash && loopback_can_bind(port) && loopback_can_bind(bus)) return port;
   }
   return 0;
 }
@@ -164,21 +141,10 @@ std::unique_ptr<RedisCluster> RedisCluster::start(RedisClusterOptions options, s
 
 bool RedisCluster::launch(Node& node, std::string* error) {
   const std::string conf = node.dir + "/redis.conf";
-  const pid_t pid = ::fork();
+  const pid_t pid = spawn_redis_server(conf);
   if (pid < 0) {
     if (error) *error = "fork failed";
     return false;
-  }
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    const int devnull = ::open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-      ::dup2(devnull, 0);
-      ::dup2(devnull, 1);
-      ::dup2(devnull, 2);
-    }
-    ::execlp("redis-server", "redis-server", conf.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
   }
   node.pid = pid;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -189,7 +155,7 @@ bool RedisCluster::launch(Node& node, std::string* error) {
       if (error) *error = "redis-server exited at start; see " + node.dir + "/redis.log";
       return false;
     }
-    if (port_accepts(node.port)) return true;
+    if (loopback_accepts(node.port)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (error) *error = "redis-server did not accept connections within 10s";

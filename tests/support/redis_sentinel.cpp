@@ -1,5 +1,6 @@
 #include "support/redis_sentinel.hpp"
 
+#include "support/redis_process.hpp"
 #include "support/redis_server.hpp"
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -23,18 +24,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
-
-bool accepts(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -110,36 +99,20 @@ bool RedisSentinelCluster::launch(std::size_t index, std::string* error) {
   const std::string conf = sentinel ? dir_ + "/sentinel" + std::to_string(index - 2) + ".conf"
                                     : dir_ + "/node" + std::to_string(index) + ".conf";
   const std::uint16_t port = sentinel ? sentinels_[index - 2] : data_[index];
-  const pid_t pid = ::fork();
+  const pid_t pid = spawn_redis_server(conf, sentinel);
   if (pid < 0) {
     if (error) *error = "fork failed";
     return false;
-  }
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test process
-    const int devnull = ::open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-      ::dup2(devnull, 0);
-      ::dup2(devnull, 1);
-      ::dup2(devnull, 2);
-    }
-    if (sentinel) {
-      ::execlp("redis-server", "redis-server", conf.c_str(), "--sentinel",
-               static_cast<char*>(nullptr));
-    } else {
-      ::execlp("redis-server", "redis-server", conf.c_str(), static_cast<char*>(nullptr));
-    }
-    ::_exit(127);
   }
   pids_[index] = pid;
   const bool up = poll_until(
       [&] {
         int status = 0;
         if (::waitpid(pid, &status, WNOHANG) == pid) return true;  // exited: checked below
-        return accepts(port);
+        return loopback_accepts(port);
       },
       milliseconds(10000));
-  if (!up || !accepts(port)) {
+  if (!up || !loopback_accepts(port)) {
     if (error)
       *error = std::string(sentinel ? "sentinel" : "redis-server") + " on port " +
                std::to_string(port) + " did not start; see logs in " + dir_;

@@ -1,5 +1,6 @@
 #include "support/redis_server.hpp"
 
+#include "support/redis_process.hpp"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -46,18 +47,6 @@ bool make_certs(const std::string& dir, std::string* error) {
       run_shell("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout " +
                 d + "other-ca.key -out " + d + "other-ca.crt" + q);
   if (!ok && error) *error = "openssl failed, see " + dir + "/openssl.log";
-  return ok;
-}
-
-bool port_accepts(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
   return ok;
 }
 
@@ -120,22 +109,10 @@ std::unique_ptr<RedisServer> RedisServer::start(RedisServerOptions options, std:
 
 bool RedisServer::launch(std::string* error) {
   const std::string conf = dir_ + "/redis.conf";
-  const pid_t pid = ::fork();
+  const pid_t pid = spawn_redis_server(conf);
   if (pid < 0) {
     if (error) *error = "fork failed";
     return false;
-  }
-  if (pid == 0) {
-    // If the test process dies (crash, abort, timeout kill) the server dies with it.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    const int devnull = ::open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-      ::dup2(devnull, 0);
-      ::dup2(devnull, 1);
-      ::dup2(devnull, 2);
-    }
-    ::execlp("redis-server", "redis-server", conf.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
   }
   pid_ = pid;
   // Ready when the port (TLS or not) accepts TCP connections; bounded to 10 s.
@@ -147,7 +124,7 @@ bool RedisServer::launch(std::string* error) {
       if (error) *error = "redis-server exited at start; see " + dir_ + "/redis.log";
       return false;
     }
-    if (port_accepts(port_)) return true;
+    if (loopback_accepts(port_)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (error) *error = "redis-server did not accept connections within 10s";

@@ -1,6 +1,7 @@
 // End to end: `connpool serve` answers on its admin port and drains on SIGTERM; `connpool demo`
 // starts its own servers, does real work, prints a summary and leaves nothing running.
 #include "cli_process.hpp"
+#include "support/redis_process.hpp"
 #include "support/redis_server.hpp"
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -53,17 +54,6 @@ std::string http_get(std::uint16_t port, const std::string& path) {
   }
   ::close(fd);
   return out;
-}
-
-bool port_accepts(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
 }
 
 std::string read_file(const std::string& path) {
@@ -160,7 +150,7 @@ TEST(CliServe, AnswersOnTheAdminPortAndDrainsOnSigterm) {
   const std::string log = serve.output();
   EXPECT_NE(log.find("received SIGTERM: draining pools"), std::string::npos) << log;
   EXPECT_NE(log.find("drained"), std::string::npos) << log;
-  EXPECT_FALSE(port_accepts(admin)) << "admin port still open after exit";
+  EXPECT_FALSE(connpool::test::loopback_accepts(admin)) << "admin port still open after exit";
 }
 
 TEST(CliServe, SaysSoWhenNoPoolsAreConfigured) {
@@ -185,10 +175,11 @@ TEST(CliDemo, RunsEndToEndWithItsOwnServersAndLeavesNothingRunning) {
   std::smatch redis_port;
   ASSERT_TRUE(
       std::regex_search(r.out, redis_port, std::regex(R"(redis-server \.\.\. port (\d+))")));
-  EXPECT_FALSE(port_accepts(static_cast<std::uint16_t>(std::stoi(redis_port[1]))));
+  EXPECT_FALSE(
+      connpool::test::loopback_accepts(static_cast<std::uint16_t>(std::stoi(redis_port[1]))));
   std::smatch fs_port;
   ASSERT_TRUE(std::regex_search(r.out, fs_port, std::regex(R"(emulator \.\.\. port (\d+))")));
-  EXPECT_FALSE(port_accepts(static_cast<std::uint16_t>(std::stoi(fs_port[1]))));
+  EXPECT_FALSE(connpool::test::loopback_accepts(static_cast<std::uint16_t>(std::stoi(fs_port[1]))));
 }
 
 }  // namespace

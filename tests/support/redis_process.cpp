@@ -1,0 +1,58 @@
+#include "support/redis_process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace connpool::test {
+
+namespace {
+
+// connect() or bind() on 127.0.0.1:port; true when it succeeds.
+bool loopback_call(std::uint16_t port, bool bind) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto* a = reinterpret_cast<sockaddr*>(&addr);
+  const bool ok = (bind ? ::bind(fd, a, sizeof addr) : ::connect(fd, a, sizeof addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+pid_t spawn_redis_server(const std::string& conf, bool sentinel) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;            // the parent: the child's pid, or -1
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test process
+  const int devnull = ::open("/dev/null", O_RDWR);
+  if (devnull >= 0) {
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+  }
+  if (sentinel) {
+    ::execlp("redis-server", "redis-server", conf.c_str(), "--sentinel",
+             static_cast<char*>(nullptr));
+  } else {
+    ::execlp("redis-server", "redis-server", conf.c_str(), static_cast<char*>(nullptr));
+  }
+  ::_exit(127);
+}
+
+bool loopback_accepts(std::uint16_t port) {
+  return loopback_call(port, false);
+}
+
+bool loopback_can_bind(std::uint16_t port) {
+  return loopback_call(port, true);
+}
+
+}  // namespace connpool::test

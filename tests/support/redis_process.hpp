@@ -1,0 +1,22 @@
+// What the Redis test harnesses (single server, cluster, sentinel) share: starting a
+// redis-server process that dies with the test, and probing loopback ports.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace connpool::test {
+
+/// Forks `redis-server <conf> [--sentinel]` with stdio on /dev/null; the child gets SIGKILL if
+/// the test process dies first. The child's pid, or -1 when fork failed.
+pid_t spawn_redis_server(const std::string& conf, bool sentinel = false);
+
+/// Something accepts TCP connections on 127.0.0.1:port.
+bool loopback_accepts(std::uint16_t port);
+
+/// 127.0.0.1:port can be bound right now.
+bool loopback_can_bind(std::uint16_t port);
+
+}  // namespace connpool::test
