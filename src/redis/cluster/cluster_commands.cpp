@@ -2,6 +2,8 @@
 // the reply (the same conversions as redis::Client).
 #include "connpool/redis/cluster/cluster_client.hpp"
 
+#include "../reply_convert.hpp"
+
 #include <array>
 #include <charconv>
 #include <cstdlib>
@@ -11,48 +13,13 @@ namespace connpool::redis::cluster {
 
 namespace {
 
-Error unexpected(std::string_view cmd, const Reply& r) {
-  return Error(errc::protocol_error,
-               "redis cluster " + std::string(cmd) + ": unexpected reply " + r.to_display());
-}
-
-Result<std::optional<std::string>> to_opt_string(Reply r, std::string_view cmd) {
-  if (r.is_nil()) return std::optional<std::string>{};
-  if (r.is_string() || r.is_status()) return std::optional<std::string>(r.take_str());
-  return unexpected(cmd, r);
-}
-
-Result<long long> to_integer(const Reply& r, std::string_view cmd) {
-  if (r.is_integer()) return r.as_integer();
-  return unexpected(cmd, r);
-}
-
-Result<std::vector<std::string>> to_strings(Reply r, std::string_view cmd) {
-  if (!r.is_array()) return unexpected(cmd, r);
-  std::vector<std::string> out;
-  out.reserve(r.elements().size());
-  for (auto& e : r.elements()) {
-    if (!e.is_string() && !e.is_status()) return unexpected(cmd, e);
-    out.push_back(e.take_str());
-  }
-  return out;
-}
-
-std::vector<std::string_view> with_key(std::string_view cmd, std::string_view key,
-                                       std::span<const std::string_view> items) {
-  std::vector<std::string_view> args;
-  args.reserve(items.size() + 2);
-  args.push_back(cmd);
-  args.push_back(key);
-  args.insert(args.end(), items.begin(), items.end());
-  return args;
-}
-
-std::string format_double(double v) {
-  char buf[64];
-  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, ec == std::errc() ? ptr : buf);
-}
+using redis::detail::format_double;
+using redis::detail::to_double;
+using redis::detail::to_integer;
+using redis::detail::to_opt_string;
+using redis::detail::to_strings;
+using redis::detail::unexpected;
+using redis::detail::with_key;
 
 }  // namespace
 
