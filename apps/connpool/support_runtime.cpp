@@ -19,8 +19,8 @@ core::PoolOptions pool_options(const config::PoolSpec& spec, std::string_view ba
   o.backend = std::string(backend);
   o.target = std::move(target);
   o.observer = metrics->make_observer(spec.name, backend);
-  o.observer_factory = [metrics, backend = o.backend](const std::string& pool_name) {
-    return metrics->make_observer(pool_name, backend);
+  o.observer_factory = [metrics](const core::PoolOptions& pool) {
+    return metrics->make_observer(pool.name, pool.backend, pool.node);
   };
   o.logger = options.logger;
   return o;

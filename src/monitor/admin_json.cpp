@@ -174,6 +174,7 @@ json pool_json(const PoolSource& pool, bool with_connections) {
       {"name", pool.name},
       {"backend", pool.backend},
       {"target", redact_secrets(pool.target)},
+      {"node", pool.node.empty() ? json(nullptr) : json(pool.node)},
       {"environment", pool.environment},
       {"state", pool_state(s, readiness.ready)},
       {"ready", readiness.ready},

@@ -16,10 +16,13 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-ClientMetric labelled(const std::string& pool, const std::string& backend) {
+// The identity labels of one pool's series: `node` only for a pool serving a cluster node, so
+// single-endpoint pools keep exactly the labels they always had.
+ClientMetric labelled(std::string_view name, const std::string& backend, const std::string& node) {
   ClientMetric m;
-  m.label.push_back({"pool", pool});
+  m.label.push_back({"pool", metric_pool_label(name, node)});
   m.label.push_back({"backend", backend});
+  if (!node.empty()) m.label.push_back({"node", node});
   return m;
 }
 
@@ -83,7 +86,7 @@ void collect_observers(const std::vector<std::shared_ptr<PrometheusObserver>>& o
                       "Leases held longer than leak_detection_threshold.", MetricType::Counter);
 
   for (const auto& o : observers) {
-    const auto base = labelled(o->pool(), o->backend());
+    const auto base = labelled(o->pool(), o->backend(), o->node());
     const auto c = o->counters();
     add_histogram(wait, base, o->wait());
     add_histogram(usage, base, o->usage());
@@ -128,7 +131,7 @@ void collect_pools(const PoolRegistry& pools, std::vector<MetricFamily>& out) {
 
   for (const auto& p : pools.list()) {
     const auto s = p->stats();
-    const auto base = labelled(p->name, p->backend);
+    const auto base = labelled(p->name, p->backend, p->node);
     add_gauge(size, with_label(base, "state", "idle"), static_cast<double>(s.idle));
     add_gauge(size, with_label(base, "state", "active"), static_cast<double>(s.in_use));
     add_gauge(size, with_label(base, "state", "connecting"), static_cast<double>(s.connecting));
@@ -156,12 +159,14 @@ MetricsRegistry::MetricsRegistry(std::shared_ptr<const PoolRegistry> pools)
 MetricsRegistry::~MetricsRegistry() = default;
 
 std::shared_ptr<PrometheusObserver> MetricsRegistry::make_observer(std::string_view pool,
-                                                                   std::string_view backend) {
+                                                                   std::string_view backend,
+                                                                   std::string_view node) {
   std::lock_guard lock(mutex_);
   for (const auto& o : observers_) {
-    if (o->pool() == pool && o->backend() == backend) return o;
+    if (o->pool() == pool && o->backend() == backend && o->node() == node) return o;
   }
-  auto o = std::make_shared<PrometheusObserver>(std::string(pool), std::string(backend));
+  auto o = std::make_shared<PrometheusObserver>(std::string(pool), std::string(backend),
+                                                std::string(node));
   observers_.push_back(o);
   return o;
 }

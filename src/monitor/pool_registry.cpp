@@ -39,22 +39,62 @@ bool PoolRegistry::remove(std::string_view name) {
   return true;
 }
 
-std::vector<PoolRegistry::Entry> PoolRegistry::list() const {
+Result<void> PoolRegistry::add_group(std::string group,
+                                     std::function<std::vector<PoolSource>()> sources) {
+  if (group.empty()) return fail(errc::invalid_argument, "pool group name must not be empty");
+  if (!sources) {
+    return fail(errc::invalid_argument, "pool group '" + group + "' has no sources function");
+  }
+  auto fn = std::make_shared<const std::function<std::vector<PoolSource>()>>(std::move(sources));
   std::lock_guard lock(mutex_);
-  return entries_;
+  for (const auto& g : groups_) {
+    if (g.first == group) {
+      return fail(errc::already_exists, "a pool group named '" + group + "' is already registered");
+    }
+  }
+  groups_.emplace_back(std::move(group), std::move(fn));
+  return ok();
+}
+
+bool PoolRegistry::remove_group(std::string_view group) {
+  std::lock_guard lock(mutex_);
+  return std::erase_if(groups_, [&](const Group& g) { return g.first == group; }) > 0;
+}
+
+std::vector<PoolRegistry::Entry> PoolRegistry::list() const {
+  std::vector<Entry> out;
+  std::vector<Group> groups;
+  {
+    std::lock_guard lock(mutex_);
+    out = entries_;
+    groups = groups_;
+  }
+  if (groups.empty()) return out;
+  // The groups run without the lock: they read live cluster state and may take locks of their
+  // own, and a slow one must not block add()/remove().
+  const auto taken = [&out](const std::string& name) {
+    return std::any_of(out.begin(), out.end(), [&](const Entry& e) { return e->name == name; });
+  };
+  for (const auto& group : groups) {
+    for (PoolSource& source : (*group.second)()) {
+      if (!valid_pool_name(source.name) || !source.stats || taken(source.name)) continue;
+      out.push_back(std::make_shared<const PoolSource>(std::move(source)));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Entry& a, const Entry& b) { return a->name < b->name; });
+  return out;
 }
 
 PoolRegistry::Entry PoolRegistry::find(std::string_view name) const {
-  std::lock_guard lock(mutex_);
-  for (const auto& e : entries_) {
+  for (auto& e : list()) {
     if (e->name == name) return e;
   }
   return nullptr;
 }
 
 std::size_t PoolRegistry::size() const {
-  std::lock_guard lock(mutex_);
-  return entries_.size();
+  return list().size();
 }
 
 }  // namespace connpool::monitor

@@ -4,8 +4,18 @@
 
 namespace connpool::monitor {
 
-PrometheusObserver::PrometheusObserver(std::string pool, std::string backend)
-    : pool_(std::move(pool)), backend_(std::move(backend)) {}
+std::string metric_pool_label(std::string_view name, std::string_view node) {
+  std::string label(name);
+  if (node.empty()) return label;
+  const std::string suffix = "@" + std::string(node);
+  if (const auto at = label.find(suffix); at != std::string::npos && at > 0) {
+    label.erase(at, suffix.size());
+  }
+  return label;
+}
+
+PrometheusObserver::PrometheusObserver(std::string pool, std::string backend, std::string node)
+    : pool_(std::move(pool)), backend_(std::move(backend)), node_(std::move(node)) {}
 
 void PrometheusObserver::on_acquired(nanoseconds wait) {
   wait_.record(wait);

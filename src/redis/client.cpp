@@ -44,7 +44,7 @@ Result<std::shared_ptr<detail::ClientState>> make_state(asio::any_io_executor ex
     excl_options.name += "-exclusive";
     // Its own observer (or none): sharing the main pool's would count its events there.
     excl_options.observer =
-        options.observer_factory ? options.observer_factory(excl_options.name) : nullptr;
+        options.observer_factory ? options.observer_factory(excl_options) : nullptr;
     auto exclusive = RedisPool::create(executor, connector, excl, excl_options);
     if (!exclusive) return std::move(exclusive).error();
     state->exclusive.emplace(std::move(*exclusive));

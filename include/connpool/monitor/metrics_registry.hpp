@@ -24,7 +24,9 @@ namespace connpool::monitor {
 /// - state gauges (`connection_pool_size`, `_waiting`, `_utilization`, `_max_size`, `_min_size`)
 ///   from a PoolStats snapshot of every pool in the PoolRegistry, taken at scrape time, so they are
 ///   never stale and cost nothing between scrapes.
-/// Every series carries the labels `pool` and `backend`. See docs/monitoring.md.
+/// Every series carries the labels `pool` and `backend`; the pools of a Redis Cluster client
+/// (one per node, named "<pool>@host:port") carry `pool="<pool>"` and `node="host:port"`
+/// instead of the full name (metric_pool_label()). See docs/monitoring.md.
 ///
 /// Not a global: create one per process (or per test).
 /// Thread safety: every method may be called concurrently from any thread.
@@ -37,10 +39,11 @@ class MetricsRegistry {
   MetricsRegistry(const MetricsRegistry&) = delete;
   MetricsRegistry& operator=(const MetricsRegistry&) = delete;
 
-  /// The observer to put in PoolOptions::observer for the pool named `pool`. Asking twice for the
-  /// same (pool, backend) returns the same observer, so the exposition never holds duplicates.
-  std::shared_ptr<PrometheusObserver> make_observer(std::string_view pool,
-                                                    std::string_view backend);
+  /// The observer to put in PoolOptions::observer for the pool named `pool` (PoolOptions::name;
+  /// `node`: PoolOptions::node). Asking twice for the same (pool, backend, node) returns the
+  /// same observer, so the exposition never holds duplicates.
+  std::shared_ptr<PrometheusObserver> make_observer(std::string_view pool, std::string_view backend,
+                                                    std::string_view node = {});
   /// Stops exporting the observer series of `pool` (the pool may keep using its observer).
   void remove(std::string_view pool);
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace connpool::monitor {
@@ -27,6 +28,9 @@ struct PoolSource {
   std::string backend;
   /// Endpoint for display. Should arrive redacted; the admin API redacts `user:pass@` again.
   std::string target;
+  /// For a pool serving one node of a cluster: the node ("host:port", PoolOptions::node), shown
+  /// in the admin API and the `node` metrics label. Empty otherwise.
+  std::string node;
   /// Free text such as "production" or "staging" (empty when unknown).
   std::string environment;
   /// Required. Returns a consistent snapshot; called from the admin server's threads, so it must be
@@ -39,7 +43,41 @@ struct PoolSource {
   /// Optional: one record per open connection (Pool::connections()), listed by the single-pool
   /// admin endpoint. Thread-safe like `stats`.
   std::function<std::vector<core::ConnectionInfo>()> connections;
+  /// Optional: whatever keeps the functions above valid (e.g. a client handle owning the pool),
+  /// held as long as this source is in use.
+  std::shared_ptr<const void> owner;
 };
+
+/// The PoolSource of a live Pool: its name, backend, target, node and observer; stats, config
+/// and connections read from it.
+///
+/// Lifetime: the functions keep a pointer to `pool`; it must outlive the source unless `owner`
+/// (set it after the call) keeps it alive.
+/// Any type with Pool<C>'s options()/stats()/config() works, so this header does not need to
+/// include pool.hpp (Asio's coroutine machinery).
+template <class P>
+requires requires(const P& p) {
+  { p.stats() } -> std::same_as<core::PoolStats>;
+  { p.config() } -> std::same_as<core::PoolConfig>;
+  p.options().name;
+  p.options().observer;
+}
+PoolSource make_pool_source(const P& pool, std::string environment = {}) {
+  const auto& options = pool.options();
+  PoolSource source;
+  source.name = options.name;
+  source.backend = options.backend;
+  source.target = options.target;
+  source.node = options.node;
+  source.environment = std::move(environment);
+  source.stats = [&pool] { return pool.stats(); };
+  source.config = [&pool] { return pool.config(); };
+  source.observer = std::dynamic_pointer_cast<const PrometheusObserver>(options.observer);
+  if constexpr (requires { pool.connections(); }) {
+    source.connections = [&pool] { return pool.connections(); };
+  }
+  return source;
+}
 
 /// Thread safety: every method may be called concurrently from any thread. Readers get
 /// shared_ptr copies, so no lock is held while a stats source runs and a pool removed during a
@@ -59,43 +97,38 @@ class PoolRegistry {
   /// Lifetime: the registry keeps a pointer to `pool`, so the Pool must neither move nor be
   /// destroyed before remove(pool.name()) (typically: declare the registry before the pool, or
   /// remove it in the pool owner's destructor).
-  /// Any type with Pool<C>'s name/options()/stats()/config() works, so this header does not need
-  /// to include pool.hpp (Asio's coroutine machinery).
   template <class P>
-  requires requires(const P& p) {
-    { p.stats() } -> std::same_as<core::PoolStats>;
-    { p.config() } -> std::same_as<core::PoolConfig>;
-    p.options().name;
-    p.options().observer;
-  }
+  requires requires(const P& p) { make_pool_source(p); }
   Result<void> add(const P& pool, std::string environment = {}) {
-    const auto& options = pool.options();
-    PoolSource source;
-    source.name = options.name;
-    source.backend = options.backend;
-    source.target = options.target;
-    source.environment = std::move(environment);
-    source.stats = [&pool] { return pool.stats(); };
-    source.config = [&pool] { return pool.config(); };
-    source.observer = std::dynamic_pointer_cast<const PrometheusObserver>(options.observer);
-    if constexpr (requires { pool.connections(); }) {
-      source.connections = [&pool] { return pool.connections(); };
-    }
-    return add(std::move(source));
+    return add(make_pool_source(pool, std::move(environment)));
   }
+
+  /// Registers a set of pools that changes on its own, such as the per-node pools of a Redis
+  /// Cluster client (nodes come and go with the slot map): `sources` is called at every list()
+  /// and find(), without the registry's lock held, from the admin server's and the scrapers'
+  /// threads, so it must be thread-safe. Its sources must set `owner` when their functions
+  /// point into something that may go away. Sources with an invalid name, without a stats
+  /// function, or with the name of a pool listed before them are left out.
+  /// Errors: invalid_argument (empty group name or no function), already_exists (group taken).
+  Result<void> add_group(std::string group, std::function<std::vector<PoolSource>()> sources);
+  /// Forgets a group; false when there is none of that name.
+  bool remove_group(std::string_view group);
 
   /// Forgets a pool; false when no pool has that name.
   bool remove(std::string_view name);
 
-  /// Every pool, ordered by name.
+  /// Every pool (those added one by one, then the groups' current ones), ordered by name.
   [[nodiscard]] std::vector<Entry> list() const;
   /// The pool named `name`, or null.
   [[nodiscard]] Entry find(std::string_view name) const;
   [[nodiscard]] std::size_t size() const;
 
  private:
+  using Group =
+      std::pair<std::string, std::shared_ptr<const std::function<std::vector<PoolSource>()>>>;
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;  // sorted by name; a handful of pools, so a vector beats a map
+  std::vector<Group> groups_;
 };
 
 /// True when `name` is usable as a pool name (see PoolSource::name).

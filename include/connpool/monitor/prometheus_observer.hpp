@@ -10,10 +10,17 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace connpool::monitor {
 
-/// The event-driven series of one pool (labels `pool` and `backend`). Every event handler is a
+/// The `pool` label of the pool named `name`: the name itself, except for a pool serving one
+/// node of a multi-node backend (PoolOptions::node not empty), whose name "<pool>@<node>" (or
+/// "<pool>@<node>-exclusive") loses its "@<node>" part, the node being a label of its own.
+[[nodiscard]] std::string metric_pool_label(std::string_view name, std::string_view node);
+
+/// The event-driven series of one pool (labels `pool`, `backend`, and `node` for a pool serving
+/// one node of a cluster). Every event handler is a
 /// few relaxed atomic adds: no lock, no allocation, no label lookup, so it is safe and cheap on
 /// the pool's acquire and release paths.
 ///
@@ -35,7 +42,8 @@ class PrometheusObserver final : public core::PoolObserver {
     std::uint64_t leaks = 0;
   };
 
-  PrometheusObserver(std::string pool, std::string backend);
+  /// `pool` is the pool's name (PoolOptions::name); `node` its PoolOptions::node.
+  PrometheusObserver(std::string pool, std::string backend, std::string node = {});
 
   void on_acquired(nanoseconds wait) override;
   void on_released(nanoseconds usage) override;
@@ -48,6 +56,7 @@ class PrometheusObserver final : public core::PoolObserver {
 
   [[nodiscard]] const std::string& pool() const noexcept { return pool_; }
   [[nodiscard]] const std::string& backend() const noexcept { return backend_; }
+  [[nodiscard]] const std::string& node() const noexcept { return node_; }
 
   /// Time spent waiting in acquire(), successful acquires only (timeouts are counted apart).
   [[nodiscard]] HistogramSnapshot wait() const { return wait_.snapshot(); }
@@ -63,6 +72,7 @@ class PrometheusObserver final : public core::PoolObserver {
 
   const std::string pool_;
   const std::string backend_;
+  const std::string node_;
   LatencyHistogram wait_;
   LatencyHistogram usage_;
   LatencyHistogram connect_;

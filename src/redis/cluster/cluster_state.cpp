@@ -150,10 +150,11 @@ Result<NodePtr> ClusterState::node_for(const NodeAddress& address) {
   // Created outside the lock: the hook is user code and Client::create starts the pools.
   core::PoolOptions node_options = options;
   node_options.name = options.name + "@" + key;
+  node_options.node = key;
   // Each node's pools observed on their own (one shared observer would merge the nodes'
   // events); a configure_pool hook may still override it.
   node_options.observer =
-      options.observer_factory ? options.observer_factory(node_options.name) : nullptr;
+      options.observer_factory ? options.observer_factory(node_options) : nullptr;
   if (hooks.configure_pool) hooks.configure_pool(address, node_options);
   auto client = Client::create(executor, url.node_url(address), node_options);
   if (!client) return std::move(client).error().with_context("redis cluster node " + key);

@@ -448,8 +448,9 @@ TEST(ClientObservers, TheExclusivePoolGetsItsOwnObserver) {
   core::PoolOptions options;
   options.name = "cache";
   options.observer = main_observer;
-  options.observer_factory = [&](const std::string& name) -> std::shared_ptr<core::PoolObserver> {
-    asked_for.push_back(name);
+  options.observer_factory =
+      [&](const core::PoolOptions& pool) -> std::shared_ptr<core::PoolObserver> {
+    asked_for.push_back(pool.name);
     return exclusive_observer;
   };
   auto c = Client::create(io.executor(), g_server->url("pipeline_auto=on"), options);

@@ -105,6 +105,7 @@ TEST_F(AdminRouterTest, PoolListDocument) {
   EXPECT_EQ(p["backend"], "redis");
   EXPECT_EQ(p["target"], "redis://app:***@10.0.0.1:6379/0");
   EXPECT_EQ(p["environment"], "staging");
+  EXPECT_EQ(p["node"], nullptr) << "a single-endpoint pool serves no cluster node";
   EXPECT_EQ(p["ready"], true);
   EXPECT_EQ(p["state"], "healthy");
   EXPECT_EQ(p["circuit"]["enabled"], false);
@@ -167,6 +168,23 @@ TEST_F(AdminRouterTest, OnePoolAndUnknownPool) {
   EXPECT_EQ(r.status, 400u);
   r = router.handle(get("/api/v1/admin/connection-pools/cache/extra"));
   EXPECT_EQ(r.status, 404u);
+}
+
+TEST_F(AdminRouterTest, ClusterNodePoolsFromAGroupAreListedAndFound) {
+  ASSERT_TRUE(pools->add_group("cluster", [this] {
+    auto s = fake_source("cache@10.0.0.2:7001", "redis", stats);
+    s.node = "10.0.0.2:7001";
+    s.owner = stats;
+    return std::vector<PoolSource>{std::move(s)};
+  }));
+  AdminRouter router(pools, metrics, "");
+  const auto doc = json::parse(router.handle(get("/api/v1/admin/connection-pools")).body);
+  ASSERT_EQ(doc["pools"].size(), 2u);
+  EXPECT_EQ(doc["pools"][1]["name"], "cache@10.0.0.2:7001");
+  EXPECT_EQ(doc["pools"][1]["node"], "10.0.0.2:7001");
+  auto r = router.handle(get("/api/v1/admin/connection-pools/cache@10.0.0.2:7001"));
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(json::parse(r.body)["node"], "10.0.0.2:7001");
 }
 
 TEST_F(AdminRouterTest, PoolWithoutObserverOrConfigHasNulls) {

@@ -76,6 +76,56 @@ TEST(MetricsRegistry, StateGaugesAreReadFromStatsAtScrapeTime) {
   EXPECT_EQ(find_family(f, "connection_pool_size"), nullptr);
 }
 
+TEST(MetricsRegistry, ClusterNodePoolsAreLabelledByPoolAndNode) {
+  auto pools = std::make_shared<PoolRegistry>();
+  MetricsRegistry registry(pools);
+  // Two nodes of the cluster pool "cache", each with its exclusive pool, and a plain pool.
+  for (const char* node : {"10.0.0.1:7000", "10.0.0.2:7001"}) {
+    for (const char* suffix : {"", "-exclusive"}) {
+      auto stats = std::make_shared<FakeStats>();
+      stats->update([](core::PoolStats& s) { s.idle = 4; });
+      auto source = fake_source(std::string("cache@") + node + suffix, "redis", stats);
+      source.node = node;
+      ASSERT_TRUE(pools->add(std::move(source)));
+      registry.make_observer(std::string("cache@") + node + suffix, "redis", node)
+          ->on_created(std::chrono::milliseconds(1));
+    }
+  }
+  ASSERT_TRUE(pools->add(fake_source("plain", "redis", std::make_shared<FakeStats>())));
+
+  const auto f = registry.collect();
+  for (const char* node : {"10.0.0.1:7000", "10.0.0.2:7001"}) {
+    for (const char* pool : {"cache", "cache-exclusive"}) {
+      const Labels base = {{"pool", pool}, {"backend", "redis"}, {"node", node}};
+      auto idle = base;
+      idle["state"] = "idle";
+      EXPECT_EQ(gauge(f, "connection_pool_size", idle), 4.0) << pool << " " << node;
+      const auto* created = find_series(f, "connection_pool_connections_created_total", base);
+      ASSERT_NE(created, nullptr) << pool << " " << node;
+      EXPECT_EQ(created->counter.value, 1.0);
+    }
+  }
+  // A single-endpoint pool has no node label at all (not node="").
+  EXPECT_EQ(gauge(f, "connection_pool_waiting", {{"pool", "plain"}, {"backend", "redis"}}), 0.0);
+}
+
+TEST(MetricsRegistry, PoolLabelDropsOnlyTheNodePart) {
+  EXPECT_EQ(metric_pool_label("cache@h:1", "h:1"), "cache");
+  EXPECT_EQ(metric_pool_label("cache@h:1-exclusive", "h:1"), "cache-exclusive");
+  EXPECT_EQ(metric_pool_label("cache@h:1", ""), "cache@h:1");
+  // A name that does not carry its node keeps it whole, never becomes empty.
+  EXPECT_EQ(metric_pool_label("cache", "h:1"), "cache");
+  EXPECT_EQ(metric_pool_label("@h:1", "h:1"), "@h:1");
+}
+
+TEST(MetricsRegistry, ObserversOfDifferentNodesAreDistinct) {
+  MetricsRegistry registry;
+  auto a = registry.make_observer("c@a:1", "redis", "a:1");
+  EXPECT_EQ(a, registry.make_observer("c@a:1", "redis", "a:1"));
+  EXPECT_NE(a, registry.make_observer("c@a:1", "redis"));
+  EXPECT_EQ(a->node(), "a:1");
+}
+
 TEST(MetricsRegistry, MakeObserverIsGetOrCreate) {
   MetricsRegistry registry;
   auto a = registry.make_observer("p", "redis");

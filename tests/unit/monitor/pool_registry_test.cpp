@@ -89,6 +89,76 @@ TEST(PoolRegistry, AddsAPoolWithItsOptionsAndObserver) {
   EXPECT_EQ(e->config().max_size, 33u);
   pool.s.total = 6;  // read live, not copied at add()
   EXPECT_EQ(e->stats().total, 6u);
+  EXPECT_EQ(e->node, "");
+  pool.opts.node = "10.0.0.1:7000";
+  EXPECT_EQ(make_pool_source(pool).node, "10.0.0.1:7000");
+}
+
+TEST(PoolRegistry, GroupsAreListedLiveAndSorted) {
+  PoolRegistry registry;
+  auto stats = std::make_shared<FakeStats>();
+  ASSERT_TRUE(registry.add(fake_source("m", "redis", stats)));
+  // A group whose membership changes between calls, as a cluster's node pools do.
+  auto members =
+      std::make_shared<std::vector<std::string>>(std::vector<std::string>{"z@n:2", "a@n:1"});
+  auto mutex = std::make_shared<std::mutex>();
+  ASSERT_TRUE(registry.add_group("cluster", [=] {
+    std::lock_guard lock(*mutex);
+    std::vector<PoolSource> out;
+    for (const auto& name : *members) {
+      auto s = fake_source(name, "redis", stats);
+      s.node = name.substr(name.find('@') + 1);
+      s.owner = stats;
+      out.push_back(std::move(s));
+    }
+    return out;
+  }));
+  auto names = [&] {
+    std::vector<std::string> n;
+    for (const auto& e : registry.list()) n.push_back(e->name);
+    return n;
+  };
+  EXPECT_EQ(names(), (std::vector<std::string>{"a@n:1", "m", "z@n:2"}));
+  ASSERT_NE(registry.find("a@n:1"), nullptr);
+  EXPECT_EQ(registry.find("a@n:1")->node, "n:1");
+  EXPECT_EQ(registry.size(), 3u);
+  {
+    std::lock_guard lock(*mutex);
+    *members = {"b@n:3"};
+  }
+  EXPECT_EQ(names(), (std::vector<std::string>{"b@n:3", "m"}));
+  EXPECT_EQ(registry.find("a@n:1"), nullptr);
+
+  EXPECT_EQ(registry.add_group("cluster", [] { return std::vector<PoolSource>{}; }).error().code(),
+            errc::already_exists);
+  EXPECT_EQ(registry.add_group("", [] { return std::vector<PoolSource>{}; }).error().code(),
+            errc::invalid_argument);
+  EXPECT_EQ(registry.add_group("x", nullptr).error().code(), errc::invalid_argument);
+  EXPECT_TRUE(registry.remove_group("cluster"));
+  EXPECT_FALSE(registry.remove_group("cluster"));
+  EXPECT_EQ(names(), (std::vector<std::string>{"m"}));
+}
+
+TEST(PoolRegistry, GroupSourcesThatCannotBeListedAreLeftOut) {
+  PoolRegistry registry;
+  auto stats = std::make_shared<FakeStats>();
+  ASSERT_TRUE(registry.add(fake_source("taken", "redis", stats)));
+  ASSERT_TRUE(registry.add_group("g", [stats] {
+    std::vector<PoolSource> out;
+    out.push_back(fake_source("taken", "redis", stats));     // name of a pool listed before
+    out.push_back(fake_source("bad name", "redis", stats));  // invalid name
+    PoolSource no_stats;
+    no_stats.name = "nostats";
+    out.push_back(no_stats);
+    out.push_back(fake_source("good", "redis", stats));
+    out.push_back(fake_source("good", "firestore", stats));  // duplicate within the group
+    return out;
+  }));
+  const auto list = registry.list();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]->name, "good");
+  EXPECT_EQ(list[0]->backend, "redis");
+  EXPECT_EQ(list[1]->name, "taken");
 }
 
 TEST(PoolRegistry, ConcurrentReadersAndWriters) {

@@ -36,13 +36,17 @@ struct PoolOptions {
   std::string backend = "generic";
   /// Endpoint for display, secrets already redacted.
   std::string target;
+  /// The member of a multi-node backend this pool serves ("host:port" of a Redis Cluster node),
+  /// empty for a pool of a single endpoint. Such pools are named "<pool>@<node>"; metrics split
+  /// that into the labels `pool` and `node` (docs/monitoring.md).
+  std::string node;
   /// Receives pool events; null means none.
   std::shared_ptr<PoolObserver> observer;
   /// For clients that open more than one pool from one PoolOptions (Redis opens
   /// "<name>-exclusive" for stateful work, a cluster client one pool per node): makes the
-  /// observer of each further pool from that pool's name, so its events are not counted as
-  /// the first pool's. Null: further pools get no observer.
-  std::function<std::shared_ptr<PoolObserver>(const std::string& pool_name)> observer_factory;
+  /// observer of each further pool from that pool's own options (name, backend, node), so its
+  /// events are not counted as the first pool's. Null: further pools get no observer.
+  std::function<std::shared_ptr<PoolObserver>(const PoolOptions& pool)> observer_factory;
   /// Time source; null means the steady clock. Tests pass a ManualClock.
   std::shared_ptr<const Clock> clock;
   /// Seed for jitter (lifetimes, backoff); 0 means seeded from the system.
