@@ -307,9 +307,11 @@ int run_demo(const DemoArgs& args) {
   redis::Client* redis = rt.redis();
   fs::Client* firestore = rt.firestore();
   if (redis == nullptr || firestore == nullptr) {
-    std::cerr << "connpool demo: the demo needs a Redis pool and a Firestore pool; configured: "
-              << rt.redis_pools().size() << " Redis, " << rt.firestore_pools().size()
-              << " Firestore\n";
+    // The workload uses one redis::Client; a Redis Cluster pool is not one.
+    std::cerr << "connpool demo: the demo needs a Redis pool (redis://, rediss://, unix:// or "
+                 "redis-sentinel://) and a Firestore pool; configured: "
+              << rt.redis_pools().size() << " Redis, " << rt.cluster_pools().size()
+              << " Redis Cluster, " << rt.firestore_pools().size() << " Firestore\n";
     return kExitConfigError;
   }
   std::cout << "admin endpoint: " << rt.admin_url() << "/api/v1/admin/connection-pools  and  "

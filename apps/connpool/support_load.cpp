@@ -112,8 +112,11 @@ class Pacer {
 
 // One operation on a Redis pool: GET three times out of four, SET (with a TTL) otherwise, on a
 // random key. Named locals only inside co_await (GCC 12 destroys temporaries there twice).
+// `Client`: redis::Client, or a cluster::ClusterClient, which routes each key to the node owning
+// its slot (the keys have no hash tag, so they spread over every primary).
+template <class Client>
 struct RedisOperation {
-  redis::Client client;
+  Client client;
   unsigned keys;
   std::string value = std::string(64, 'x');
   redis::SetOptions ttl{.ex = kKeyTtl};
@@ -214,7 +217,16 @@ std::shared_ptr<LoadGenerator> LoadGenerator::start(Runtime& runtime,
     st.pools.push_back(std::make_unique<PoolCounters>(entry.name));
     PoolCounters& counters = *st.pools.back();
     for (int i = 0; i < st.options.concurrency; ++i) {
-      RedisOperation operation{entry.client, keys};
+      RedisOperation<redis::Client> operation{entry.client, keys};
+      asio::co_spawn(asio::make_strand(executor),
+                     worker(load->state_, counters, std::move(operation), seed++), asio::detached);
+    }
+  }
+  for (const auto& entry : runtime.cluster_pools()) {
+    st.pools.push_back(std::make_unique<PoolCounters>(entry.name));
+    PoolCounters& counters = *st.pools.back();
+    for (int i = 0; i < st.options.concurrency; ++i) {
+      RedisOperation<redis::cluster::ClusterClient> operation{entry.client, keys};
       asio::co_spawn(asio::make_strand(executor),
                      worker(load->state_, counters, std::move(operation), seed++), asio::detached);
     }

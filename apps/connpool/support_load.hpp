@@ -1,5 +1,6 @@
 // LoadGenerator: the built-in load of `connpool serve --load N`. N workers per configured pool run
-// until shutdown: a GET/SET mix on every Redis pool, document gets on every Firestore pool. It
+// until shutdown: a GET/SET mix on every Redis pool (Cluster pools too: the keys spread over the
+// slots, so every primary gets a share), document gets on every Firestore pool. It
 // exists so operators can see the admin page and the dashboards move, or smoke-test a deployment,
 // without writing a client; the operator tests use it as the "pool under load".
 //

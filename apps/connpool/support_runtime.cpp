@@ -4,26 +4,91 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <algorithm>
+
 namespace connpool::cli {
 
 namespace asio = boost::asio;
 
 namespace {
 
+// `own_pool`: false for a cluster, whose pools are all per node (each observed through
+// observer_factory), so no series is exported under the bare pool name.
 core::PoolOptions pool_options(const config::PoolSpec& spec, std::string_view backend,
                                std::string target,
                                const std::shared_ptr<monitor::MetricsRegistry>& metrics,
-                               const RuntimeOptions& options) {
+                               const RuntimeOptions& options, bool own_pool = true) {
   core::PoolOptions o;
   o.name = spec.name;
   o.backend = std::string(backend);
   o.target = std::move(target);
-  o.observer = metrics->make_observer(spec.name, backend);
+  if (own_pool) o.observer = metrics->make_observer(spec.name, backend);
   o.observer_factory = [metrics](const core::PoolOptions& pool) {
     return metrics->make_observer(pool.name, pool.backend, pool.node);
   };
   o.logger = options.logger;
   return o;
+}
+
+bool is_cluster_url(std::string_view url) {
+  return url.starts_with("redis-cluster://") || url.starts_with("rediss-cluster://");
+}
+
+// The configuration's pool policy (defaults < profile < file < env < flags) is the one that
+// counts; the URL contributes endpoints, credentials, TLS and its kind's own options.
+Result<redis::Client> make_redis_client(const config::PoolSpec& spec,
+                                        const asio::any_io_executor& executor,
+                                        const std::shared_ptr<monitor::MetricsRegistry>& metrics,
+                                        const RuntimeOptions& options) {
+  if (redis::SentinelUrl::matches(spec.redis.url)) {
+    auto url = redis::SentinelUrl::parse(spec.redis.url);
+    if (!url) return std::move(url).error();
+    // parse() caps the master pool's reconnect backoff so the pool reaches a promoted replica
+    // soon after a failover; the configuration's policy keeps that cap.
+    const auto backoff_cap = url->master.pool.reconnect_backoff_max;
+    url->master.pool = spec.pool;
+    url->master.pool.reconnect_backoff_max = std::min(spec.pool.reconnect_backoff_max, backoff_cap);
+    url->master.pool.reconnect_backoff_initial = std::min(
+        url->master.pool.reconnect_backoff_initial, url->master.pool.reconnect_backoff_max);
+    url->master.pipeline_auto = spec.redis.auto_pipeline;
+    auto o = pool_options(spec, "redis", url->redacted(), metrics, options);
+    return redis::Client::create(executor, std::move(*url), std::move(o));
+  }
+  auto url = redis::RedisUrl::parse(spec.redis.url);
+  if (!url) return std::move(url).error();
+  url->pool = spec.pool;
+  url->pipeline_auto = spec.redis.auto_pipeline;
+  auto o = pool_options(spec, "redis", url->redacted(), metrics, options);
+  return redis::Client::create(executor, *url, std::move(o));
+}
+
+Result<redis::cluster::ClusterClient> make_cluster_client(
+    const config::PoolSpec& spec, const asio::any_io_executor& executor,
+    const std::shared_ptr<monitor::MetricsRegistry>& metrics, const RuntimeOptions& options) {
+  auto url = redis::cluster::ClusterUrl::parse(spec.redis.url);
+  if (!url) return std::move(url).error();
+  // Every node's pools get the configuration's policy.
+  url->node.pool = spec.pool;
+  url->node.pipeline_auto = spec.redis.auto_pipeline;
+  auto o = pool_options(spec, "redis", url->redacted(), metrics, options, /*own_pool=*/false);
+  return redis::cluster::ClusterClient::create(executor, std::move(*url), std::move(o));
+}
+
+// The admin API's and /metrics' view of a cluster: the node pools of its current slot map,
+// each source owning a copy of its node's Client so the pool outlives the request.
+std::vector<monitor::PoolSource> cluster_sources(const redis::cluster::ClusterClient& cluster,
+                                                 const std::string& environment) {
+  std::vector<monitor::PoolSource> out;
+  for (const auto& node : cluster.nodes()) {
+    auto client = std::make_shared<const redis::Client>(node.client);
+    out.push_back(monitor::make_pool_source(client->pool(), environment));
+    out.back().owner = client;
+    if (&client->exclusive_pool() != &client->pool()) {
+      out.push_back(monitor::make_pool_source(client->exclusive_pool(), environment));
+      out.back().owner = client;
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -39,15 +104,12 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
   const std::string environment(config::to_string(config.environment));
 
   for (const config::PoolSpec& spec : config.pools) {
-    if (spec.backend == config::Backend::redis) {
-      auto url = redis::RedisUrl::parse(spec.redis.url);
-      if (!url) return std::move(url).error().with_context("pool '" + spec.name + "'");
-      // The configuration's pool policy (defaults < profile < file < env < flags) is the one
-      // that counts; the URL contributes the endpoint, credentials and TLS.
-      url->pool = spec.pool;
-      url->pipeline_auto = spec.redis.auto_pipeline;
-      auto client = redis::Client::create(
-          executor, *url, pool_options(spec, "redis", url->redacted(), rt->metrics_, options));
+    if (spec.backend == config::Backend::redis && is_cluster_url(spec.redis.url)) {
+      auto client = make_cluster_client(spec, executor, rt->metrics_, options);
+      if (!client) return std::move(client).error().with_context("pool '" + spec.name + "'");
+      rt->cluster_.push_back({spec.name, std::move(*client)});
+    } else if (spec.backend == config::Backend::redis) {
+      auto client = make_redis_client(spec, executor, rt->metrics_, options);
       if (!client) return std::move(client).error().with_context("pool '" + spec.name + "'");
       rt->redis_.push_back({spec.name, std::move(*client)});
     } else {
@@ -77,6 +139,15 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
       return std::move(r).error();
     }
   }
+  for (auto& entry : rt->cluster_) {
+    // Listed afresh at every request: node pools come and go with the slot map.
+    auto list = [cluster = entry.client, environment] {
+      return cluster_sources(cluster, environment);
+    };
+    if (auto r = rt->pools_->add_group(entry.name, std::move(list)); !r) {
+      return std::move(r).error().with_context("pool '" + entry.name + "'");
+    }
+  }
 
   if (options.admin) {
     monitor::AdminServerOptions ao;
@@ -92,10 +163,22 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
 
 Runtime::~Runtime() {
   stop_admin();
+  // A group holds its cluster client, whose observer factory holds the metrics registry, which
+  // holds the pool registry: forget the groups so the cycle does not keep them all alive.
+  if (pools_) {
+    for (const auto& entry : cluster_) pools_->remove_group(entry.name);
+  }
 }
 
 redis::Client* Runtime::redis(std::string_view name) {
   for (auto& e : redis_) {
+    if (name.empty() || e.name == name) return &e.client;
+  }
+  return nullptr;
+}
+
+redis::cluster::ClusterClient* Runtime::cluster(std::string_view name) {
+  for (auto& e : cluster_) {
     if (name.empty() || e.name == name) return &e.client;
   }
   return nullptr;
@@ -122,6 +205,17 @@ asio::awaitable<void> Runtime::drain(std::chrono::milliseconds deadline) {
     closers.emplace_back([&e](std::chrono::nanoseconds d) { return e.client.pool().close(d); });
     closers.emplace_back(
         [&e](std::chrono::nanoseconds d) { return e.client.exclusive_pool().close(d); });
+  }
+  for (auto& e : cluster_) {
+    // nodes() before close_now(), which forgets the slot map; the copies keep each node's
+    // pools alive until they are drained.
+    for (const auto& node : e.client.nodes()) {
+      redis::Client client = node.client;
+      closers.emplace_back([client](std::chrono::nanoseconds d) { return client.pool().close(d); });
+      closers.emplace_back(
+          [client](std::chrono::nanoseconds d) { return client.exclusive_pool().close(d); });
+    }
+    e.client.close_now();  // stops the refresh and every node pool's hand-outs
   }
   for (auto& e : firestore_) {
     e.client.pool().close_now();

@@ -1,5 +1,10 @@
 // Runtime: the pools a configuration describes, their metrics and the admin server, running
 // on one io_context. Shared by `connpool serve` and `connpool demo`.
+//
+// A Redis pool's url picks the client: redis://, rediss://, unix:// and redis-sentinel:// give a
+// redis::Client (redis_pools()); redis-cluster:// and rediss-cluster:// a cluster::ClusterClient
+// (cluster_pools()), whose per-node pools ("<name>@host:port") the admin API and /metrics list as
+// the slot map has them. The configuration's pool policy replaces the URL's for every kind.
 #pragma once
 
 #include "connpool/config/config.hpp"
@@ -9,6 +14,7 @@
 #include "connpool/monitor/metrics_registry.hpp"
 #include "connpool/monitor/pool_registry.hpp"
 #include "connpool/redis/client.hpp"
+#include "connpool/redis/cluster/cluster_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -44,6 +50,11 @@ class Runtime {
     std::string name;
     redis::Client client;
   };
+  /// A Redis Cluster pool: one redis::Client per node, created as the slot map names them.
+  struct ClusterPoolEntry {
+    std::string name;
+    redis::cluster::ClusterClient client;
+  };
   struct FirestorePoolEntry {
     std::string name;
     firestore::Client client;
@@ -51,7 +62,9 @@ class Runtime {
 
   [[nodiscard]] redis::Client* redis(std::string_view name = {});
   [[nodiscard]] firestore::Client* firestore(std::string_view name = {});
+  [[nodiscard]] redis::cluster::ClusterClient* cluster(std::string_view name = {});
   [[nodiscard]] const std::vector<RedisPoolEntry>& redis_pools() const { return redis_; }
+  [[nodiscard]] const std::vector<ClusterPoolEntry>& cluster_pools() const { return cluster_; }
   [[nodiscard]] const std::vector<FirestorePoolEntry>& firestore_pools() const {
     return firestore_;
   }
@@ -59,7 +72,9 @@ class Runtime {
   /// "http://127.0.0.1:9464" or empty without an admin server.
   [[nodiscard]] std::string admin_url() const;
 
-  /// Graceful drain of every pool within `deadline`; the admin server stays up until stop().
+  /// Graceful drain of every pool within `deadline` (a cluster's node pools too: they stop
+  /// taking work at once, then get what is left of the deadline); the admin server stays up
+  /// until stop().
   boost::asio::awaitable<void> drain(std::chrono::milliseconds deadline);
   /// Stops the admin server.
   void stop_admin() noexcept;
@@ -70,6 +85,7 @@ class Runtime {
   std::shared_ptr<monitor::MetricsRegistry> metrics_;
   std::shared_ptr<monitor::PoolRegistry> pools_;
   std::vector<RedisPoolEntry> redis_;
+  std::vector<ClusterPoolEntry> cluster_;
   std::vector<FirestorePoolEntry> firestore_;
   std::optional<monitor::AdminServer> admin_;
 };

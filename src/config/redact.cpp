@@ -7,19 +7,22 @@ namespace connpool::config {
 
 namespace {
 
-// Query parameters whose values are secrets (some Redis clients accept ?password=).
+// Query parameters whose values are secrets: some Redis clients accept ?password=, and a
+// redis-sentinel:// URL carries the Sentinels' own password as ?sentinel_password=. Any name
+// ending in one of these (sentinel_password, auth_token, ...) counts too.
 bool secret_param(std::string_view name) {
   static constexpr std::array<std::string_view, 5> kNames = {"password", "pass", "pwd", "token",
                                                              "auth"};
+  std::string lower(name);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   for (std::string_view n : kNames) {
-    if (name.size() != n.size()) continue;
-    bool same = true;
-    for (std::size_t i = 0; i < n.size(); ++i) {
-      const char c = name[i];
-      const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-      same = same && lower == n[i];
+    if (lower == n) return true;
+    if (lower.size() > n.size() && lower.ends_with(n) &&
+        (n == "password" || n == "token" || lower[lower.size() - n.size() - 1] == '_')) {
+      return true;
     }
-    if (same) return true;
   }
   return false;
 }

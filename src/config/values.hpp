@@ -34,8 +34,9 @@ Parsed<double> parse_ratio(std::string_view text);
 Parsed<bool> parse_bool(std::string_view text);
 Parsed<core::IdleOrder> parse_idle_order(std::string_view text);
 Parsed<std::uint16_t> parse_port(std::string_view text);
-/// redis://, rediss:// (with a host) or unix:// (with a path), without pool
-/// options in the query. The rule quotes the URL redacted.
+/// redis://, rediss:// (with a host), unix:// (with a path), redis-cluster://, rediss-cluster://
+/// or redis-sentinel://, accepted by the matching Redis URL parser (RedisUrl, ClusterUrl,
+/// SentinelUrl), without pool options in the query. The rule never holds a password.
 Parsed<std::string> parse_redis_url(std::string_view text);
 /// host:port with a numeric port.
 Parsed<std::string> parse_host_port(std::string_view text);

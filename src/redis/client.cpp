@@ -5,6 +5,7 @@
 
 #include "client_state.hpp"
 #include "sentinel/master_tracker.hpp"
+#include "sentinel/replica_picker.hpp"
 
 #include <array>
 #include <string>
@@ -57,29 +58,35 @@ Result<std::shared_ptr<detail::ClientState>> make_state(asio::any_io_executor ex
 Result<Client> Client::create(asio::any_io_executor executor, std::string_view url,
                               core::PoolOptions options) {
   if (SentinelUrl::matches(url)) {
-    // Sentinel: the pools connect to whatever master the Sentinels name (verified with ROLE)
-    // and are retired, not closed, when it moves (docs/redis-sentinel.md).
     auto sentinel = SentinelUrl::parse(url);
     if (!sentinel) return std::move(sentinel).error();
-    auto tracker = detail::MasterTracker::create(executor, *sentinel);
-    RedisConnector connector(sentinel->master, [tracker] { return tracker->connect(); });
-    auto state =
-        make_state(executor, sentinel->master, std::move(options), connector, sentinel->redacted());
-    if (!state) return std::move(state).error();
-    std::weak_ptr<detail::ClientState> weak = *state;
-    tracker->on_switch([weak] {
-      if (auto s = weak.lock()) {
-        s->pool->retire_all();
-        if (s->exclusive) s->exclusive->retire_all();
-      }
-    });
-    tracker->start();
-    (*state)->follower = std::make_shared<detail::MasterFollower>(tracker);
-    return Client(std::move(*state));
+    return create(std::move(executor), std::move(*sentinel), std::move(options));
   }
   auto parsed = RedisUrl::parse(url);
   if (!parsed) return std::move(parsed).error();
   return create(std::move(executor), std::move(*parsed), std::move(options));
+}
+
+Result<Client> Client::create(asio::any_io_executor executor, SentinelUrl sentinel,
+                              core::PoolOptions options) {
+  // The pools connect to whatever master (role=replica: healthy replicas) the Sentinels name,
+  // verified with ROLE, and are retired, not closed, when the master moves
+  // (docs/redis-sentinel.md).
+  auto tracker = detail::MasterTracker::create(executor, sentinel);
+  RedisConnector connector(sentinel.master, detail::sentinel_connect(tracker));
+  auto state =
+      make_state(executor, sentinel.master, std::move(options), connector, sentinel.redacted());
+  if (!state) return std::move(state).error();
+  std::weak_ptr<detail::ClientState> weak = *state;
+  tracker->on_switch([weak] {
+    if (auto s = weak.lock()) {
+      s->pool->retire_all();
+      if (s->exclusive) s->exclusive->retire_all();
+    }
+  });
+  tracker->start();
+  (*state)->follower = std::make_shared<detail::MasterFollower>(tracker);
+  return Client(std::move(*state));
 }
 
 Result<Client> Client::create(asio::any_io_executor executor, RedisUrl url,
@@ -118,8 +125,8 @@ Client::Task<Reply> Client::command(std::span<const std::string_view> args) {
     if (!reply && detail::breaks_connection(reply.error())) lease->discard();
     // Sentinel: a node that says it is not a writable master did not execute the command, so
     // it waits for the switch and goes to the new master (docs/redis-sentinel.md).
-    if (!state_->follower || attempt >= 2 || !reply || !reply->is_error() ||
-        !detail::not_master_reply(reply->str())) {
+    if (!state_->follower || !state_->follower->waits_for_switch() || attempt >= 2 || !reply ||
+        !reply->is_error() || !detail::not_master_reply(reply->str())) {
       co_return reply;
     }
     lease = Error(errc::cancelled, "released");  // back to the pool (it will be retired)

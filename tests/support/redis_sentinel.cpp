@@ -57,18 +57,21 @@ std::unique_ptr<RedisSentinelCluster> RedisSentinelCluster::start(RedisSentinelO
     return nullptr;
   }
   c->dir_ = tmpl;
-  for (int i = 0; i < 2; ++i) c->data_.push_back(free_loopback_port());
+  const std::size_t data_nodes = c->options_.never_promoted_replica ? 3 : 2;
+  for (std::size_t i = 0; i < data_nodes; ++i) c->data_.push_back(free_loopback_port());
   for (int i = 0; i < 3; ++i) c->sentinels_.push_back(free_loopback_port());
-  c->pids_.assign(5, -1);
+  c->pids_.assign(data_nodes + 3, -1);
 
-  for (std::size_t i = 0; i < 2; ++i) {
+  for (std::size_t i = 0; i < data_nodes; ++i) {
     std::ofstream conf(c->dir_ + "/node" + std::to_string(i) + ".conf");
     conf << "port " << c->data_[i] << "\nbind 127.0.0.1\nsave \"\"\nappendonly no\n"
          << "dir " << c->dir_ << "\ndbfilename node" << i << ".rdb\n"
          << "logfile " << c->dir_ << "/node" << i << ".log\n"
          << "daemonize no\nrepl-diskless-sync yes\nrepl-diskless-sync-delay 0\n"
          << "repl-ping-replica-period 1\n";
-    if (i == 1) conf << "replicaof 127.0.0.1 " << c->data_[0] << "\n";
+    if (i >= 1) conf << "replicaof 127.0.0.1 " << c->data_[0] << "\n";
+    // Never promoted: failovers always promote node 1, which the master tests rely on.
+    if (i == 2) conf << "replica-priority 0\n";
   }
   for (std::size_t i = 0; i < 3; ++i) {
     std::ofstream conf(c->dir_ + "/sentinel" + std::to_string(i) + ".conf");
@@ -80,14 +83,19 @@ std::unique_ptr<RedisSentinelCluster> RedisSentinelCluster::start(RedisSentinelO
          << "sentinel failover-timeout " << name << " " << c->options_.failover_timeout_ms << "\n"
          << "sentinel parallel-syncs " << name << " 1\n";
   }
-  // Master, then the replica in sync, then the Sentinels: they find the replica in the
+  // Master, then the replicas in sync, then the Sentinels: they find the replicas in the
   // master's first INFO instead of 10 s later.
-  if (!c->launch(0, error) || !c->launch(1, error)) return nullptr;
-  if (!c->wait_replica_synced(c->data_[1], milliseconds(15000))) {
-    if (error) *error = "replica did not sync; see " + c->dir_ + "/node1.log";
-    return nullptr;
+  for (std::size_t i = 0; i < data_nodes; ++i) {
+    if (!c->launch(i, error)) return nullptr;
   }
-  for (std::size_t i = 2; i < 5; ++i) {
+  for (std::size_t i = 1; i < data_nodes; ++i) {
+    if (!c->wait_replica_synced(c->data_[i], milliseconds(15000))) {
+      if (error)
+        *error = "replica did not sync; see " + c->dir_ + "/node" + std::to_string(i) + ".log";
+      return nullptr;
+    }
+  }
+  for (std::size_t i = data_nodes; i < data_nodes + 3; ++i) {
     if (!c->launch(i, error)) return nullptr;
   }
   if (!c->wait_ready(error)) return nullptr;
@@ -95,10 +103,11 @@ std::unique_ptr<RedisSentinelCluster> RedisSentinelCluster::start(RedisSentinelO
 }
 
 bool RedisSentinelCluster::launch(std::size_t index, std::string* error) {
-  const bool sentinel = index >= 2;
-  const std::string conf = sentinel ? dir_ + "/sentinel" + std::to_string(index - 2) + ".conf"
+  const bool sentinel = index >= data_.size();
+  const std::size_t s = index - data_.size();  // meaningful when sentinel
+  const std::string conf = sentinel ? dir_ + "/sentinel" + std::to_string(s) + ".conf"
                                     : dir_ + "/node" + std::to_string(index) + ".conf";
-  const std::uint16_t port = sentinel ? sentinels_[index - 2] : data_[index];
+  const std::uint16_t port = sentinel ? sentinels_[s] : data_[index];
   const pid_t pid = spawn_redis_server(conf, sentinel);
   if (pid < 0) {
     if (error) *error = "fork failed";
@@ -128,7 +137,9 @@ bool RedisSentinelCluster::wait_ready(std::string* error) {
         for (auto p : sentinels_) {
           const std::string replicas = cli(p, "SENTINEL replicas " + name);
           const std::string peers = cli(p, "SENTINEL sentinels " + name);
-          if (replicas.find(std::to_string(data_[1])) == std::string::npos) return false;
+          for (std::size_t d = 1; d < data_.size(); ++d) {
+            if (replicas.find(std::to_string(data_[d])) == std::string::npos) return false;
+          }
           int others = 0;
           for (auto q : sentinels_) {
             if (q != p && peers.find(std::to_string(q)) != std::string::npos) ++others;
@@ -205,6 +216,42 @@ std::uint16_t RedisSentinelCluster::wait_for_new_master(std::uint16_t old_port,
       },
       limit);
   return found;
+}
+
+std::map<std::string, std::string> RedisSentinelCluster::replica_info(std::uint16_t sentinel,
+                                                                      std::uint16_t port) const {
+  // redis-cli prints the nested reply flat: per replica, field and value lines, starting with
+  // "name".
+  const auto l = lines(cli(sentinel, "SENTINEL replicas " + options_.master_name));
+  std::map<std::string, std::string> entry;
+  for (std::size_t i = 0; i + 1 < l.size(); i += 2) {
+    if (l[i] == "name") {
+      if (entry["port"] == std::to_string(port)) return entry;
+      entry.clear();
+    }
+    entry[l[i]] = l[i + 1];
+  }
+  if (entry["port"] == std::to_string(port)) return entry;
+  return {};
+}
+
+bool RedisSentinelCluster::wait_replica_healthy(std::uint16_t port,
+                                                std::chrono::milliseconds limit) const {
+  return poll_until(
+      [&] {
+        for (auto s : sentinels_) {
+          auto info = replica_info(s, port);
+          const std::string& flags = info["flags"];
+          if (flags.empty() || flags.find("s_down") != std::string::npos ||
+              flags.find("o_down") != std::string::npos ||
+              flags.find("disconnected") != std::string::npos ||
+              info["master-link-status"] != "ok") {
+            return false;
+          }
+        }
+        return true;
+      },
+      limit);
 }
 
 void RedisSentinelCluster::kill_node(std::uint16_t port) {

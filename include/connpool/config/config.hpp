@@ -58,8 +58,10 @@ struct Origin {
 
 /// Redis-specific settings of a pool.
 struct RedisSettings {
-  /// redis://[user[:password]@]host[:port][/db] or rediss:// (TLS). Required. May hold a
-  /// password: print it only through redact_url().
+  /// redis://[user[:password]@]host[:port][/db], rediss:// (TLS), unix:///path,
+  /// redis-cluster://host1:port,host2:port (rediss-cluster:// for TLS) or
+  /// redis-sentinel://s1:26379,s2:26379/master[/db]. Required. May hold passwords: print it
+  /// only through redact_url().
   std::string url;
   /// Let the high-level client pipeline independent commands from many callers on one pooled
   /// connection. Default true.

@@ -9,7 +9,9 @@ namespace connpool::config {
 /// The text that replaces a secret.
 inline constexpr std::string_view kRedacted = "***";
 
-/// A URL with its password (and any password/token/auth query parameter) replaced by ***:
+/// A URL with its password (and any password/token/auth query parameter, also with a prefix such
+/// as sentinel_password) replaced by ***. Works for every Redis URL form, including
+/// redis-cluster://u:pw@h1:7000,h2:7001 and redis-sentinel://...?sentinel_password=pw:
 ///   redis://user:s3cret@host:6379/0  -> redis://user:***@host:6379/0
 ///   redis://s3cret@host              -> redis://***@host   (a lone userinfo may be a password)
 ///   rediss://h:6380/0?password=x     -> rediss://h:6380/0?password=***

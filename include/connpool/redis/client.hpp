@@ -28,6 +28,7 @@
 #include "connpool/redis/connector.hpp"
 #include "connpool/redis/pipeline.hpp"
 #include "connpool/redis/reply.hpp"
+#include "connpool/redis/sentinel/sentinel_url.hpp"
 #include "connpool/redis/url.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -86,6 +87,10 @@ class Client {
   static Result<Client> create(boost::asio::any_io_executor executor, RedisUrl url,
                                core::PoolOptions options = {});
   static Result<Client> create(boost::asio::any_io_executor executor, std::string_view url,
+                               core::PoolOptions options = {});
+  /// A Sentinel-backed client from a parsed redis-sentinel:// URL (e.g. with `master.pool` set
+  /// by a configuration); create(executor, "redis-sentinel://...") is parse() + this.
+  static Result<Client> create(boost::asio::any_io_executor executor, SentinelUrl url,
                                core::PoolOptions options = {});
 
   // ---- generic -----------------------------------------------------------------------------

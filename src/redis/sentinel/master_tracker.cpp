@@ -35,6 +35,19 @@ std::optional<SentinelUrl::Address> parse_switch(const std::string& payload,
   return SentinelUrl::Address{ip, static_cast<std::uint16_t>(p)};
 }
 
+// The reply to SENTINEL get-master-addr-by-name: [ip, port].
+std::optional<SentinelUrl::Address> parse_address(const Reply& reply) {
+  const auto& parts = reply.elements();
+  if (!reply.is_array() || parts.size() != 2 || !parts[0].is_string() || !parts[1].is_string()) {
+    return {};
+  }
+  unsigned port = 0;
+  const auto& p = parts[1].str();
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc() || port == 0 || port > 65535) return {};
+  return SentinelUrl::Address{parts[0].str(), static_cast<std::uint16_t>(port)};
+}
+
 }  // namespace
 
 std::shared_ptr<MasterTracker> MasterTracker::create(asio::any_io_executor executor,
@@ -43,7 +56,10 @@ std::shared_ptr<MasterTracker> MasterTracker::create(asio::any_io_executor execu
 }
 
 MasterTracker::MasterTracker(asio::any_io_executor executor, SentinelUrl url)
-    : strand_(asio::make_strand(executor)), url_(std::move(url)), poll_timer_(strand_) {}
+    : strand_(asio::make_strand(executor)),
+      url_(url),
+      poll_timer_(strand_),
+      asker_(std::move(url)) {}
 
 void MasterTracker::on_switch(std::function<void()> fn) {
   std::lock_guard lock(mu_);
@@ -99,9 +115,9 @@ void MasterTracker::stop() noexcept {
   {
     std::lock_guard lock(mu_);
     if (subscriber_) subscriber_->close();
-    if (sentinel_) sentinel_->close();
     on_switch_ = nullptr;
   }
+  asker_.close();
   asio::post(strand_, [self = shared_from_this()] { self->poll_timer_.cancel(); });
 }
 
@@ -124,8 +140,8 @@ asio::awaitable<void> MasterTracker::watch(std::shared_ptr<MasterTracker> self) 
     }
     if (m->kind == Message::Kind::reconnected) {
       // A switch may have happened while we were not listening.
-      auto a = co_await self->ask_sentinels();
-      if (a) self->set_master(*a);
+      auto refreshed = co_await self->refresh();
+      (void)refreshed;  // failed: the poll or the next connect asks again
       continue;
     }
     if (auto a = parse_switch(m->payload, self->url_.master_name)) self->set_master(*a);
@@ -137,76 +153,37 @@ asio::awaitable<void> MasterTracker::poll(std::shared_ptr<MasterTracker> self) {
     self->poll_timer_.expires_after(self->url_.sentinel_refresh);
     auto [ec] = co_await self->poll_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (self->stopped_ || ec == asio::error::operation_aborted) continue;
-    // Only once something has connected: before that, connect() does the asking.
+    // Only once the master is known: before that, the first connect asks (both roles).
     if (!self->current()) continue;
-    auto a = co_await self->ask_sentinels();
-    if (a) self->set_master(*a);
+    auto refreshed = co_await self->refresh();
+    (void)refreshed;  // failed: asked again at the next tick
   }
 }
 
 asio::awaitable<Result<SentinelUrl::Address>> MasterTracker::ask_sentinels() {
-  auto executor = co_await asio::this_coro::executor;
   const std::array<std::string_view, 3> args{"SENTINEL", "get-master-addr-by-name",
                                              url_.master_name};
-  std::string said;
-  bool someone_answered = false;
-  // The kept connection first, then every Sentinel in order.
-  for (std::size_t i = 0; i <= url_.sentinels.size(); ++i) {
-    std::shared_ptr<Connection> conn;
-    std::string where;
-    if (i == 0) {
-      std::lock_guard lock(mu_);
-      if (!sentinel_ || sentinel_->broken()) continue;
-      conn = sentinel_;
-      where = conn->url().endpoint();
-    } else {
-      const auto& s = url_.sentinels[i - 1];
-      where = show(s);
-      auto opened = co_await Connection::connect(executor, url_.sentinel_url(s));
-      if (!opened) {
-        said += "; " + where + ": " + opened.error().to_string();
-        continue;
-      }
-      conn = std::shared_ptr<Connection>(std::move(*opened));
-    }
-    auto reply = co_await conn->execute(args);
-    if (!reply) {
-      said += "; " + where + ": " + reply.error().to_string();
-      continue;
-    }
-    someone_answered = true;
-    const auto& parts = reply->elements();
-    if (reply->is_array() && parts.size() == 2 && parts[0].is_string() && parts[1].is_string()) {
-      unsigned port = 0;
-      const auto& p = parts[1].str();
-      auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-      if (ec == std::errc() && port > 0 && port <= 65535) {
-        if (i > 0 && !stopped_) {
-          std::lock_guard lock(mu_);
-          if (sentinel_) sentinel_->close();
-          sentinel_ = conn;
-        } else if (i > 0) {
-          conn->close();
-        }
-        co_return Address{parts[0].str(), static_cast<std::uint16_t>(port)};
-      }
-    }
-    if (i > 0) conn->close();
-    if (reply->is_nil()) {
-      said += "; " + where + ": does not know master '" + url_.master_name + "'";
-    } else {
-      said += "; " + where + ": answered " + reply->to_display();
-    }
-  }
-  if (!said.empty()) said = said.substr(2);
+  SentinelAsker::Judge judge = [this](const Reply& reply) -> std::string {
+    if (parse_address(reply)) return {};
+    if (reply.is_nil()) return "does not know master '" + url_.master_name + "'";
+    return "answered " + reply.to_display();
+  };
+  auto asked = co_await asker_.ask(args, std::move(judge));
+  if (asked.accepted) co_return *parse_address(*asked.accepted);
   const std::string sentinels = std::to_string(url_.sentinels.size()) + " Sentinel(s)";
-  if (someone_answered) {
+  if (asked.answered) {
     co_return Error(errc::not_found, "redis-sentinel: no Sentinel knows master '" +
-                                         url_.master_name + "' (asked " + sentinels + ": " + said +
-                                         ")");
+                                         url_.master_name + "' (asked " + sentinels + ": " +
+                                         asked.said + ")");
   }
   co_return Error(errc::unavailable, "redis-sentinel: no Sentinel reachable for master '" +
-                                         url_.master_name + "' (" + said + ")");
+                                         url_.master_name + "' (" + asked.said + ")");
+}
+
+asio::awaitable<Result<SentinelUrl::Address>> MasterTracker::refresh() {
+  auto a = co_await ask_sentinels();
+  if (a) set_master(*a);
+  co_return a;
 }
 
 asio::awaitable<bool> MasterTracker::await_switch(std::uint64_t seen,
@@ -216,8 +193,8 @@ asio::awaitable<bool> MasterTracker::await_switch(std::uint64_t seen,
   while (switches_.load() == seen) {
     if (stopped_ || std::chrono::steady_clock::now() >= deadline) co_return false;
     if (!asking_.exchange(true)) {
-      auto a = co_await ask_sentinels();
-      if (a) set_master(*a);
+      auto refreshed = co_await refresh();
+      (void)refreshed;  // failed: asked again after the sleep
       asking_.store(false);
       if (switches_.load() != seen) break;
     }

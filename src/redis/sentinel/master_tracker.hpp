@@ -1,11 +1,14 @@
 // MasterTracker: the shared state of a Sentinel-backed Client. Internal.
 //
-// - connect() is the pools' connector: it connects to the current master address (asking the
-//   Sentinels when it is unknown or stale) and accepts the node only if ROLE says "master".
+// - connect() is the pools' connector of a role=master client: it connects to the current
+//   master address (asking the Sentinels when it is unknown or stale) and accepts the node
+//   only if ROLE says "master".
 //   A failed connect or a non-master marks the address stale and asks the Sentinels again.
 // - A Subscriber on the Sentinels listens to +switch-master; a poll every sentinel_refresh
 //   covers a missed message. When the address changes, on_switch runs (the Client retires
 //   every pooled connection, so queued commands go to the new master on fresh connections).
+//   A role=replica client uses the same switch detection (its replica set changes with the
+//   master) and connects through a ReplicaPicker instead of connect().
 //
 // Thread safety: every member is safe from any thread.
 #pragma once
@@ -13,6 +16,8 @@
 #include "connpool/redis/connection.hpp"
 #include "connpool/redis/sentinel/sentinel_url.hpp"
 #include "connpool/redis/subscriber.hpp"
+
+#include "sentinel_asker.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -50,6 +55,11 @@ class MasterTracker : public std::enable_shared_from_this<MasterTracker> {
   /// Errors: not_found (every reachable Sentinel says it does not know the master name),
   /// unavailable (no Sentinel answered); both list what each Sentinel said.
   boost::asio::awaitable<Result<Address>> ask_sentinels();
+  /// ask_sentinels() and records the answer as the current master (a switch if it differs
+  /// from a known one). A replica client calls it once, so later switches are noticed.
+  boost::asio::awaitable<Result<Address>> refresh();
+  /// The Sentinels, for other questions (SENTINEL REPLICAS).
+  [[nodiscard]] SentinelAsker& asker() noexcept { return asker_; }
 
   /// After a reply saying "not the master" (READONLY, NOREPLICAS: the command was not
   /// executed), waits until the master address changes from what it was when `seen` was read
@@ -74,12 +84,12 @@ class MasterTracker : public std::enable_shared_from_this<MasterTracker> {
   std::atomic<std::uint64_t> switches_{0};
   std::atomic<bool> asking_{false};       // one await_switch() caller asks the Sentinels at a time
   boost::asio::steady_timer poll_timer_;  // strand only
+  SentinelAsker asker_;
 
   mutable std::mutex mu_;
   std::optional<Address> current_;        // guarded by mu_
   bool stale_ = false;                    // guarded by mu_
   std::function<void()> on_switch_;       // guarded by mu_
-  std::shared_ptr<Connection> sentinel_;  // guarded by mu_: kept open for the polls
   std::optional<Subscriber> subscriber_;  // guarded by mu_
 };
 
@@ -91,6 +101,12 @@ class MasterFollower {
   MasterFollower(const MasterFollower&) = delete;
   MasterFollower& operator=(const MasterFollower&) = delete;
   [[nodiscard]] MasterTracker& tracker() const noexcept { return *tracker_; }
+  /// True for role=master: a "not the master" reply waits for the switch and is sent again.
+  /// A replica client returns it (a write to a replica is the caller's mistake, not a
+  /// failover).
+  [[nodiscard]] bool waits_for_switch() const noexcept {
+    return tracker_->url().role == SentinelUrl::Role::master;
+  }
 
  private:
   std::shared_ptr<MasterTracker> tracker_;

@@ -114,6 +114,17 @@ Result<SentinelUrl> SentinelUrl::parse(std::string_view url) {
             "invalid redis-sentinel URL option 'sentinel_refresh': " + d.error().message());
       }
       out.sentinel_refresh = *d;
+    } else if (name == "role") {
+      if (value == "master") {
+        out.role = SentinelUrl::Role::master;
+      } else if (value == "replica") {
+        out.role = SentinelUrl::Role::replica;
+      } else {
+        return Error(errc::invalid_config,
+                     "invalid redis-sentinel URL option 'role': expected 'master' or 'replica', "
+                     "got '" +
+                         std::string(value) + "'");
+      }
     } else {
       if (!master_query.empty()) master_query += '&';
       master_query.append(item.text);
@@ -150,7 +161,11 @@ std::string SentinelUrl::redacted() const {
   }
   out += "/" + master_name;
   if (master.db != 0) out += "/" + std::to_string(master.db);
-  if (!sentinel_password.empty()) out += "?sentinel_password=***";
+  // Only what tells pools apart in stats; the other options are in the pool's own config.
+  std::string query;
+  if (!sentinel_password.empty()) query += "&sentinel_password=***";
+  if (role == Role::replica) query += "&role=replica";
+  if (!query.empty()) out += "?" + query.substr(1);
   return out;
 }
 

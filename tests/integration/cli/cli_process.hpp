@@ -1,7 +1,10 @@
 // Runs the connpool binary with a controlled environment and captures its output.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,6 +27,33 @@ RunResult run_connpool(const std::vector<std::string>& args,
 RunResult run_program(const std::string& program, const std::vector<std::string>& args,
                       const std::map<std::string, std::string>& env = {},
                       std::chrono::seconds timeout = std::chrono::seconds(30));
+
+/// Blocking HTTP GET on loopback; the whole response, headers included ("" when nothing answers).
+std::string http_get(std::uint16_t port, const std::string& path);
+
+/// The body of an HTTP response ("" when there is none).
+std::string http_body(const std::string& response);
+
+/// A `connpool` child (e.g. `serve`) that runs until signalled, in its own process group, with
+/// only PATH and `env` in its environment; stdout and stderr go to a log file. The destructor
+/// SIGKILLs the group if it is still running.
+class ServeChild {
+ public:
+  ServeChild(const std::vector<std::string>& args, const std::vector<std::string>& env);
+  ~ServeChild();
+  ServeChild(const ServeChild&) = delete;
+  ServeChild& operator=(const ServeChild&) = delete;
+  void signal(int sig);
+  /// Exit code, or -1 if it had not exited within `limit` (or died by a signal).
+  int wait_exit(std::chrono::seconds limit);
+  /// Everything it printed so far.
+  [[nodiscard]] std::string output() const;
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
 
 /// A file in a fresh temporary directory, removed with it.
 class TempConfig {

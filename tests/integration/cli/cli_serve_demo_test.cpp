@@ -3,128 +3,28 @@
 #include "cli_process.hpp"
 #include "support/redis_process.hpp"
 #include "support/redis_server.hpp"
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
-#include <vector>
 
 namespace connpool::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Blocking HTTP GET on loopback; returns the whole response ("" when nothing answers).
-std::string http_get(std::uint16_t port, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return {};
-  }
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  const std::string req =
-      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  if (::write(fd, req.data(), req.size()) < 0) {
-    ::close(fd);
-    return {};
-  }
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A child `connpool` that runs until signalled; output goes to a file.
-class Child {
- public:
-  Child(const std::vector<std::string>& args, const std::vector<std::string>& env)
-      : log_("/tmp/connpool-cli-test-" + std::to_string(::getpid()) + ".log") {
-    std::vector<std::string> argv = {CONNPOOL_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::setpgid(0, 0);
-      const int out = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(out, 1);
-      ::dup2(out, 2);
-      std::vector<char*> a;
-      for (auto& s : argv) a.push_back(s.data());
-      a.push_back(nullptr);
-      std::vector<std::string> envs = env;
-      envs.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
-      std::vector<char*> e;
-      for (auto& s : envs) e.push_back(s.data());
-      e.push_back(nullptr);
-      ::execve(a[0], a.data(), e.data());
-      ::_exit(127);
-    }
-  }
-  ~Child() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(-pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::unlink(log_.c_str());
-  }
-  void signal(int sig) { ::kill(pid_, sig); }
-  // Exit code, or -1 if it had not exited within `limit` (or died by a signal).
-  int wait_exit(std::chrono::seconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return -1;
-  }
-  [[nodiscard]] std::string output() const { return read_file(log_); }
-
- private:
-  std::string log_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-};
-
 TEST(CliServe, AnswersOnTheAdminPortAndDrainsOnSigterm) {
   std::string error;
   auto redis = RedisServer::start({}, &error);
   ASSERT_TRUE(redis) << error;
   const std::uint16_t admin = free_loopback_port();
-  Child serve({"serve", "--drain-timeout", "5s"},
-              {"REDIS_URL=redis://127.0.0.1:" + std::to_string(redis->port()),
-               "CONNPOOL_ADMIN_PORT=" + std::to_string(admin), "HOME=/tmp"});
+  ServeChild serve({"serve", "--drain-timeout", "5s"},
+                   {"REDIS_URL=redis://127.0.0.1:" + std::to_string(redis->port()),
+                    "CONNPOOL_ADMIN_PORT=" + std::to_string(admin), "HOME=/tmp"});
   std::string health;
   for (int i = 0; i < 200 && health.find("200 OK") == std::string::npos; ++i) {
     std::this_thread::sleep_for(50ms);

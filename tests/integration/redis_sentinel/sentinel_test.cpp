@@ -1,21 +1,18 @@
-// A Sentinel-backed Client against 1 master + 1 replica + 3 Sentinels (started once for the
-// binary): it resolves the master, follows SENTINEL FAILOVER under load with no silent loss
-// (INCR counters == successful INCRs), follows a SIGKILLed master after promotion, and fails
-// clearly for an unknown master name or when no Sentinel is up. URL parsing is covered too.
+// A Sentinel-backed Client against 1 master + 2 replicas + 3 Sentinels (started once for the
+// binary; the second replica is never promoted): it resolves the master, follows SENTINEL FAILOVER
+// under load with no silent loss (INCR counters == successful INCRs), follows a SIGKILLed master
+// after promotion, and fails clearly for an unknown master name or when no Sentinel is up. URL
+// parsing is covered too.
 #include "connpool/redis/client.hpp"
 #include "connpool/redis/sentinel/sentinel_url.hpp"
 
-#include "support/redis_sentinel.hpp"
-#include "support/redis_server.hpp"
-#include "support/redis_test_util.hpp"
+#include "sentinel_fixture.hpp"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <future>
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,12 +20,7 @@
 namespace connpool::redis {
 namespace {
 
-namespace asio = boost::asio;
-using connpool::test::IoThreads;
-using connpool::test::RedisSentinelCluster;
-using std::chrono::milliseconds;
-using std::chrono::steady_clock;
-using namespace std::chrono_literals;
+using namespace sentinel_test;  // the Sentinel fixture, kQuery, asio, chrono names
 
 // ---- URL ----------------------------------------------------------------------------------
 
@@ -97,117 +89,7 @@ TEST(SentinelUrlTest, ErrorsNameTheBadPartAndNeverThePassword) {
   EXPECT_TRUE(bad.error().is(errc::invalid_argument)) << bad.error().to_string();
 }
 
-// ---- against real Sentinels -----------------------------------------------------------------
-
-class Sentinel : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    std::string err;
-    cluster_ = RedisSentinelCluster::start({}, &err).release();
-    ASSERT_NE(cluster_, nullptr) << err;
-  }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-
-  Client make_client(const std::string& query) {
-    auto c = Client::create(io_.executor(), cluster_->url(query));
-    EXPECT_TRUE(c) << c.error().to_string();
-    if (!c) throw std::runtime_error(c.error().to_string());
-    return std::move(*c);
-  }
-
-  // The port of the node this client's pooled connections reach (CONFIG GET port).
-  static int served_port(Client& c) {
-    const std::vector<std::string> args{"CONFIG", "GET", "port"};
-    auto r = c.wait(c.command(args));
-    if (!r || !r->is_array() || r->elements().size() != 2) return 0;
-    return std::atoi(r->elements()[1].str().c_str());
-  }
-
-  // Polls until the client's commands reach `port`; the time it took, or nothing.
-  static std::optional<milliseconds> follow(Client& c, std::uint16_t port,
-                                            steady_clock::time_point since, milliseconds limit) {
-    const auto deadline = steady_clock::now() + limit;
-    while (steady_clock::now() < deadline) {
-      if (served_port(c) == port) {
-        return std::chrono::duration_cast<milliseconds>(steady_clock::now() - since);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return std::nullopt;
-  }
-
-  // INCR load: `workers` coroutines, one key each, counting successes and errors.
-  struct Load {
-    std::atomic<bool> stop{false};
-    std::vector<std::atomic<long long>> ok;
-    std::vector<std::atomic<long long>> failed;  // per worker
-    // INCR replies per worker: a reply not above the previous one means the node that
-    // answered lacked acknowledged increments (lost by asynchronous replication at the
-    // switch); `dropped` sums how many, `drops` counts such events.
-    std::vector<std::atomic<long long>> dropped;
-    std::vector<std::atomic<int>> drops;
-    std::atomic<long long> errors{0};
-    std::mutex mu;
-    std::map<std::string, int> error_kinds;          // guarded by mu
-    std::map<std::string, std::string> first_error;  // guarded by mu: an example per kind
-    std::vector<std::future<void>> done;
-    explicit Load(std::size_t workers)
-        : ok(workers), failed(workers), dropped(workers), drops(workers) {}
-  };
-
-  void start_load(Client& c, Load& load, const std::string& prefix) {
-    worker_ = [&c, &load, prefix](std::size_t w) -> asio::awaitable<void> {
-      const std::string key = prefix + std::to_string(w);
-      long long last = 0;
-      while (!load.stop.load()) {
-        auto r = co_await c.incr(key);
-        if (r) {
-          load.ok[w].fetch_add(1);
-          if (*r <= last) {
-            load.dropped[w].fetch_add(last - *r + 1);
-            load.drops[w].fetch_add(1);
-          }
-          last = *r;
-        } else {
-          load.errors.fetch_add(1);
-          load.failed[w].fetch_add(1);
-          std::lock_guard lock(load.mu);
-          const std::string kind(to_string(r.error().code()));
-          ++load.error_kinds[kind];
-          load.first_error.emplace(kind, r.error().message());
-        }
-      }
-    };
-    for (std::size_t w = 0; w < load.ok.size(); ++w) {
-      load.done.push_back(asio::co_spawn(io_.executor(), worker_(w), asio::use_future));
-    }
-  }
-
-  static std::uint16_t other_node(std::uint16_t port) {
-    const auto& d = cluster_->data_ports();
-    return d[0] == port ? d[1] : d[0];
-  }
-
-  static void print_errors(Load& load) {
-    std::lock_guard lock(load.mu);
-    for (const auto& [kind, n] : load.error_kinds) {
-      std::printf("    %s: %d (e.g. %s)\n", kind.c_str(), n, load.first_error[kind].c_str());
-    }
-  }
-
-  static RedisSentinelCluster* cluster_;
-  IoThreads io_{2};
-  std::function<asio::awaitable<void>(std::size_t)> worker_;  // outlives its coroutines
-};
-
-RedisSentinelCluster* Sentinel::cluster_ = nullptr;
-
-constexpr const char* kQuery =
-    "min_size=2&max_size=8&acquire_timeout=15s&connect_timeout=500ms&command_timeout=2s&"
-    "sentinel_refresh=500ms";
+// ---- against real Sentinels (fixture: sentinel_fixture.hpp) ------------------------------
 
 TEST_F(Sentinel, ResolvesTheMasterAndVerifiesItsRole) {
   const std::uint16_t master = cluster_->master_port();
@@ -235,11 +117,15 @@ TEST_F(Sentinel, FailoverUnderLoadFollowsTheNewMasterWithoutSilentLoss) {
     }
   }
   // Redis' own guard against writes acknowledged by a master that is no longer the master:
-  // cut off from its replica (once the replica is promoted) it refuses writes with NOREPLICAS,
+  // cut off from a replica (once that replica is promoted) it refuses writes with NOREPLICAS,
   // which the client treats as "not executed: wait for the new master and send it there".
-  // Only on the old master: the new one has no replica until the old one rejoins.
-  ASSERT_NE(cluster_->cli(old_master, "CONFIG SET min-replicas-to-write 1").find("OK"),
-            std::string::npos);
+  // Only on the old master: the new one has no replica until the old one rejoins. Every
+  // replica is required: the one never promoted stays attached to the old master for a while
+  // after the promotion and would otherwise keep it accepting writes that are then lost.
+  const std::string all_replicas = std::to_string(cluster_->data_ports().size() - 1);
+  ASSERT_NE(
+      cluster_->cli(old_master, "CONFIG SET min-replicas-to-write " + all_replicas).find("OK"),
+      std::string::npos);
   Client c = make_client(kQuery);
   Load load(16);
   start_load(c, load, "failover:");

@@ -194,7 +194,9 @@ const ErrorCase kCases[] = {
      "pools:\n  cache: {backend: redis, url: 'http://user:s3cret@h'}\n",
      {},
      {},
-     "config.yaml:2:32: pools.cache.url: must start with redis://, rediss:// or unix://, got "
+     "config.yaml:2:32: pools.cache.url: must start with redis://, rediss://, unix://, "
+     "redis-cluster://, rediss-cluster:// or "
+     "redis-sentinel://, got "
      "'http://user:***@h'"},
     {"url_without_host",
      "pools:\n  cache: {backend: redis, url: 'redis://:s3cret@'}\n",
@@ -213,6 +215,70 @@ const ErrorCase kCases[] = {
      {},
      "config.yaml:2:32: pools.cache.url: pool option 'pool_size' belongs in the pool's own key "
      "'max_size', not in the URL query"},
+    // --- the Redis URL parsers' own checks, as the runtime will make them
+    {"url_unknown_option",
+     "pools:\n  cache: {backend: redis, url: 'redis://:s3cret@h?password=s3cret'}\n",
+     {},
+     {},
+     "config.yaml:2:32: pools.cache.url: invalid redis URL option 'password': unknown option"},
+    {"url_bad_port",
+     "pools:\n  cache: {backend: redis, url: 'redis://:s3cret@h:99999'}\n",
+     {},
+     {},
+     "config.yaml:2:32: pools.cache.url: invalid redis URL: port '99999' is not a number in "
+     "1..65535"},
+    // --- cluster and sentinel URLs: the matching parser's verdict, never a password
+    {"cluster_url_bad_seed_port",
+     "pools:\n  cache: {backend: redis, url: 'redis-cluster://:s3cret@h1:7000,h2:x'}\n",
+     {},
+     {},
+     "config.yaml:2:32: pools.cache.url: invalid redis-cluster URL: seed node 2: invalid redis "
+     "URL: port 'x' is not a number in 1..65535"},
+    {"cluster_url_database",
+     "pools:\n  cache: {backend: redis, url: 'redis-cluster://h1:7000/3'}\n",
+     {},
+     {},
+     "config.yaml:2:32: pools.cache.url: invalid redis-cluster URL: path '/3': Redis Cluster has "
+     "only database 0 (use '/' or nothing)"},
+    {"cluster_url_with_pool_option",
+     "pools:\n  cache: {backend: redis, url: "
+     "'redis-cluster://:s3cret@h1:7000?read_from=replica&max_size=4'}\n",
+     {},
+     {},
+     "config.yaml:2:32: pools.cache.url: pool option 'max_size' belongs in the pool's own key "
+     "'max_size', not in the URL query"},
+    {"cluster_url_bad_option",
+     "pools:\n  cache: {backend: redis, url: 'redis-cluster://h1:7000?read_from=anywhere'}\n",
+     {},
+     {},
+     "config.yaml:2:32: pools.cache.url: invalid redis-cluster URL option 'read_from': "
+     "'anywhere' is not primary, replica or nearest"},
+    {"sentinel_url_without_master",
+     "pools:\n  cache: {backend: redis, url: 'redis-sentinel://:s3cret@h1:26379,h2:26380'}\n",
+     {},
+     {},
+     "config.yaml:2:32: pools.cache.url: invalid redis-sentinel URL: missing the master name "
+     "(redis-sentinel://host:26379/mymaster)"},
+    {"sentinel_url_bad_refresh",
+     "pools:\n  cache: {backend: redis, url: "
+     "'redis-sentinel://h1:26379/mymaster?sentinel_password=s3cret&sentinel_refresh=soon'}\n",
+     {},
+     {},
+     "config.yaml:2:32: pools.cache.url: invalid redis-sentinel URL option 'sentinel_refresh': "
+     "invalid duration 'soon': must start with a whole number"},
+    {"sentinel_url_with_pool_option",
+     "pools:\n  cache: {backend: redis, url: "
+     "'redis-sentinel://:s3cret@h1:26379/mymaster?sentinel_password=s3cret&pool_timeout=1s'}\n",
+     {},
+     {},
+     "config.yaml:2:32: pools.cache.url: pool option 'pool_timeout' belongs in the pool's own key "
+     "'acquire_timeout', not in the URL query"},
+    {"sentinel_url_env_without_sentinels",
+     "",
+     {{"REDIS_URL", "redis-sentinel://:s3cret@/mymaster"}},
+     {},
+     "env:REDIS_URL: pools.redis.url: invalid redis-sentinel URL: no sentinel address "
+     "(redis-sentinel://host:26379,...)"},
     {"size_not_number",
      redis_pool("    max_size: ten\n"),
      {},
@@ -381,7 +447,9 @@ const ErrorCase kCases[] = {
      "",
      {{"REDIS_URL", "s3cret@localhost:6379"}},
      {},
-     "env:REDIS_URL: pools.redis.url: must start with redis://, rediss:// or unix://, got "
+     "env:REDIS_URL: pools.redis.url: must start with redis://, rediss://, unix://, "
+     "redis-cluster://, rediss-cluster:// or "
+     "redis-sentinel://, got "
      "'***@localhost:6379'"},
     {"emulator_host_env_invalid",
      "",

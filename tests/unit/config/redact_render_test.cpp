@@ -30,6 +30,13 @@ INSTANTIATE_TEST_SUITE_P(
                       RedactCase{"redis://h/0?password=pw&db=1", "redis://h/0?password=***&db=1"},
                       RedactCase{"redis://h?Token=t#frag", "redis://h?Token=***#frag"},
                       RedactCase{"unix://u:pw@/run/redis.sock", "unix://u:***@/run/redis.sock"},
+                      RedactCase{"redis-cluster://u:pw@h1:7000,h2:7001/?read_from=replica",
+                                 "redis-cluster://u:***@h1:7000,h2:7001/?read_from=replica"},
+                      RedactCase{
+                          "redis-sentinel://:pw@s1,s2:26380/mymaster/1?sentinel_password=sp",
+                          "redis-sentinel://:***@s1,s2:26380/mymaster/1?sentinel_password=***"},
+                      RedactCase{"redis://h?sentinel_username=u&auth_token=t",
+                                 "redis://h?sentinel_username=u&auth_token=***"},
                       RedactCase{"pw@localhost:6379", "***@localhost:6379"},
                       RedactCase{"localhost:6379", "localhost:6379"}, RedactCase{"", ""}));
 
@@ -44,7 +51,7 @@ Config sample() {
       "pools:\n"
       "  cache:\n"
       "    backend: redis\n"
-      "    url: redis://app:s3cret-pw@127.0.0.1:6379/0?password=s3cret-q\n"
+      "    url: redis://app:s3cret-pw@127.0.0.1:6379/0\n"
       "    max_size: 12\n"
       "  docs:\n"
       "    backend: firestore\n"
@@ -61,7 +68,7 @@ TEST(Render, TableShowsValuesAndOriginsWithoutSecrets) {
   EXPECT_EQ(t.find("s3cret"), std::string::npos) << t;
   EXPECT_NE(t.find("environment: production  (flag:--env)"), std::string::npos) << t;
   EXPECT_NE(t.find("pool cache (redis)"), std::string::npos) << t;
-  EXPECT_NE(t.find("redis://app:***@127.0.0.1:6379/0?password=***"), std::string::npos) << t;
+  EXPECT_NE(t.find("redis://app:***@127.0.0.1:6379/0"), std::string::npos) << t;
   EXPECT_NE(t.find("pool docs (firestore)"), std::string::npos) << t;
   EXPECT_NE(t.find("9191"), std::string::npos) << t;
   EXPECT_NE(t.find("env:CONNPOOL_ADMIN_PORT"), std::string::npos) << t;

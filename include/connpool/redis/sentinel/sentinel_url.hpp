@@ -9,6 +9,9 @@
 // - Options of the Sentinel connections themselves: sentinel_username, sentinel_password
 //   (Sentinels with `requirepass`), sentinel_refresh (how often the master address is also
 //   polled, in case a +switch-master message was missed; default 1s, 0 = never).
+// - role=master|replica (default master): which nodes the Client's pools connect to. A
+//   replica client spreads its connections over the replicas the Sentinels report healthy and
+//   never falls back to the master.
 //
 // Secrets: passwords are kept only in `master.password` / `sentinel_password`; errors and
 // redacted() show "***".
@@ -26,6 +29,9 @@
 namespace connpool::redis {
 
 struct SentinelUrl {
+  /// Which nodes a Client built from this URL connects to.
+  enum class Role { master, replica };
+
   struct Address {
     std::string host;
     std::uint16_t port = 26379;
@@ -45,6 +51,8 @@ struct SentinelUrl {
   /// Polling interval of the master address besides the +switch-master subscription.
   /// Default 1000 ms; 0 = subscription only.
   std::chrono::milliseconds sentinel_refresh{1000};
+  /// `role=`: the master (default), or the healthy replicas of `master_name`.
+  Role role = Role::master;
 
   /// Errors: errc::invalid_argument (syntax) or errc::invalid_config (option values); they
   /// name the bad part and never contain a password.
@@ -57,7 +65,8 @@ struct SentinelUrl {
   [[nodiscard]] std::string redacted() const;
   /// URL of one Sentinel (its address, sentinel credentials, the master's timeouts).
   [[nodiscard]] RedisUrl sentinel_url(const Address& sentinel) const;
-  /// URL of the master at `host:port`.
+  /// URL of the master (or, role=replica, of a replica) at `host:port`: the same credentials,
+  /// database and options.
   [[nodiscard]] RedisUrl master_url(const Address& address) const;
 };
 
