@@ -213,32 +213,28 @@ std::shared_ptr<LoadGenerator> LoadGenerator::start(Runtime& runtime,
 
   const auto keys = static_cast<unsigned>(st.options.keys);
   unsigned seed = 1;
-  for (const auto& entry : runtime.redis_pools()) {
-    st.pools.push_back(std::make_unique<PoolCounters>(entry.name));
+  // `concurrency` workers for one pool, each running an operation made by `make_operation`.
+  const auto spawn_workers = [&](const std::string& name, const auto& make_operation) {
+    st.pools.push_back(std::make_unique<PoolCounters>(name));
     PoolCounters& counters = *st.pools.back();
     for (int i = 0; i < st.options.concurrency; ++i) {
-      RedisOperation<redis::Client> operation{entry.client, keys};
+      auto operation = make_operation();
       asio::co_spawn(asio::make_strand(executor),
                      worker(load->state_, counters, std::move(operation), seed++), asio::detached);
     }
+  };
+  for (const auto& entry : runtime.redis_pools()) {
+    spawn_workers(entry.name, [&] { return RedisOperation<redis::Client>{entry.client, keys}; });
   }
   for (const auto& entry : runtime.cluster_pools()) {
-    st.pools.push_back(std::make_unique<PoolCounters>(entry.name));
-    PoolCounters& counters = *st.pools.back();
-    for (int i = 0; i < st.options.concurrency; ++i) {
-      RedisOperation<redis::cluster::ClusterClient> operation{entry.client, keys};
-      asio::co_spawn(asio::make_strand(executor),
-                     worker(load->state_, counters, std::move(operation), seed++), asio::detached);
-    }
+    spawn_workers(entry.name, [&] {
+      return RedisOperation<redis::cluster::ClusterClient>{entry.client, keys};
+    });
   }
   for (const auto& entry : runtime.firestore_pools()) {
-    st.pools.push_back(std::make_unique<PoolCounters>(entry.name));
-    PoolCounters& counters = *st.pools.back();
-    for (int i = 0; i < st.options.concurrency; ++i) {
-      FirestoreOperation operation{entry.client, keys, st.options.collection};
-      asio::co_spawn(asio::make_strand(executor),
-                     worker(load->state_, counters, std::move(operation), seed++), asio::detached);
-    }
+    spawn_workers(entry.name, [&] {
+      return FirestoreOperation{entry.client, keys, st.options.collection};
+    });
   }
   char rate[32];
   std::snprintf(rate, sizeof rate, "%g ops/s per pool", st.options.rate);
