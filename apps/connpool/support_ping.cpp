@@ -3,10 +3,10 @@
 #include "connpool/config/redact.hpp"
 #include "connpool/redis/cluster/cluster_client.hpp"
 #include "connpool/redis/connection.hpp"
+#include "connpool/redis/sentinel/sentinel_connect.hpp"
 #include "connpool/redis/sentinel/sentinel_url.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <optional>
 #include <string>
 #if CONNPOOL_HAVE_firestore
@@ -35,19 +35,25 @@ std::chrono::microseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
 }
 
-// Connects to `url` and PINGs it within the pool's validation_timeout; the error, if any.
-asio::awaitable<std::optional<std::string>> ping_once(const redis::RedisUrl& url,
-                                                      const config::PoolSpec& spec) {
-  auto conn = co_await redis::Connection::connect(co_await asio::this_coro::executor, url);
-  if (!conn) co_return conn.error().to_string();
+// PINGs `conn` within the pool's validation_timeout and closes it; the error, if any.
+asio::awaitable<std::optional<std::string>> ping_and_close(redis::Connection& conn,
+                                                           const config::PoolSpec& spec) {
   const std::string_view ping[] = {"PING"};
-  auto reply = co_await (*conn)->execute(ping, spec.pool.validation_timeout);
-  (*conn)->close();
+  auto reply = co_await conn.execute(ping, spec.pool.validation_timeout);
+  conn.close();
   if (!reply) co_return reply.error().to_string();
   if (!reply->is_status() || reply->str() != "PONG") {
     co_return "unexpected reply to PING: " + reply->to_display();
   }
   co_return std::nullopt;
+}
+
+// Connects to `url` and PINGs it; the error, if any.
+asio::awaitable<std::optional<std::string>> ping_once(const redis::RedisUrl& url,
+                                                      const config::PoolSpec& spec) {
+  auto conn = co_await redis::Connection::connect(co_await asio::this_coro::executor, url);
+  if (!conn) co_return conn.error().to_string();
+  co_return co_await ping_and_close(**conn, spec);
 }
 
 asio::awaitable<void> probe_redis(const config::PoolSpec& spec, ProbeResult& out) {
@@ -108,65 +114,28 @@ asio::awaitable<void> probe_cluster(const config::PoolSpec& spec, ProbeResult& o
                std::to_string(nodes.size()) + " nodes)";
 }
 
-// Asks one Sentinel where the master is: "host:port" in `master`, or the error.
-asio::awaitable<std::optional<std::string>> ask_sentinel(const redis::SentinelUrl& url,
-                                                         const redis::SentinelUrl::Address& at,
-                                                         const config::PoolSpec& spec,
-                                                         redis::SentinelUrl::Address& master) {
-  // The master template carries the configuration's connect_timeout (probe_sentinel sets it).
-  const redis::RedisUrl sentinel = url.sentinel_url(at);
-  const std::string where = "sentinel " + sentinel.endpoint() + ": ";
-  auto conn = co_await redis::Connection::connect(co_await asio::this_coro::executor, sentinel);
-  if (!conn) co_return where + conn.error().to_string();
-  const std::string_view ask[] = {"SENTINEL", "get-master-addr-by-name", url.master_name};
-  auto reply = co_await (*conn)->execute(ask, spec.pool.validation_timeout);
-  (*conn)->close();
-  if (!reply) co_return where + reply.error().to_string();
-  if (reply->is_error()) co_return where + reply->str();
-  const auto& e = reply->elements();
-  if (!reply->is_array() || e.size() != 2) {
-    co_return where + "does not know a master named '" + url.master_name + "'";
-  }
-  unsigned port = 0;
-  const std::string& text = e[1].str();
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (ec != std::errc() || ptr != text.data() + text.size() || port == 0 || port > 65535) {
-    co_return where + "answered an invalid master address: " + reply->to_display();
-  }
-  master.host = e[0].str();
-  master.port = static_cast<std::uint16_t>(port);
-  co_return std::nullopt;
-}
-
-// Sentinel: the first Sentinel that answers names the master, which must answer PING. The
-// detail reports the master's address (or every Sentinel's failure).
+// Sentinel: the node the Sentinels name (the master, or with role=replica a healthy replica),
+// found and checked with ROLE as the pool would, must answer PING. The detail names the node.
 asio::awaitable<void> probe_sentinel(const config::PoolSpec& spec, ProbeResult& out) {
   auto url = redis::SentinelUrl::parse(spec.redis.url);
   if (!url) co_return fail(out, url.error().to_string());
+  // The configuration's timeouts apply to the Sentinels and the node alike.
   url->master.pool = spec.pool;
   out.endpoint = url->redacted();
+  const std::string role = url->role == redis::SentinelUrl::Role::replica ? "replica" : "master";
   const auto start = Clock::now();
-  std::optional<redis::SentinelUrl::Address> master;
-  std::string errors;
-  for (const auto& sentinel : url->sentinels) {
-    redis::SentinelUrl::Address found;
-    auto failure = co_await ask_sentinel(*url, sentinel, spec, found);
-    if (!failure) {
-      master = found;
-      break;
-    }
-    errors += (errors.empty() ? "" : "; ") + *failure;
-  }
-  if (!master) {
+  auto conn =
+      co_await redis::connect_via_sentinels(co_await asio::this_coro::executor, std::move(*url));
+  if (!conn) {
     out.latency = since(start);
-    co_return fail(out, "no Sentinel named the master: " + errors);
+    co_return fail(out, "no " + role + ": " + conn.error().to_string());
   }
-  const redis::RedisUrl master_url = url->master_url(*master);
-  auto failure = co_await ping_once(master_url, spec);
+  const std::string node = (*conn)->url().endpoint();
+  auto failure = co_await ping_and_close(**conn, spec);
   out.latency = since(start);
-  if (failure) co_return fail(out, "master " + master_url.endpoint() + ": " + *failure);
+  if (failure) co_return fail(out, role + " " + node + ": " + *failure);
   out.status = ProbeResult::Status::healthy;
-  out.detail = "PONG from master " + master_url.endpoint();
+  out.detail = "PONG from " + role + " " + node;
 }
 
 bool is_cluster_url(std::string_view url) {

@@ -223,6 +223,20 @@ TEST(CliClusterSentinel, CheckPingsTheMasterTheSentinelsName) {
   EXPECT_NE(r.out.find("PONG from master " + port_node(master)), std::string::npos) << r.out;
 }
 
+TEST(CliClusterSentinel, CheckPingsAReplicaWithRoleReplica) {
+  const std::uint16_t master = g_sentinel->master_port();
+  ASSERT_NE(master, 0);
+  std::uint16_t replica = 0;
+  for (const auto port : g_sentinel->data_ports()) {
+    if (port != master) replica = port;
+  }
+  ASSERT_NE(replica, 0);
+  ASSERT_TRUE(g_sentinel->wait_replica_healthy(replica, std::chrono::seconds(20)));
+  auto r = run_connpool({"check"}, {{"REDIS_URL", g_sentinel->url("role=replica")}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("PONG from replica " + port_node(replica)), std::string::npos) << r.out;
+}
+
 TEST(CliClusterSentinel, CheckFailsClearlyWhenNoClusterNodeAnswers) {
   const std::string url =
       "redis-cluster://:s3cret@127.0.0.1:" + std::to_string(free_loopback_port());
@@ -241,7 +255,11 @@ TEST(CliClusterSentinel, CheckFailsClearlyWhenNoSentinelAnswers) {
       "redis-sentinel://127.0.0.1:" + std::to_string(free_loopback_port()) + "/mymaster";
   auto r = run_connpool({"check"}, {{"REDIS_URL", url}});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_NE(r.out.find("no Sentinel named the master"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("UNHEALTHY"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no master: unavailable: redis-sentinel: no Sentinel reachable for master "
+                       "'mymaster'"),
+            std::string::npos)
+      << r.out;
 }
 
 }  // namespace
