@@ -300,11 +300,24 @@ bool RedisCluster::restart(std::uint16_t port, std::string* error) {
   return launch(*n, error);
 }
 
+std::string RedisCluster::log_tail(const Node& node, std::size_t lines) const {
+  std::ifstream in(node.dir + "/redis.log");
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);) all.push_back(line);
+  std::string out;
+  for (std::size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i) {
+    out += all[i] + "\n";
+  }
+  return out;
+}
+
 bool RedisCluster::wait_healthy(std::chrono::milliseconds timeout, std::string* error) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string why;
+  const Node* not_ok = nullptr;  // the node that last failed the first check
   while (std::chrono::steady_clock::now() < deadline) {
     why.clear();
+    not_ok = nullptr;
     std::set<std::string> views;
     for (const auto& n : nodes_) {
       if (n.pid <= 0) continue;
@@ -312,6 +325,7 @@ bool RedisCluster::wait_healthy(std::chrono::milliseconds timeout, std::string* 
       if (info.find("cluster_state:ok") == std::string::npos ||
           info.find("cluster_slots_ok:16384") == std::string::npos) {
         why = "node " + std::to_string(n.port) + " not ok: " + info.substr(0, 120);
+        not_ok = &n;
         break;
       }
       std::set<std::string> owners;  // ordered, so every node's view compares equal
@@ -348,6 +362,10 @@ bool RedisCluster::wait_healthy(std::chrono::milliseconds timeout, std::string* 
     }
     if (why.empty()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (not_ok != nullptr) {
+    why += "\nits CLUSTER NODES:\n" + cli(not_ok->port, "CLUSTER NODES") + "\nits log:\n" +
+           log_tail(*not_ok, 25);
   }
   if (error) *error = "cluster not healthy: " + why;
   return false;

@@ -74,6 +74,8 @@ class RedisCluster {
   void stop(Node& node);
   Node* find(std::uint16_t port);
   [[nodiscard]] const Node* find(std::uint16_t port) const;
+  /// The last `lines` lines of a node's redis.log (for failure messages).
+  [[nodiscard]] std::string log_tail(const Node& node, std::size_t lines) const;
 
   RedisClusterOptions options_;
   std::string root_;

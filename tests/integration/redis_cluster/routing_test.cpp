@@ -1,13 +1,17 @@
-// Routing on a stable cluster: every command family reaches the key's owner, hash tags, cross-
-// slot errors, multi-key splitting, pipelines across nodes, reads from replicas.
+// Routing on a stable cluster: every command family reaches the key's owner (checked on that
+// node directly), hash tags, transactions and WATCH, cross-slot errors, multi-key splitting,
+// pipelines across nodes, reads from replicas.
 #include "cluster_fixture.hpp"
 #include "support/redis_server.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace connpool::test {
@@ -26,6 +30,21 @@ std::vector<std::string> spread_keys(const std::string& prefix, int n) {
 
 std::vector<std::string_view> views(const std::vector<std::string>& v) {
   return {v.begin(), v.end()};
+}
+
+// How many times `port` has run `command` (INFO commandstats): which node served what.
+long long calls(std::uint16_t port, const std::string& command) {
+  const std::string stats = cluster()->cli(port, "INFO commandstats");
+  const std::string label = "cmdstat_" + command + ":calls=";
+  const auto at = stats.find(label);
+  if (at == std::string::npos) return 0;
+  return std::stoll(stats.substr(at + label.size()));
+}
+
+std::map<std::uint16_t, long long> calls_per_node(const std::string& command) {
+  std::map<std::uint16_t, long long> out;
+  for (const auto port : cluster()->ports()) out[port] = calls(port, command);
+  return out;
 }
 
 // The key's owner, asked directly (no cluster client involved).
@@ -115,6 +134,67 @@ TEST(ClusterRouting, EveryCommandFamilyReachesTheOwner) {
   }
 }
 
+// Options and writes the family test above does not cover, each read back from the key's
+// owner directly.
+TEST(ClusterRouting, WritesWithOptionsLandOnTheOwner) {
+  IoThreads io(2);
+  auto client = make_cluster_client(io);
+  std::set<std::uint16_t> owners;
+  for (const auto& base : spread_keys("opts:", 12)) {
+    const std::string s = base + ":str";
+    const std::string h = base + ":hash";
+    const std::string st = base + ":set";
+    const std::string scripted = base + ":lua";
+    const auto port = owner(s);
+    owners.insert(port);
+    redis::SetOptions ex;
+    ex.ex = std::chrono::seconds(100);
+    ASSERT_TRUE(client.wait(client.set(s, "first", ex)).value_or(false));
+    const auto ttl = std::stoll(cluster()->cli(port, "TTL '" + s + "'"));
+    EXPECT_GT(ttl, 0) << s;
+    EXPECT_LE(ttl, 100) << s;
+    redis::SetOptions nx;
+    nx.condition = redis::SetOptions::Condition::if_not_exists;
+    EXPECT_FALSE(client.wait(client.set(s, "second", nx)).value_or(true)) << s;
+    EXPECT_EQ(cluster()->cli(port, "GET '" + s + "'"), "first");
+    redis::SetOptions xx;
+    xx.condition = redis::SetOptions::Condition::if_exists;
+    EXPECT_FALSE(client.wait(client.set(base + ":absent", "x", xx)).value_or(true));
+    EXPECT_EQ(client.wait(client.exists(base + ":absent")).value_or(-1), 0);
+    const std::vector<std::string> append{"APPEND", s, "+"};
+    auto appended = client.wait(client.command(append));
+    ASSERT_TRUE(appended) << appended.error().to_string();
+    EXPECT_EQ(appended->as_integer(), 6);
+    EXPECT_EQ(cluster()->cli(port, "GET '" + s + "'"), "first+");
+
+    const std::vector<ClusterClient::Field> fields{{"f1", "v1"}, {"f2", "v2"}, {"f3", "v3"}};
+    EXPECT_EQ(client.wait(client.hset(h, fields)).value_or(-1), 3);
+    auto all =
+        client.wait(client.hgetall(h)).value_or(std::vector<std::pair<std::string, std::string>>{});
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(all, (std::vector<std::pair<std::string, std::string>>{
+                       {"f1", "v1"}, {"f2", "v2"}, {"f3", "v3"}}));
+    EXPECT_EQ(cluster()->cli(owner(h), "HGET '" + h + "' f2"), "v2");
+
+    const std::vector<std::string_view> members{"x", "y", "z", "x"};
+    EXPECT_EQ(client.wait(client.sadd(st, members)).value_or(-1), 3);
+    auto got = client.wait(client.smembers(st)).value_or(std::vector<std::string>{});
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, (std::vector<std::string>{"x", "y", "z"}));
+    EXPECT_EQ(cluster()->cli(owner(st), "SCARD '" + st + "'"), "3");
+
+    // A script that writes: it runs on the owner of its key.
+    const std::vector<std::string_view> script_keys{scripted};
+    const std::vector<std::string_view> script_args{"from-lua"};
+    auto wrote = client.wait(
+        client.eval("return redis.call('SET', KEYS[1], ARGV[1])", script_keys, script_args));
+    ASSERT_TRUE(wrote) << wrote.error().to_string();
+    EXPECT_EQ(wrote->str(), "OK");
+    EXPECT_EQ(cluster()->cli(owner(scripted), "GET '" + scripted + "'"), "from-lua");
+  }
+  EXPECT_EQ(owners.size(), 3u);
+}
+
 TEST(ClusterRouting, HashTagsKeepKeysOnOneNode) {
   IoThreads io(2);
   auto client = make_cluster_client(io);
@@ -142,6 +222,53 @@ TEST(ClusterRouting, HashTagsKeepKeysOnOneNode) {
   EXPECT_EQ(joined->str(), "ann ann@x");
   const auto port = owner(keys[0]);
   EXPECT_EQ(cluster()->cli(port, "GET '" + keys[2] + "'"), "1");
+}
+
+TEST(ClusterRouting, TransactionsRunOnTheSlotOwnerAndHonourWatch) {
+  IoThreads io(2);
+  auto client = make_cluster_client(io);
+  const std::string balance = "{acct:9}:balance";
+  const std::string log = "{acct:9}:log";
+  const auto port = owner(balance);
+  ASSERT_TRUE(client.wait(client.set(balance, "100")).value_or(false));
+  const std::vector<std::string_view> keys{balance, log};
+  const std::vector<std::string_view> watch{balance};
+
+  // WATCH, read, then MULTI/EXEC on the same connection of the owner.
+  auto tx = client.wait(client.transaction(keys, watch));
+  ASSERT_TRUE(tx) << tx.error().to_string();
+  const std::array<std::string_view, 2> read{"GET", balance};
+  auto current = client.wait(tx->command(read));
+  ASSERT_TRUE(current) << current.error().to_string();
+  EXPECT_EQ(current->str(), "100");
+  tx->queue({"DECRBY", balance, "30"});
+  tx->queue({"RPUSH", log, "-30"});
+  auto done = client.wait(tx->exec());
+  ASSERT_TRUE(done) << done.error().to_string();
+  ASSERT_EQ(done->size(), 2u);
+  EXPECT_EQ((*done)[0].as_integer(), 70);
+  EXPECT_EQ((*done)[1].as_integer(), 1);
+  EXPECT_EQ(cluster()->cli(port, "GET '" + balance + "'"), "70");
+  EXPECT_EQ(cluster()->cli(port, "LRANGE '" + log + "' 0 -1"), "-30");
+
+  // Someone else changes the WATCHed key before EXEC: nothing is applied.
+  auto conflicted = client.wait(client.transaction(keys, watch));
+  ASSERT_TRUE(conflicted) << conflicted.error().to_string();
+  ASSERT_TRUE(client.wait(client.set(balance, "0")).value_or(false));
+  conflicted->queue({"DECRBY", balance, "30"});
+  conflicted->queue({"RPUSH", log, "-30"});
+  auto refused = client.wait(conflicted->exec());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), errc::watch_conflict) << refused.error().to_string();
+  EXPECT_EQ(cluster()->cli(port, "GET '" + balance + "'"), "0");
+  EXPECT_EQ(cluster()->cli(port, "LLEN '" + log + "'"), "1");
+
+  // A WATCHed key in another slot than the keys is refused before anything is sent.
+  const std::vector<std::string_view> elsewhere{"{acct:10}:balance"};
+  ASSERT_NE(hash_slot(elsewhere[0]), hash_slot(balance));
+  auto split = client.wait(client.transaction(keys, elsewhere));
+  ASSERT_FALSE(split);
+  EXPECT_EQ(split.error().code(), errc::cross_slot) << split.error().to_string();
 }
 
 TEST(ClusterRouting, CrossSlotOperationsAreClearErrors) {
@@ -180,7 +307,19 @@ TEST(ClusterRouting, MultiKeyCommandsAreSplitBySlotInOrder) {
     slots.insert(hash_slot(keys[i]));
   }
   ASSERT_GT(slots.size(), 50u);
+  const auto msets_before = calls_per_node("mset");
   ASSERT_TRUE(client.wait(client.mset(pairs)));
+  // One MSET per slot, each on the slot's owner; every value readable there directly.
+  std::map<std::uint16_t, long long> slots_per_owner;
+  for (const auto slot : slots) ++slots_per_owner[cluster()->owner_of_slot(slot).value_or(0)];
+  EXPECT_EQ(slots_per_owner.size(), 3u);
+  const auto msets_after = calls_per_node("mset");
+  for (const auto& [port, count] : slots_per_owner) {
+    EXPECT_EQ(msets_after.at(port) - msets_before.at(port), count) << "MSETs on " << port;
+  }
+  for (std::size_t i = 0; i < keys.size(); i += 4) {  // a sample: each check spawns redis-cli
+    EXPECT_EQ(cluster()->cli(owner(keys[i]), "GET '" + keys[i] + "'"), values[i]);
+  }
   // Ask for them in a different order, with missing keys in between.
   std::vector<std::string> wanted;
   for (std::size_t i = keys.size(); i-- > 0;) {
@@ -201,6 +340,9 @@ TEST(ClusterRouting, MultiKeyCommandsAreSplitBySlotInOrder) {
   EXPECT_EQ(client.wait(client.exists(wanted_views)).value_or(-1), 60);
   EXPECT_EQ(client.wait(client.del(wanted_views)).value_or(-1), 60);
   EXPECT_EQ(client.wait(client.exists(wanted_views)).value_or(-1), 0);
+  for (std::size_t i = 1; i < keys.size(); i += 4) {
+    EXPECT_EQ(cluster()->cli(owner(keys[i]), "EXISTS '" + keys[i] + "'"), "0") << keys[i];
+  }
 }
 
 TEST(ClusterRouting, PipelineAcrossNodesKeepsReplyOrder) {
@@ -215,6 +357,7 @@ TEST(ClusterRouting, PipelineAcrossNodesKeepsReplyOrder) {
   }
   p.add({"PING"});
   ASSERT_EQ(p.size(), 301u);
+  const auto sets_before = calls_per_node("set");
   auto replies = client.wait(p.exec());
   ASSERT_TRUE(replies) << replies.error().to_string();
   ASSERT_EQ(replies->size(), 301u);
@@ -225,17 +368,22 @@ TEST(ClusterRouting, PipelineAcrossNodesKeepsReplyOrder) {
   }
   EXPECT_EQ(replies->back().str(), "PONG");
   EXPECT_EQ(client.stats().moved, 0u);
-  // Each node received its own part.
-  std::set<std::uint16_t> owners;
-  for (const auto& k : keys) owners.insert(owner(k));
-  EXPECT_EQ(owners.size(), 3u);
+  // Each primary ran exactly the SETs of the keys it owns (replicas run them too, through
+  // replication, so only primaries are counted), and holds their values.
+  std::map<std::uint16_t, long long> owned;
+  for (const auto& k : keys) ++owned[owner(k)];
+  EXPECT_EQ(owned.size(), 3u);
+  const auto sets_after = calls_per_node("set");
+  for (const auto& [port, count] : owned) {
+    EXPECT_EQ(sets_after.at(port) - sets_before.at(port), count) << "SETs on " << port;
+  }
+  for (std::size_t i = 0; i < keys.size(); i += 10) {
+    EXPECT_EQ(cluster()->cli(owner(keys[i]), "GET '" + keys[i] + "'"), keys[i] + "!");
+  }
 }
 
 long long get_calls(std::uint16_t port) {
-  const std::string stats = cluster()->cli(port, "INFO commandstats");
-  const auto at = stats.find("cmdstat_get:calls=");
-  if (at == std::string::npos) return 0;
-  return std::stoll(stats.substr(at + 18));
+  return calls(port, "get");
 }
 
 TEST(ClusterRouting, ReadFromReplicaSendsReadsToReplicas) {
@@ -271,6 +419,25 @@ TEST(ClusterRouting, ReadFromReplicaSendsReadsToReplicas) {
   }
   EXPECT_EQ(on_replicas, static_cast<long long>(keys.size()));
   EXPECT_EQ(on_primaries, 0);
+  // Split multi-key reads too: each slot's part goes to a replica of that slot.
+  const auto key_views = views(keys);
+  std::set<std::uint16_t> slots;
+  for (const auto& k : keys) slots.insert(hash_slot(k));
+  const auto mgets_before = calls_per_node("mget");
+  auto values = reader.wait(reader.mget(key_views));
+  ASSERT_TRUE(values) << values.error().to_string();
+  for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ((*values)[i], "r" + keys[i]);
+  const auto mgets_after = calls_per_node("mget");
+  long long mget_replicas = 0;
+  for (const auto port : cluster()->ports()) {
+    const long long delta = mgets_after.at(port) - mgets_before.at(port);
+    if (std::find(primaries.begin(), primaries.end(), port) != primaries.end()) {
+      EXPECT_EQ(delta, 0) << "MGET on primary " << port;
+    } else {
+      mget_replicas += delta;
+    }
+  }
+  EXPECT_EQ(mget_replicas, static_cast<long long>(slots.size()));
   // Writes still go to primaries.
   EXPECT_TRUE(reader.wait(reader.set(keys[0], "w")).value_or(false));
   EXPECT_EQ(writer.wait(writer.get(keys[0])).value_or(std::nullopt), "w");

@@ -38,14 +38,26 @@ std::uint16_t other_primary(std::uint16_t port) {
   return 0;
 }
 
-// Assigns `slot` (which must hold no keys) to `to` on every primary.
+// Moves `slot` (which must hold no keys) to `to` the documented way, even though there is
+// nothing to MIGRATE: IMPORTING on `to` and MIGRATING on the owner first, so that SETSLOT
+// NODE on `to` gives it a new config epoch and broadcasts it, then SETSLOT NODE on every other
+// primary. A bare SETSLOT NODE on the primaries (no epoch change) leaves the replicas' views
+// behind, and a replica promoted later can orphan the slot.
 void move_empty_slot(int slot, std::uint16_t to) {
-  const std::string id = cluster()->node_id(to);
-  const std::string cmd = "CLUSTER SETSLOT " + std::to_string(slot) + " NODE " + id;
-  ASSERT_EQ(cluster()->cli(to, cmd), "OK");
+  const std::string s = std::to_string(slot);
+  const auto from = cluster()->owner_of_slot(slot);
+  ASSERT_TRUE(from.has_value());
+  ASSERT_NE(*from, to);
+  const std::string to_id = cluster()->node_id(to);
+  ASSERT_EQ(cluster()->cli(to, "CLUSTER SETSLOT " + s + " IMPORTING " + cluster()->node_id(*from)),
+            "OK");
+  ASSERT_EQ(cluster()->cli(*from, "CLUSTER SETSLOT " + s + " MIGRATING " + to_id), "OK");
+  const std::string assign = "CLUSTER SETSLOT " + s + " NODE " + to_id;
+  ASSERT_EQ(cluster()->cli(to, assign), "OK");
+  ASSERT_EQ(cluster()->cli(*from, assign), "OK");
   for (const auto p : cluster()->primaries()) {
-    if (p != to) {
-      ASSERT_EQ(cluster()->cli(p, cmd), "OK") << p;
+    if (p != to && p != *from) {
+      ASSERT_EQ(cluster()->cli(p, assign), "OK") << p;
     }
   }
 }
@@ -56,8 +68,10 @@ TEST(ClusterTopology, MovedSlotIsFollowedAndRedirectsAreBounded) {
   const int slot = hash_slot(key);
   auto client = make_cluster_client(io, "refresh_interval=0");
   auto strict = make_cluster_client(io, "refresh_interval=0&max_redirects=0");
+  auto piped = make_cluster_client(io, "refresh_interval=0");
   ASSERT_TRUE(client.wait(client.refresh()));
   ASSERT_TRUE(strict.wait(strict.refresh()));
+  ASSERT_TRUE(piped.wait(piped.refresh()));
   const auto from = cluster()->owner_of_slot(slot).value_or(0);
   const auto to = other_primary(from);
   ASSERT_NE(to, 0);
@@ -78,8 +92,31 @@ TEST(ClusterTopology, MovedSlotIsFollowedAndRedirectsAreBounded) {
   EXPECT_EQ(client.wait(client.get(key)).value_or(std::nullopt), "x");
   EXPECT_EQ(client.stats().moved, 1u);
 
+  // A pipeline with a stale map: the moved slot's commands come back MOVED from `from`, are
+  // re-sent to `to`, and every reply is still in the order added.
+  auto p = piped.pipeline();
+  const std::string other = "{moved-slot-other}:k";
+  p.add({"SET", other, "o"});
+  p.add({"APPEND", key, "y"});
+  p.add({"GET", other});
+  p.add({"GET", key});
+  auto replies = piped.wait(p.exec());
+  ASSERT_TRUE(replies) << replies.error().to_string();
+  ASSERT_EQ(replies->size(), 4u);
+  EXPECT_EQ((*replies)[0].str(), "OK");
+  EXPECT_EQ((*replies)[1].as_integer(), 2);
+  EXPECT_EQ((*replies)[2].str(), "o");
+  EXPECT_EQ((*replies)[3].str(), "xy");
+  EXPECT_GE(piped.stats().moved, 1u);
+  EXPECT_EQ(piped.primary_for_slot(slot)->port, to);
+  EXPECT_EQ(cluster()->cli(to, "GET '" + key + "'"), "xy");
+  ASSERT_EQ(piped.wait(piped.del(other)).value_or(0), 1);
+
   ASSERT_EQ(cluster()->cli(to, "DEL '" + key + "'"), "1");
   move_empty_slot(slot, from);
+  // Every node, replicas included, agrees on the owners again before the next test.
+  std::string error;
+  ASSERT_TRUE(cluster()->wait_healthy(std::chrono::seconds(30), &error)) << error;
 }
 
 struct LoadReport {
@@ -212,6 +249,8 @@ TEST(ClusterTopology, LiveSlotMigrationUnderLoadLosesNothing) {
   EXPECT_EQ(cluster()->owner_of_slot(slot), target);
   EXPECT_EQ(cluster()->cli(source, "CLUSTER COUNTKEYSINSLOT " + s), "0");
   EXPECT_EQ(cluster()->cli(target, "EXISTS '{mig}:pre:0' '{mig}:pre:199'"), "2");
+  std::string error;
+  ASSERT_TRUE(cluster()->wait_healthy(std::chrono::seconds(30), &error)) << error;
 }
 
 // SET then GET of the worker's keys, spread over every slot range.
@@ -239,6 +278,8 @@ boost::asio::awaitable<void> failover_worker(ClusterClient client, int id, std::
 // Changes which nodes are primaries (the old primary comes back as a replica), so it runs
 // after the other topology tests; it leaves the cluster healthy.
 TEST(ClusterTopology, KilledPrimaryIsReplacedAndTheClientFollows) {
+  std::string healthy_error;
+  ASSERT_TRUE(cluster()->wait_healthy(std::chrono::seconds(30), &healthy_error)) << healthy_error;
   IoThreads io(2);
   auto client = make_cluster_client(io);
   ASSERT_TRUE(client.wait(client.refresh()));

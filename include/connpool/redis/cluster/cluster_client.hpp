@@ -9,7 +9,10 @@
 // CLUSTERDOWN and failures that prove the command was not sent (connect_failed,
 // connect_timeout, circuit_open, pool_closed) are retried with exponential backoff up to
 // url.max_retries, refreshing the slot map in between. An I/O error or timeout on a sent
-// command is returned (the command may have run) and triggers a refresh.
+// command is returned (the command may have run) and triggers a refresh. Commands for a dead
+// primary's slots wait in its pool (which keeps reconnecting) until a refresh finds the
+// promoted replica and closes that pool (they are then re-sent), or until the pool's
+// acquire_timeout (returned as errc::acquire_timeout).
 //
 // Multi-key commands (mget, mset, del, exists) are split by slot, sent concurrently and
 // reassembled in the caller's order; mset is then not atomic across slots. Transactions must
