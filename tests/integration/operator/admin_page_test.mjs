@@ -7,6 +7,8 @@
 //   CHROMIUM                the browser binary (/usr/bin/chromium)
 //   PLAYWRIGHT_PREFIX       the npm --prefix holding node_modules/playwright-core
 //   OUTAGE_KIND             redis-shutdown (with OUTAGE_PORT) or signal (OUTAGE_PID, OUTAGE_SIGNAL)
+//   CLUSTER_POOL, CLUSTER_NODES  optional: a Redis Cluster pool and its nodes (host:port,...);
+//                           each node pool's card must show its node, and the cards stay in order
 // Exit code 0 when every check passed; every failed check is printed. Screenshots are taken with
 // animations disabled, so a bar is never caught halfway through its CSS transition.
 import { createRequire } from 'node:module';
@@ -29,6 +31,8 @@ const require = createRequire(path.join(env('PLAYWRIGHT_PREFIX'), 'package.json'
 const { chromium } = require('playwright-core');
 const API_PATH = '/api/v1/admin/connection-pools';
 const TOKEN_KEY = 'connpool.admin.token';
+const CLUSTER_POOL = process.env.CLUSTER_POOL || '';
+const CLUSTER_NODES = (process.env.CLUSTER_NODES || '').split(',').filter(Boolean);
 
 // Whole-run bound: the C++ driver also kills us, this just reports where we were.
 let phase = 'start';
@@ -173,6 +177,44 @@ async function run() {
   await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page.png'), animations: 'disabled',
     clip: { x: 0, y: 0, width: Math.min(1280, Math.ceil(box.right) + 20), height: Math.ceil(box.bottom) + 20 } });
 
+  // ---- Redis Cluster: one card per node pool, showing its node, kept together ----------------
+  if (CLUSTER_POOL) {
+    phase = 'cluster';
+    await page.waitForFunction((n) => document.querySelectorAll('article[data-node]').length >= n,
+      CLUSTER_NODES.length, { timeout: 30_000, polling: 250 });
+    for (const node of CLUSTER_NODES) {
+      const name = `${CLUSTER_POOL}@${node}`;
+      const card = `article[data-pool="${name}"]`;
+      if (!check(await page.locator(card).count() === 1, `no card for node pool ${name}`)) continue;
+      check(await page.getAttribute(card, 'data-node') === node, `${name}: data-node is not ${node}`);
+      check(await page.getAttribute(`${card} [data-field="node"]`, 'data-value') === node,
+            `${name}: node field is not ${node}`);
+      // Visible, in the meta line, as text a person reads.
+      const meta = await page.innerText(`${card} .meta`);
+      check(meta.includes(`node ${node}`), `${name}: meta line "${meta}" does not show the node`);
+    }
+    await compareWithJson(page, bodies, 'cluster node', `${CLUSTER_POOL}@${CLUSTER_NODES[0]}`);
+    // The plain pool's card shows no node.
+    check(await page.getAttribute(`article[data-pool="${POOL}"] [data-field="node"]`, 'data-value') === '' &&
+          !(await page.innerText(`article[data-pool="${POOL}"] .meta`)).includes('node'),
+          `${POOL} shows a node`);
+    // Cards follow the JSON's order (by name), so a cluster's node pools sit together.
+    const order = await page.evaluate(() => ({
+      generatedAt: document.body.getAttribute('data-generated-at'),
+      names: [...document.querySelectorAll('article[data-pool]')].map((a) => a.dataset.pool),
+    }));
+    const body = bodies.get(order.generatedAt);
+    if (check(body, `cluster: rendered JSON ${order.generatedAt} was never received`)) {
+      const want = body.pools.map((p) => p.name);
+      check(JSON.stringify(order.names) === JSON.stringify(want),
+            `cards ${JSON.stringify(order.names)} not in the JSON's order ${JSON.stringify(want)}`);
+    }
+    const at = order.names.map((n, i) => (n.startsWith(`${CLUSTER_POOL}@`) ? i : -1)).filter((i) => i >= 0);
+    check(at.length >= CLUSTER_NODES.length && at[at.length - 1] - at[0] === at.length - 1,
+          `the cluster's cards are not together: ${JSON.stringify(order.names)}`);
+    await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page-cluster.png'), fullPage: true, animations: 'disabled' });
+  }
+
   // ---- phone width --------------------------------------------------------------------------
   phase = 'phone';
   await page.setViewportSize({ width: 375, height: 812 });
@@ -238,7 +280,7 @@ async function run() {
 
 // Reads every data-field of the pool card, plus the JSON generated_at it was rendered from, in
 // one synchronous evaluation (no render can interleave).
-async function fields(page) {
+async function fields(page, pool = POOL) {
   return page.evaluate((pool) => {
     const a = document.querySelector(`article[data-pool="${pool}"]`);
     const out = { generatedAt: document.body.getAttribute('data-generated-at'), state: a.dataset.state };
@@ -260,7 +302,7 @@ async function fields(page) {
       };
     }
     return out;
-  }, POOL);
+  }, pool);
 }
 
 async function waitForNextRender(page) {
@@ -269,14 +311,14 @@ async function waitForNextRender(page) {
     { timeout: 15_000, polling: 100 });
 }
 
-async function compareWithJson(page, bodies, label) {
-  const shown = await fields(page);
+async function compareWithJson(page, bodies, label, pool = POOL) {
+  const shown = await fields(page, pool);
   const body = bodies.get(shown.generatedAt);
   if (!check(body, `${label}: rendered JSON ${shown.generatedAt} was never received`)) return;
-  const p = body.pools.find((x) => x.name === POOL);
-  if (!check(p, `${label}: pool ${POOL} missing from the JSON`)) return;
+  const p = body.pools.find((x) => x.name === pool);
+  if (!check(p, `${label}: pool ${pool} missing from the JSON`)) return;
   const expect = {
-    'backend': p.backend, 'target': p.target,
+    'backend': p.backend, 'target': p.target, 'node': p.node,
     'size.idle': p.size.idle, 'size.active': p.size.active, 'size.connecting': p.size.connecting,
     'size.waiting': p.waiting, 'size.max': p.size.max, 'size.total': p.size.total,
     'utilization': p.utilization,

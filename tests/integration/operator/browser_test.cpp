@@ -1,9 +1,11 @@
-// The admin page end to end: `connpool serve --load` runs a Redis pool under load with a token;
-// the admin server serves the page at / and /admin; admin_page_test.mjs drives Debian's chromium
-// through playwright-core (token prompt, numbers == JSON, phone width, outage -> degraded,
-// screenshots under OPERATOR_OUTPUT_DIR). This driver starts and stops everything.
+// The admin page end to end: `connpool serve --load` runs a Redis pool (and, for the browser, a
+// Redis Cluster pool of 3 primaries) under load with a token; the admin server serves the page at
+// / and /admin; admin_page_test.mjs drives Debian's chromium through playwright-core (token
+// prompt, numbers == JSON, node pools' cards, phone width, outage -> degraded, screenshots under
+// OPERATOR_OUTPUT_DIR). This driver starts and stops everything.
 #include "integration/monitor/http_test_client.hpp"
 #include "serve_process.hpp"
+#include "support/redis_cluster.hpp"
 
 #include <gtest/gtest.h>
 
@@ -48,21 +50,35 @@ TEST(AdminPage, InHeadlessChromiumAgainstAPoolUnderLoad) {
       << "playwright-core is missing under " << OPERATOR_NODE_PREFIX
       << " (built by the operator_playwright target)";
 
+  // Only this test needs a cluster, so it is started here (once for the binary).
   std::string error;
+  RedisClusterOptions cluster_options;
+  cluster_options.replicas_per_primary = 0;
+  auto cluster = RedisCluster::start(cluster_options, &error);
+  ASSERT_NE(cluster, nullptr) << error;
+  std::string nodes;
+  for (const auto port : cluster->primaries()) {
+    nodes += (nodes.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(port);
+  }
+
   ServeOptions options;
   options.token = kToken;
+  options.cluster_url = cluster->url();
+  options.cluster_nodes = cluster->primaries().size();
   auto serve = ServeProcess::start(options, &error);
   ASSERT_NE(serve, nullptr) << error;
 
   std::filesystem::create_directories(OPERATOR_OUTPUT_DIR);
   for (const char* shot : {"admin-page.png", "admin-page-laptop.png", "admin-page-phone.png",
-                           "admin-page-outage.png"}) {
+                           "admin-page-outage.png", "admin-page-cluster.png"}) {
     std::filesystem::remove(std::string(OPERATOR_OUTPUT_DIR) + "/" + shot);
   }
   auto env = serve->outage_env();
   env["ADMIN_URL"] = serve->admin_url();
   env["ADMIN_TOKEN"] = kToken;
   env["POOL"] = serve->options().pool;
+  env["CLUSTER_POOL"] = serve->options().cluster_pool;
+  env["CLUSTER_NODES"] = nodes;
   env["OUTPUT_DIR"] = OPERATOR_OUTPUT_DIR;
   env["CHROMIUM"] = kChromium;
   env["PLAYWRIGHT_PREFIX"] = OPERATOR_NODE_PREFIX;
@@ -79,7 +95,7 @@ TEST(AdminPage, InHeadlessChromiumAgainstAPoolUnderLoad) {
                       << node->log() << "\nserve log:\n"
                       << serve->process().log();
   for (const char* shot : {"admin-page.png", "admin-page-laptop.png", "admin-page-phone.png",
-                           "admin-page-outage.png"}) {
+                           "admin-page-outage.png", "admin-page-cluster.png"}) {
     EXPECT_TRUE(std::filesystem::exists(std::string(OPERATOR_OUTPUT_DIR) + "/" + shot)) << shot;
   }
 }

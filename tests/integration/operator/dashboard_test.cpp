@@ -1,14 +1,22 @@
 // deploy/grafana/connpool-dashboard.json: a well-formed Grafana dashboard whose every PromQL
-// expression selects metrics (and labels) that `connpool serve` with a real Redis pool exposes.
+// expression selects metrics (and labels) that `connpool serve` exposes with a real Redis pool and
+// a real Redis Cluster pool (3 primaries, no replicas, started once for this binary), so the
+// "Redis Cluster nodes" row's `node` label is checked against real output too.
 #include "integration/monitor/http_test_client.hpp"
 #include "promql.hpp"
 #include "serve_process.hpp"
+#include "support/redis_cluster.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +25,35 @@ namespace connpool::test {
 namespace {
 
 using nlohmann::json;
+
+RedisCluster* g_cluster = nullptr;
+
+class ClusterEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    std::string error;
+    RedisClusterOptions options;
+    options.replicas_per_primary = 0;  // node pools of the primaries are all the dashboard needs
+    cluster_ = RedisCluster::start(options, &error);
+    if (!cluster_) {
+      std::fprintf(stderr, "cannot start the Redis Cluster: %s\n", error.c_str());
+      std::exit(1);
+    }
+    g_cluster = cluster_.get();
+  }
+  void TearDown() override {
+    g_cluster = nullptr;
+    cluster_.reset();
+  }
+
+ private:
+  std::unique_ptr<RedisCluster> cluster_;
+};
+
+[[maybe_unused]] auto* const g_env =
+    ::testing::AddGlobalTestEnvironment(new ClusterEnvironment);  // gtest owns it
+
+constexpr const char* kNodeRow = "Redis Cluster nodes";
 
 const std::string kDashboard =
     std::string(CONNPOOL_SOURCE_DIR) + "/deploy/grafana/connpool-dashboard.json";
@@ -37,6 +74,42 @@ std::vector<json> all_panels(const json& dash) {
     for (const auto& inner : p.value("panels", json::array())) out.push_back(inner);
   }
   return out;
+}
+
+// The panels nested in (or, when expanded, following) the row titled `row`.
+std::vector<json> panels_of_row(const json& dash, const std::string& row) {
+  std::vector<json> out;
+  bool inside = false;
+  for (const auto& p : dash.value("panels", json::array())) {
+    if (p.value("type", "") == "row") {
+      inside = p.value("title", "") == row;
+      if (inside) {
+        for (const auto& inner : p.value("panels", json::array())) out.push_back(inner);
+      }
+      continue;
+    }
+    if (inside) out.push_back(p);
+  }
+  return out;
+}
+
+// True when the exposition text has a sample `name{...}` carrying every one of `labels`
+// (each a `key="value"` pair).
+bool has_series(const std::string& text, const std::string& name,
+                const std::vector<std::string>& labels) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + "{", 0) != 0) continue;
+    const auto close = line.find("} ");
+    const auto label_text = line.substr(0, close);
+    if (std::all_of(labels.begin(), labels.end(), [&](const std::string& l) {
+          return label_text.find("," + l) != std::string::npos ||
+                 label_text.find("{" + l) != std::string::npos;
+        })) {
+      return true;
+    }
+  }
+  return false;
 }
 
 struct Expr {
@@ -133,25 +206,78 @@ TEST(Dashboard, EveryQueryParsesAndCoversThePromisedMetrics) {
   EXPECT_TRUE(functions.contains("rate"));
 }
 
+TEST(Dashboard, ClusterNodeRowSplitsByNodeAndSkipsSingleEndpointPools) {
+  const auto dash = load_dashboard();
+  const auto panels = panels_of_row(dash, kNodeRow);
+  ASSERT_GE(panels.size(), 4u) << "no \"" << kNodeRow << "\" row with its panels";
+  std::set<std::string> used;
+  for (const auto& p : panels) {
+    SCOPED_TRACE("panel " + p.value("title", ""));
+    for (const auto& t : p.value("targets", json::array())) {
+      const auto expr = t.value("expr", "");
+      SCOPED_TRACE(expr);
+      const auto refs = parse_promql(expr);
+      // Split by node, and every selector keeps out the pools that have no node label (plain
+      // Redis, Sentinel, Firestore): `by (node)` would draw them as one series with node="".
+      EXPECT_TRUE(refs.grouping_labels.contains("node"));
+      std::size_t selectors = 0;
+      for (const auto& [name, labels] : refs.metrics) {
+        used.insert(name);
+        EXPECT_TRUE(labels.contains("node")) << name << " is not filtered on node";
+        ++selectors;
+      }
+      std::size_t filters = 0;
+      for (auto at = expr.find("node!=\"\""); at != std::string::npos;
+           at = expr.find("node!=\"\"", at + 1)) {
+        ++filters;
+      }
+      EXPECT_GE(filters, selectors) << "a selector without node!=\"\"";
+      EXPECT_NE(t.value("legendFormat", "").find("{{node}}"), std::string::npos);
+    }
+  }
+  // What the row promises (docs/operator.md).
+  for (std::string m : {"connection_pool_size", "connection_pool_wait_seconds_bucket",
+                        "connection_pool_errors_total", "connection_pool_circuit_state"}) {
+    EXPECT_TRUE(used.contains(m)) << "the node row does not query " << m;
+  }
+}
+
 TEST(Dashboard, EveryMetricAndLabelItQueriesExistsInRealMetricsOutput) {
   std::string error;
-  auto serve = ServeProcess::start({}, &error);
+  const std::vector<std::uint16_t> primaries = g_cluster->primaries();
+  ASSERT_EQ(primaries.size(), 3u);
+  ServeOptions options;
+  options.cluster_url = g_cluster->url();
+  options.cluster_nodes = primaries.size();
+  auto serve = ServeProcess::start(options, &error);
   ASSERT_NE(serve, nullptr) << error;
 
-  // Errors are exported per type once seen: stop Redis under `connpool serve --load` until some
-  // show, then bring it back.
+  // Errors are exported per type once seen: stop the Redis under `connpool serve --load`, and
+  // kill one primary of the cluster (its node pool's errors carry the node label), until both
+  // show. The killed node stays down: the cluster serves this test only and is stopped at exit.
+  const std::uint16_t victim = primaries.front();
+  const std::string victim_node = "node=\"127.0.0.1:" + std::to_string(victim) + "\"";
   serve->begin_outage();
+  g_cluster->kill(victim);
   std::string metrics;
+  const auto errors_of = [&](const std::vector<std::string>& labels) {
+    return has_series(metrics, "connection_pool_errors_total", labels);
+  };
+  const std::string cache = "pool=\"" + options.pool + "\"";
+  const std::string shards = "pool=\"" + options.cluster_pool + "\"";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     metrics = http_get(serve->admin_port(), "/metrics").body;
-    if (metrics.find("connection_pool_errors_total{") != std::string::npos) break;
+    if (errors_of({cache}) && errors_of({shards, victim_node})) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   ASSERT_TRUE(serve->end_outage(&error)) << error;
-  ASSERT_NE(metrics.find("connection_pool_errors_total{"), std::string::npos)
-      << "no error series after an outage; log:\n"
-      << serve->process().log();
+  ASSERT_TRUE(errors_of({cache})) << "no error series after an outage; log:\n"
+                                  << serve->process().log();
+  ASSERT_TRUE(errors_of({shards, victim_node}))
+      << "no error series for the killed node " << victim_node << "; log:\n"
+      << serve->process().log() << "\n/metrics:\n"
+      << metrics;
 
   const auto exposition = parse_exposition(metrics);
   const auto dash = load_dashboard();
@@ -178,6 +304,34 @@ TEST(Dashboard, EveryMetricAndLabelItQueriesExistsInRealMetricsOutput) {
 
   // And the variable's own query.
   EXPECT_TRUE(exposition.labels_of("connection_pool_size").contains("pool"));
+
+  // The node row: every metric it selects is exported for every primary's node pool under the
+  // cluster pool's name (so `pool=~"$pool"` picks it), and the plain pool's series have no
+  // node label (so `node!=""` leaves that pool out, as the row's panels promise).
+  std::size_t node_checked = 0;
+  for (const auto& p : panels_of_row(dash, kNodeRow)) {
+    for (const auto& t : p.value("targets", json::array())) {
+      for (const auto& [name, labels] : parse_promql(t.value("expr", "")).metrics) {
+        SCOPED_TRACE(p.value("title", "") + ": " + name);
+        for (const auto port : primaries) {
+          const std::string node = "node=\"127.0.0.1:" + std::to_string(port) + "\"";
+          // Errors appear on a node's first error: only the killed node is sure to have some.
+          if (name == "connection_pool_errors_total" && port != victim) continue;
+          EXPECT_TRUE(has_series(metrics, name, {shards, node})) << "no series with " << node;
+          ++node_checked;
+        }
+      }
+    }
+  }
+  EXPECT_GE(node_checked, 15u);
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("{" + cache) != std::string::npos ||
+        line.find("," + cache) != std::string::npos) {
+      EXPECT_EQ(line.find("node="), std::string::npos)
+          << "a single-endpoint pool with a node: " << line;
+    }
+  }
 }
 
 TEST(Promql, ScannerFindsMetricsLabelsAndGrouping) {

@@ -37,6 +37,25 @@ const std::vector<std::string> kConfigVariables = {"CONNPOOL_ENV",
                                                    "CONNPOOL_ADMIN_TOKEN",
                                                    "CONNPOOL_POOLS__*"};
 
+// The pool is listed and has opened its min_size connections; so has every node pool of the
+// cluster pool, when there is one (they appear once the load's first command loaded the slot map).
+bool ready(const std::string& body, const ServeOptions& options) {
+  const auto j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.contains("pools") || !j["pools"].is_array()) return false;
+  bool pool_ready = false;
+  std::size_t nodes_ready = 0;
+  for (const auto& p : j["pools"]) {
+    const std::string name = p.value("name", "");
+    const bool ok = p.value("ready", false);
+    if (name == options.pool) pool_ready = ok;
+    if (p.contains("node") && p["node"].is_string() &&
+        name == options.cluster_pool + "@" + p["node"].get<std::string>() && ok) {
+      ++nodes_ready;
+    }
+  }
+  return pool_ready && nodes_ready >= options.cluster_nodes;
+}
+
 }  // namespace
 
 std::string serve_config(const ServeOptions& options, std::uint16_t admin_port,
@@ -44,10 +63,11 @@ std::string serve_config(const ServeOptions& options, std::uint16_t admin_port,
   // Short health-check, backoff and breaker intervals: an outage shows within seconds. Without
   // auto-pipelining every command takes a lease of its own, so the load is visible in the pool's
   // counters and bars, and the pool is the only one (no lazily opened "-exclusive" companion).
-  std::string yaml = R"(pools:
-  POOL:
+  // A cluster pool gets the same policy for each of its node pools.
+  const auto pool = [](const std::string& name, const std::string& url) {
+    std::string block = R"(  POOL:
     backend: redis
-    url: URL
+    url: 'URL'
     auto_pipeline: false
     min_size: 2
     max_size: 8
@@ -59,16 +79,16 @@ std::string serve_config(const ServeOptions& options, std::uint16_t admin_port,
     circuit_breaker:
       enabled: true
       open_duration: 3s
-admin:
-  bind: 127.0.0.1
-  port: PORT
 )";
-  for (const auto& [placeholder, value] :
-       {std::pair<std::string, std::string>{"POOL", options.pool},
-        {"URL", redis_url},
-        {"PORT", std::to_string(admin_port)}}) {
-    yaml.replace(yaml.find(placeholder), placeholder.size(), value);
-  }
+    for (const auto& [placeholder, value] :
+         {std::pair<std::string, std::string>{"POOL", name}, {"URL", url}}) {
+      block.replace(block.find(placeholder), placeholder.size(), value);
+    }
+    return block;
+  };
+  std::string yaml = "pools:\n" + pool(options.pool, redis_url);
+  if (!options.cluster_url.empty()) yaml += pool(options.cluster_pool, options.cluster_url);
+  yaml += "admin:\n  bind: 127.0.0.1\n  port: " + std::to_string(admin_port) + "\n";
   return yaml;
 }
 
@@ -104,11 +124,8 @@ std::unique_ptr<ServeProcess> ServeProcess::start(ServeOptions options, std::str
       auto health = try_get(s->port_, "/healthz");
       if (health && health->status == 200) {
         // Ready when the pool is listed and has opened its min_size connections.
-        auto pools = try_get(s->port_, "/api/v1/admin/connection-pools/" + s->options_.pool, auth);
-        if (pools && pools->status == 200) {
-          auto j = nlohmann::json::parse(pools->body, nullptr, false);
-          if (!j.is_discarded() && j.value("ready", false)) return s;
-        }
+        auto pools = try_get(s->port_, "/api/v1/admin/connection-pools", auth);
+        if (pools && pools->status == 200 && ready(pools->body, s->options_)) return s;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -1,11 +1,13 @@
 // ServeProcess: the real `connpool serve --load ...` the operator tests run against: a private
 // redis-server (tests/support) and a separate serve process whose built-in load generator keeps
-// one Redis pool under load, with its admin server on a free loopback port; both always stopped.
+// one Redis pool under load (and optionally a Redis Cluster pool, on a cluster the test binary
+// started), with its admin server on a free loopback port; both processes always stopped.
 #pragma once
 
 #include "child_process.hpp"
 #include "support/redis_server.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -21,6 +23,12 @@ struct ServeOptions {
   /// `--load` workers and `--load-rate` (operations per second for the pool).
   int load = 4;
   int load_rate = 200;
+  /// A second pool on a Redis Cluster (`redis-cluster://...`; empty: none), with the same policy
+  /// and load. Its node pools are named "<cluster_pool>@host:port" and labelled node="host:port".
+  std::string cluster_url;
+  std::string cluster_pool = "shards";
+  /// start() also waits until this many node pools of the cluster pool are listed and ready.
+  std::size_t cluster_nodes = 0;
 };
 
 class ServeProcess {
@@ -58,8 +66,9 @@ class ServeProcess {
   std::uint16_t port_ = 0;
 };
 
-/// The configuration file the serve process reads: one Redis pool with short health-check and
-/// backoff intervals (so an outage shows within seconds) and the admin server on `admin_port`.
+/// The configuration file the serve process reads: one Redis pool (two with `cluster_url`) with
+/// short health-check and backoff intervals (so an outage shows within seconds) and the admin
+/// server on `admin_port`.
 std::string serve_config(const ServeOptions& options, std::uint16_t admin_port,
                          const std::string& redis_url);
 /// The argv that runs `connpool serve` with that file and the load generator.
