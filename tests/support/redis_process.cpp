@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace connpool::test {
@@ -49,6 +50,18 @@ pid_t spawn_redis_server(const std::string& conf, bool sentinel) {
 
 bool loopback_accepts(std::uint16_t port) {
   return loopback_call(port, false);
+}
+
+bool unix_socket_accepts(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return false;
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, path.size());
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
 }
 
 bool loopback_can_bind(std::uint16_t port) {

@@ -16,6 +16,9 @@ pid_t spawn_redis_server(const std::string& conf, bool sentinel = false);
 /// Something accepts TCP connections on 127.0.0.1:port.
 bool loopback_accepts(std::uint16_t port);
 
+/// Something accepts connections on the unix socket at `path`.
+bool unix_socket_accepts(const std::string& path);
+
 /// 127.0.0.1:port can be bound right now.
 bool loopback_can_bind(std::uint16_t port);
 

@@ -115,7 +115,9 @@ bool RedisServer::launch(std::string* error) {
     return false;
   }
   pid_ = pid;
-  // Ready when the port (TLS or not) accepts TCP connections; bounded to 10 s.
+  // Ready when the port (TLS or not) accepts TCP connections and, with a unix socket, that
+  // accepts too: redis-server listens on the socket after the TCP port, so a TCP probe alone
+  // let a test connect between the socket's bind() and listen() (ECONNREFUSED); bounded to 10 s.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
@@ -124,7 +126,9 @@ bool RedisServer::launch(std::string* error) {
       if (error) *error = "redis-server exited at start; see " + dir_ + "/redis.log";
       return false;
     }
-    if (loopback_accepts(port_)) return true;
+    if (loopback_accepts(port_) && (!options_.unix_socket || unix_socket_accepts(socket_path()))) {
+      return true;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (error) *error = "redis-server did not accept connections within 10s";
