@@ -181,6 +181,13 @@ std::vector<prometheus::MetricFamily> MetricsRegistry::collect() const {
   {
     std::lock_guard lock(mutex_);
     observers = observers_;
+    // A cluster node pool's observer that no pool holds any more (the node left the slot map
+    // and its pools are gone) is exported this one last time, then forgotten: nodes come and go
+    // (new addresses after every redeploy), and their series must not pile up forever. Held
+    // here and in `observers`: use_count 2.
+    std::erase_if(observers_, [](const std::shared_ptr<PrometheusObserver>& o) {
+      return !o->node().empty() && o.use_count() <= 2;
+    });
   }
   std::vector<MetricFamily> out;
   collect_observers(observers, out);

@@ -41,7 +41,9 @@ class MetricsRegistry {
 
   /// The observer to put in PoolOptions::observer for the pool named `pool` (PoolOptions::name;
   /// `node`: PoolOptions::node). Asking twice for the same (pool, backend, node) returns the
-  /// same observer, so the exposition never holds duplicates.
+  /// same observer, so the exposition never holds duplicates. An observer with a `node` is
+  /// exported while something else (its pool) holds it, and once more after that; then it is
+  /// forgotten, so the series of cluster nodes that left do not accumulate.
   std::shared_ptr<PrometheusObserver> make_observer(std::string_view pool, std::string_view backend,
                                                     std::string_view node = {});
   /// Stops exporting the observer series of `pool` (the pool may keep using its observer).
@@ -61,7 +63,7 @@ class MetricsRegistry {
   std::shared_ptr<const PoolRegistry> pools_;
   std::shared_ptr<prometheus::Registry> registry_;
   mutable std::mutex mutex_;
-  std::vector<std::shared_ptr<PrometheusObserver>> observers_;
+  mutable std::vector<std::shared_ptr<PrometheusObserver>> observers_;  // collect() prunes
 };
 
 /// Content-Type of scrape()'s output.

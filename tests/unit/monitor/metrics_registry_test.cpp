@@ -126,6 +126,23 @@ TEST(MetricsRegistry, ObserversOfDifferentNodesAreDistinct) {
   EXPECT_EQ(a->node(), "a:1");
 }
 
+TEST(MetricsRegistry, NodeObserversNoPoolHoldsAreExportedOnceMoreThenForgotten) {
+  MetricsRegistry registry;
+  auto node = registry.make_observer("c@a:1", "redis", "a:1");
+  registry.make_observer("plain", "redis")->on_created(std::chrono::milliseconds(1));
+  node->on_created(std::chrono::milliseconds(1));
+  const Labels node_labels = {{"pool", "c"}, {"backend", "redis"}, {"node", "a:1"}};
+  const Labels plain_labels = {{"pool", "plain"}, {"backend", "redis"}};
+  const char* created = "connection_pool_connections_created_total";
+  EXPECT_NE(find_series(registry.collect(), created, node_labels), nullptr) << "held: exported";
+  node.reset();  // the node left the map: its pools (the other holders) are gone
+  EXPECT_NE(find_series(registry.collect(), created, node_labels), nullptr) << "the last counts";
+  const auto after = registry.collect();
+  EXPECT_EQ(find_series(after, created, node_labels), nullptr);
+  // Observers of ordinary pools are never dropped this way (see remove()).
+  EXPECT_NE(find_series(after, created, plain_labels), nullptr);
+}
+
 TEST(MetricsRegistry, MakeObserverIsGetOrCreate) {
   MetricsRegistry registry;
   auto a = registry.make_observer("p", "redis");
