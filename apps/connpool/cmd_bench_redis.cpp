@@ -1,8 +1,11 @@
 // `connpool bench redis`: C concurrent callers doing SET then GET on random keys for S seconds,
-// through the pooled client (auto-pipelining on or off) or with a new connection per operation
-// (--no-pool, the seed's "validation tests" baseline). Prints ops/s, latency percentiles and
-// errors; --json prints one JSON object per mode. A redis-cluster:// URL runs the same load
-// through cluster::ClusterClient (one pool per node; modes "cluster-auto-pipeline", "cluster").
+// through the pooled client (auto-pipelining on or off), with a new connection per operation
+// (--no-pool, the seed's "validation tests" baseline), or through the blocking hiredis clients a
+// user would otherwise pick (--baseline, bench_hiredis_baseline.hpp). Every GET is checked
+// against the SET before it (bench_workload.hpp). Prints ops/s, latency percentiles and errors;
+// --json prints one JSON object per mode; --compare alternates all modes for several rounds and
+// prints the ratios (bench_compare.hpp). A redis-cluster:// URL runs the same load through
+// cluster::ClusterClient (one pool per node; modes "cluster-auto-pipeline", "cluster").
 #include <sys/resource.h>
 
 // GCC 12 reports a false -Wmismatched-new-delete when it inlines a coroutine's ramp function
@@ -16,6 +19,9 @@
 #include "connpool/monitor/metrics_registry.hpp"
 #endif
 
+#include "bench_compare.hpp"
+#include "bench_hiredis_baseline.hpp"
+#include "bench_workload.hpp"
 #include "commands.hpp"
 #include "support_bench.hpp"
 
@@ -32,7 +38,6 @@
 #include <functional>
 #include <future>
 #include <memory>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,17 +64,9 @@ struct BenchOptions {
   int threads = 1;
   std::size_t pool_size = 0;  // 0: the URL's max_size, raised to --concurrency for "pool"
   bool json = false;
-};
-
-struct Totals {
-  std::atomic<std::uint64_t> ops{0};
-  std::atomic<std::uint64_t> errors{0};
-  std::atomic<bool> stop{false};
-};
-
-struct WorkerResult {
-  std::vector<std::uint32_t> latencies_us;
-  std::string first_error;
+  std::string baseline;  // "", hiredis-threads, hiredis-pool or both
+  bool compare = false;  // every mode, alternated, for `rounds` rounds
+  int rounds = 3;
 };
 
 std::uint32_t micros_since(Clock::time_point start) {
@@ -78,26 +75,25 @@ std::uint32_t micros_since(Clock::time_point start) {
 }
 
 // One caller through a pooled client (redis::Client or cluster::ClusterClient): SET then GET
-// on a random key, until told to stop.
+// on a key of its own, the GET checked, until told to stop.
 template <class PooledClient>
-asio::awaitable<WorkerResult> pooled_worker(PooledClient client, Totals& totals, std::string value,
-                                            std::size_t keyspace, unsigned seed) {
+asio::awaitable<WorkerResult> pooled_worker(PooledClient client, Totals& totals, WorkerLoad load) {
   WorkerResult out;
   out.latencies_us.reserve(1 << 16);
-  std::minstd_rand rng(seed);
-  std::string key;
   while (!totals.stop.load(std::memory_order_relaxed)) {
-    key = "bench:key:" + std::to_string(rng() % keyspace);
+    const std::string& key = load.next_key();
+    const std::string& value = load.next_value();
     auto start = Clock::now();
     auto set = co_await client.set(key, value);
     out.latencies_us.push_back(micros_since(start));
     start = Clock::now();
     auto get = co_await client.get(key);
     out.latencies_us.push_back(micros_since(start));
-    for (const Error* e : {set ? nullptr : &set.error(), get ? nullptr : &get.error()}) {
-      if (e == nullptr) continue;
-      totals.errors.fetch_add(1, std::memory_order_relaxed);
-      if (out.first_error.empty()) out.first_error = e->to_string();
+    if (!set) out.fail(totals, set.error().to_string());
+    if (!get) {
+      out.fail(totals, get.error().to_string());
+    } else if (auto wrong = load.check(*get); !wrong.empty()) {
+      out.fail(totals, std::move(wrong));
     }
     totals.ops.fetch_add(2, std::memory_order_relaxed);
   }
@@ -105,13 +101,12 @@ asio::awaitable<WorkerResult> pooled_worker(PooledClient client, Totals& totals,
 }
 
 // One caller opening a fresh connection for every operation (no pool).
-asio::awaitable<WorkerResult> unpooled_worker(RedisUrl url, Totals& totals, std::string value,
-                                              std::size_t keyspace, unsigned seed) {
+asio::awaitable<WorkerResult> unpooled_worker(RedisUrl url, Totals& totals, WorkerLoad load) {
   WorkerResult out;
-  std::minstd_rand rng(seed);
   auto executor = co_await asio::this_coro::executor;
   while (!totals.stop.load(std::memory_order_relaxed)) {
-    const std::string key = "bench:key:" + std::to_string(rng() % keyspace);
+    const std::string& key = load.next_key();
+    const std::string& value = load.next_value();
     for (int op = 0; op < 2; ++op) {
       const auto start = Clock::now();
       auto conn = co_await Connection::connect(executor, url);
@@ -124,8 +119,15 @@ asio::awaitable<WorkerResult> unpooled_worker(RedisUrl url, Totals& totals, std:
       }
       out.latencies_us.push_back(micros_since(start));
       if (!reply) {
-        totals.errors.fetch_add(1, std::memory_order_relaxed);
-        if (out.first_error.empty()) out.first_error = reply.error().to_string();
+        out.fail(totals, reply.error().to_string());
+      } else if (reply->is_error()) {
+        out.fail(totals, reply->str());
+      } else if (op == 1) {
+        if (auto wrong =
+                reply->is_nil() ? load.check(std::nullopt) : load.check_value(reply->str());
+            !wrong.empty()) {
+          out.fail(totals, std::move(wrong));
+        }
       }
       totals.ops.fetch_add(1, std::memory_order_relaxed);
     }
@@ -141,21 +143,27 @@ struct Target {
   bool auto_pipeline = false;
 };
 
-using Spawn = std::function<std::future<WorkerResult>(unsigned seed, const std::string& value,
-                                                      Totals& totals)>;
+using Spawn = std::function<std::future<WorkerResult>(int worker, Totals& totals)>;
+
+WorkerLoad worker_load(const BenchOptions& o, int worker) {
+  return WorkerLoad(o.keyspace, o.value_size, o.concurrency, worker);
+}
 
 // Runs o.concurrency workers from `spawn` for o.duration_s with a progress line, then prints
 // the result. `connections` (called once the workers stopped, before `finish`) counts the
 // connections the pools opened; `finish` releases the clients and stops the io threads.
-int drive(const BenchOptions& o, const Target& target, const Spawn& spawn,
-          const std::function<std::size_t()>& connections, const std::function<void()>& finish) {
-  const std::string value(o.value_size, 'v');
+RunReport drive(const BenchOptions& o, const Target& target, const Spawn& spawn,
+                const std::function<std::size_t()>& connections,
+                const std::function<void()>& finish) {
+  RunReport report;
+  report.mode = target.mode;
+  report.load_1m = load_average_1m();
   Totals totals;
   const double cpu_start = cpu_seconds();
   const auto started = Clock::now();
   std::vector<std::future<WorkerResult>> workers;
   for (int i = 0; i < o.concurrency; ++i) {
-    workers.push_back(spawn(static_cast<unsigned>(i) * 7919u + 1u, value, totals));
+    workers.push_back(spawn(i, totals));
   }
 
   const auto duration = std::chrono::duration<double>(o.duration_s);
@@ -203,24 +211,28 @@ int drive(const BenchOptions& o, const Target& target, const Spawn& spawn,
         ",\"ops_per_sec\":%.1f,\"p50_us\":%u,\"p99_us\":%u,\"p999_us\":%u,"
         "\"errors\":%" PRIu64
         ",\"value_size\":%zu,\"pipeline_auto\":%s,\"threads\":%d,"
-        "\"pool_max_size\":%zu,\"connections_opened\":%zu,\"client_cpu_us_per_op\":%.2f}\n",
+        "\"pool_max_size\":%zu,\"connections_opened\":%zu,\"client_cpu_us_per_op\":%.2f,"
+        "\"load_avg_1m\":%.2f}\n",
         target.mode.c_str(), o.concurrency, elapsed, ops, ops_per_sec, p50, p99, p999, errors,
         o.value_size, target.auto_pipeline ? "true" : "false", o.threads, target.pool_max, opened,
-        cpu_us_per_op);
+        cpu_us_per_op, report.load_1m);
   } else {
     std::fprintf(stderr, "\n");
     std::printf(
         "redis %s  url=%s  concurrency=%d  duration=%.1fs  value=%zuB  pool_max_size=%zu\n"
         "  ops=%" PRIu64 "  ops/s=%.0f  p50=%uus  p99=%uus  p999=%uus  errors=%" PRIu64
-        "  client_cpu=%.2fus/op\n",
+        "  client_cpu=%.2fus/op  connections=%zu  load=%.2f\n",
         target.mode.c_str(), target.url.c_str(), o.concurrency, elapsed, o.value_size,
-        target.pool_max, ops, ops_per_sec, p50, p99, p999, errors, cpu_us_per_op);
+        target.pool_max, ops, ops_per_sec, p50, p99, p999, errors, cpu_us_per_op, opened,
+        report.load_1m);
   }
   if (errors > 0 && !first_error.empty()) {
     std::fprintf(stderr, "first error: %s\n", first_error.c_str());
   }
   std::fflush(stdout);
-  return (ops == 0 || errors > 0) ? kExitFailure : kExitOk;
+  report.ops_per_sec = ops_per_sec;
+  report.exit_code = (ops == 0 || errors > 0) ? kExitFailure : kExitOk;
+  return report;
 }
 
 // Pool sizes as the flags ask: --pool-size, or one connection per caller for exclusive leases
@@ -251,7 +263,15 @@ struct IoRunner {
   std::vector<std::thread> pool;
 };
 
-int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool auto_pipeline) {
+RunReport failed(const std::string& mode, int exit_code) {
+  RunReport r;
+  r.mode = mode;
+  r.exit_code = exit_code;
+  return r;
+}
+
+RunReport run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool,
+                   bool auto_pipeline) {
   Target target;
   target.mode = no_pool ? "no-pool" : (auto_pipeline ? "pool-auto-pipeline" : "pool");
   if (o.metrics && !no_pool) target.mode += "+metrics";
@@ -276,7 +296,7 @@ int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool
     auto created = Client::create(runner.io.get_executor(), url, pool_options);
     if (!created) {
       std::fprintf(stderr, "connpool bench redis: %s\n", created.error().to_string().c_str());
-      return kExitConfigError;
+      return failed(target.mode, kExitConfigError);
     }
     client.emplace(std::move(*created));
     // One round trip first, so the measurement starts with a connected pool.
@@ -284,15 +304,15 @@ int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool
       std::fprintf(stderr, "connpool bench redis: %s: %s\n", url.redacted().c_str(),
                    ping.error().to_string().c_str());
       client.reset();
-      return kExitFailure;
+      return failed(target.mode, kExitFailure);
     }
   }
-  const Spawn spawn = [&](unsigned seed, const std::string& value, Totals& totals) {
+  const Spawn spawn = [&](int worker, Totals& totals) {
     if (no_pool) {
-      return asio::co_spawn(runner.io, unpooled_worker(url, totals, value, o.keyspace, seed),
+      return asio::co_spawn(runner.io, unpooled_worker(url, totals, worker_load(o, worker)),
                             asio::use_future);
     }
-    return asio::co_spawn(runner.io, pooled_worker(*client, totals, value, o.keyspace, seed),
+    return asio::co_spawn(runner.io, pooled_worker(*client, totals, worker_load(o, worker)),
                           asio::use_future);
   };
   return drive(
@@ -304,8 +324,8 @@ int run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool, bool
 }
 
 // The same load through a ClusterClient: keys spread over every slot, so over every primary.
-int run_cluster_mode(const BenchOptions& o, const redis::cluster::ClusterUrl& base_url,
-                     bool auto_pipeline) {
+RunReport run_cluster_mode(const BenchOptions& o, const redis::cluster::ClusterUrl& base_url,
+                           bool auto_pipeline) {
   using redis::cluster::ClusterClient;
   Target target;
   target.mode = auto_pipeline ? "cluster-auto-pipeline" : "cluster";
@@ -335,7 +355,7 @@ int run_cluster_mode(const BenchOptions& o, const redis::cluster::ClusterUrl& ba
   auto created = ClusterClient::create(runner.io.get_executor(), url, pool_options, hooks);
   if (!created) {
     std::fprintf(stderr, "connpool bench redis: %s\n", created.error().to_string().c_str());
-    return kExitConfigError;
+    return failed(target.mode, kExitConfigError);
   }
   std::optional<ClusterClient> client(std::move(*created));
   // Loads the slot map and reaches every primary before the clock starts.
@@ -343,10 +363,10 @@ int run_cluster_mode(const BenchOptions& o, const redis::cluster::ClusterUrl& ba
     std::fprintf(stderr, "connpool bench redis: %s: %s\n", url.redacted().c_str(),
                  ping.error().to_string().c_str());
     client.reset();
-    return kExitFailure;
+    return failed(target.mode, kExitFailure);
   }
-  const Spawn spawn = [&](unsigned seed, const std::string& value, Totals& totals) {
-    return asio::co_spawn(runner.io, pooled_worker(*client, totals, value, o.keyspace, seed),
+  const Spawn spawn = [&](int worker, Totals& totals) {
+    return asio::co_spawn(runner.io, pooled_worker(*client, totals, worker_load(o, worker)),
                           asio::use_future);
   };
   auto connections = [&] {
@@ -361,6 +381,67 @@ int run_cluster_mode(const BenchOptions& o, const redis::cluster::ClusterUrl& ba
   });
 }
 
+// The same load through a blocking hiredis baseline. hiredis-pool gets as many connections as
+// the exclusive-lease mode ("pool") would open, so the two pools compare like for like.
+RunReport run_baseline(const BenchOptions& o, const RedisUrl& base_url, BaselineKind kind) {
+  Target target;
+  target.mode = std::string(baseline_name(kind));
+  core::PoolConfig exclusive = base_url.pool;
+  size_pool(o, exclusive, false);
+  HiredisBaseline::Options options;
+  options.kind = kind;
+  options.url = base_url;
+  options.pool_size = exclusive.max_size;
+  options.keyspace = o.keyspace;
+  options.value_size = o.value_size;
+  options.concurrency = o.concurrency;
+  target.url = base_url.redacted();
+  target.pool_max = kind == BaselineKind::hiredis_pool ? exclusive.max_size : 0;
+  auto baseline = HiredisBaseline::create(std::move(options));
+  if (!baseline) {
+    std::fprintf(stderr, "connpool bench redis: %s\n", baseline.error().to_string().c_str());
+    const bool config = baseline.error().code() == errc::invalid_argument;
+    return failed(target.mode, config ? kExitConfigError : kExitFailure);
+  }
+  const Spawn spawn = [&](int worker, Totals& totals) {
+    return (*baseline)->spawn(worker, totals);
+  };
+  return drive(
+      o, target, spawn, [&] { return (*baseline)->connections_opened(); },
+      [&] { baseline->reset(); });
+}
+
+std::vector<BaselineKind> baselines(const std::string& flag) {
+  if (flag == "hiredis-threads") return {BaselineKind::hiredis_threads};
+  if (flag == "hiredis-pool") return {BaselineKind::hiredis_pool};
+  if (flag == "both") return {BaselineKind::hiredis_threads, BaselineKind::hiredis_pool};
+  return {};
+}
+
+// --compare: the four modes back to back, the order rotated each round so that no mode always
+// runs first (or right after the heaviest one), then the ratios.
+int run_compare(const BenchOptions& o, const RedisUrl& url) {
+  const std::vector<std::function<RunReport()>> modes{
+      [&] { return run_mode(o, url, false, true); },
+      [&] { return run_mode(o, url, false, false); },
+      [&] { return run_baseline(o, url, BaselineKind::hiredis_threads); },
+      [&] { return run_baseline(o, url, BaselineKind::hiredis_pool); },
+  };
+  int rc = kExitOk;
+  std::vector<std::vector<RunReport>> rounds;
+  for (int r = 0; r < o.rounds; ++r) {
+    if (!o.json) std::printf("-- round %d of %d (load %.2f)\n", r + 1, o.rounds, load_average_1m());
+    auto& round = rounds.emplace_back();
+    for (std::size_t i = 0; i < modes.size(); ++i) {
+      round.push_back(modes[(i + static_cast<std::size_t>(r)) % modes.size()]());
+      rc = std::max(rc, round.back().exit_code);
+      if (round.back().exit_code == kExitConfigError) return rc;
+    }
+  }
+  print_comparison(rounds, o.json);
+  return rc;
+}
+
 bool is_cluster_url(std::string_view url) {
   return url.starts_with("redis-cluster://") || url.starts_with("rediss-cluster://");
 }
@@ -371,13 +452,19 @@ int run_cluster(const BenchOptions& o) {
     std::fprintf(stderr, "connpool bench redis: %s\n", url.error().to_string().c_str());
     return kExitConfigError;
   }
+  if (o.compare || !o.baseline.empty()) {
+    std::fprintf(stderr,
+                 "connpool bench redis: --baseline and --compare need a single server, not a "
+                 "Redis Cluster\n");
+    return kExitConfigError;
+  }
   if (o.no_pool) {
     std::fprintf(stderr, "connpool bench redis: --no-pool is not available for Redis Cluster\n");
     return kExitConfigError;
   }
   int rc = kExitOk;
-  if (o.pipeline_auto != "off") rc = std::max(rc, run_cluster_mode(o, *url, true));
-  if (o.pipeline_auto != "on") rc = std::max(rc, run_cluster_mode(o, *url, false));
+  if (o.pipeline_auto != "off") rc = std::max(rc, run_cluster_mode(o, *url, true).exit_code);
+  if (o.pipeline_auto != "on") rc = std::max(rc, run_cluster_mode(o, *url, false).exit_code);
   return rc;
 }
 
@@ -414,6 +501,18 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
                   "--pipeline-auto off)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{100000}));
   cmd->add_flag("--json", opts->json, "print one JSON object per mode");
+  cmd->add_option("--baseline", opts->baseline,
+                  "run a blocking hiredis client instead of connpool: hiredis-threads (a "
+                  "connection per caller thread), hiredis-pool (caller threads sharing a "
+                  "mutex+condvar pool of as many connections as --pipeline-auto off uses, the "
+                  "redis-plus-plus design), or both")
+      ->check(CLI::IsMember({"hiredis-threads", "hiredis-pool", "both"}));
+  cmd->add_flag("--compare", opts->compare,
+                "run pool-auto-pipeline, pool, hiredis-threads and hiredis-pool back to back for "
+                "--rounds rounds and print the ratios connpool/baseline and their medians");
+  cmd->add_option("--rounds", opts->rounds, "rounds for --compare")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
 #if CONNPOOL_HAVE_monitor
   cmd->add_flag("--metrics", opts->metrics,
                 "attach the Prometheus observer to the pools (to measure its cost)");
@@ -429,12 +528,24 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
       exit_code = kExitConfigError;
       return;
     }
+    if (opts->compare) {
+      exit_code = run_compare(*opts, *url);
+      return;
+    }
     int rc = kExitOk;
-    if (opts->no_pool) {
-      rc = run_mode(*opts, *url, true, false);
+    if (!opts->baseline.empty()) {
+      for (auto kind : baselines(opts->baseline)) {
+        rc = std::max(rc, run_baseline(*opts, *url, kind).exit_code);
+      }
+    } else if (opts->no_pool) {
+      rc = run_mode(*opts, *url, true, false).exit_code;
     } else {
-      if (opts->pipeline_auto != "off") rc = std::max(rc, run_mode(*opts, *url, false, true));
-      if (opts->pipeline_auto != "on") rc = std::max(rc, run_mode(*opts, *url, false, false));
+      if (opts->pipeline_auto != "off") {
+        rc = std::max(rc, run_mode(*opts, *url, false, true).exit_code);
+      }
+      if (opts->pipeline_auto != "on") {
+        rc = std::max(rc, run_mode(*opts, *url, false, false).exit_code);
+      }
     }
     exit_code = rc;
   });

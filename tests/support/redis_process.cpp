@@ -13,18 +13,12 @@ namespace connpool::test {
 
 namespace {
 
-// connect() or bind() on 127.0.0.1:port; true when it succeeds.
-bool loopback_call(std::uint16_t port, bool bind) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
+sockaddr_in loopback(std::uint16_t port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  auto* a = reinterpret_cast<sockaddr*>(&addr);
-  const bool ok = (bind ? ::bind(fd, a, sizeof addr) : ::connect(fd, a, sizeof addr)) == 0;
-  ::close(fd);
-  return ok;
+  return addr;
 }
 
 }  // namespace
@@ -48,8 +42,22 @@ pid_t spawn_redis_server(const std::string& conf, bool sentinel) {
   ::_exit(127);
 }
 
+int loopback_connect(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  const sockaddr_in addr = loopback(port);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 bool loopback_accepts(std::uint16_t port) {
-  return loopback_call(port, false);
+  const int fd = loopback_connect(port);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
 }
 
 bool unix_socket_accepts(const std::string& path) {
@@ -65,7 +73,12 @@ bool unix_socket_accepts(const std::string& path) {
 }
 
 bool loopback_can_bind(std::uint16_t port) {
-  return loopback_call(port, true);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  const sockaddr_in addr = loopback(port);
+  const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
 }
 
 }  // namespace connpool::test

@@ -13,6 +13,9 @@ namespace connpool::test {
 /// the test process dies first. The child's pid, or -1 when fork failed.
 pid_t spawn_redis_server(const std::string& conf, bool sentinel = false);
 
+/// A TCP socket connected to 127.0.0.1:port (the caller closes it), or -1.
+int loopback_connect(std::uint16_t port);
+
 /// Something accepts TCP connections on 127.0.0.1:port.
 bool loopback_accepts(std::uint16_t port);
 

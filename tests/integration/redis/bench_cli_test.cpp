@@ -1,15 +1,25 @@
-// `connpool bench redis` end to end: JSON fields per mode, the progress line, exit codes.
+// `connpool bench redis` end to end: JSON fields per mode, the progress line, exit codes, the
+// hiredis baselines, --compare, and the GET-after-SET check that keeps the numbers honest.
+#include "support/redis_process.hpp"
 #include "support/redis_server.hpp"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
 
+using connpool::test::loopback_connect;
 using connpool::test::RedisServer;
 
 struct Output {
@@ -41,6 +51,55 @@ std::vector<std::string> lines(const std::string& text) {
   }
   return out;
 }
+
+// The integer after "name": in a JSON line; -1 when absent.
+long long json_int(const std::string& line, const std::string& name) {
+  const auto at = line.find("\"" + name + "\":");
+  if (at == std::string::npos) return -1;
+  return std::strtoll(line.c_str() + at + name.size() + 3, nullptr, 10);
+}
+
+// A second client that keeps overwriting `key` with another value while it runs (pipelined SETs
+// on a raw socket), so a benchmark that GETs its own key back sees foreign values.
+class Overwriter {
+ public:
+  Overwriter(std::uint16_t port, std::string key)
+      : thread_([this, port, key] { run(port, key); }) {}
+  ~Overwriter() {
+    stop_ = true;
+    thread_.join();
+  }
+  [[nodiscard]] long long writes() const { return writes_.load(); }
+
+ private:
+  void run(std::uint16_t port, const std::string& key) {
+    const int fd = loopback_connect(port);
+    if (fd < 0) return;
+    constexpr int kBatch = 16;
+    std::string batch;
+    for (int i = 0; i < kBatch; ++i) batch += "SET " + key + " not-the-benchmark-value\r\n";
+    char buf[4096];
+    while (!stop_) {
+      if (::send(fd, batch.data(), batch.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(batch.size())) {
+        break;
+      }
+      std::size_t want = kBatch * 5;  // "+OK\r\n" each
+      while (want > 0) {
+        const ssize_t n = ::recv(fd, buf, std::min(want, sizeof buf), 0);
+        if (n <= 0) break;
+        want -= static_cast<std::size_t>(n);
+      }
+      if (want > 0) break;
+      writes_ += kBatch;
+    }
+    ::close(fd);
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<long long> writes_{0};
+  std::thread thread_;
+};
 
 class BenchCli : public ::testing::Test {
  protected:
@@ -94,6 +153,95 @@ TEST_F(BenchCli, UnreachableServerFailsAndBadUrlIsAConfigError) {
   EXPECT_EQ(down.out.find(":pw@"), std::string::npos) << "password leaked: " << down.out;
   auto bad = run(std::string(CONNPOOL_CLI) + " bench redis --url redis://h:port 2>&1");
   EXPECT_EQ(bad.exit_code, 2) << bad.out;
+}
+
+TEST_F(BenchCli, HiredisBaselinesReportLikeTheOtherModes) {
+  auto o = run(bench("--concurrency 4 --duration 0.5 --baseline both --json 2>/dev/null"));
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  const auto ls = lines(o.out);
+  ASSERT_EQ(ls.size(), 2u) << o.out;
+  for (const auto& l : ls) {
+    for (const char* field : {"\"backend\":\"redis\"", "\"concurrency\":4",
+                              "\"ops_per_sec\":", "\"p50_us\":", "\"p99_us\":", "\"errors\":0",
+                              "\"client_cpu_us_per_op\":", "\"load_avg_1m\":"}) {
+      EXPECT_NE(l.find(field), std::string::npos) << field << " missing in " << l;
+    }
+    EXPECT_GT(json_int(l, "ops"), 0) << l;
+  }
+  EXPECT_NE(ls[0].find("\"mode\":\"hiredis-threads\""), std::string::npos) << ls[0];
+  EXPECT_EQ(json_int(ls[0], "connections_opened"), 4) << "one connection per caller thread";
+  EXPECT_NE(ls[1].find("\"mode\":\"hiredis-pool\""), std::string::npos) << ls[1];
+  // The pool is as large as the exclusive-lease mode's (max_size 10 by default, >= callers) and
+  // opens connections lazily: never more than the callers need.
+  EXPECT_EQ(json_int(ls[1], "pool_max_size"), 10) << ls[1];
+  EXPECT_GE(json_int(ls[1], "connections_opened"), 1) << ls[1];
+  EXPECT_LE(json_int(ls[1], "connections_opened"), 4) << ls[1];
+}
+
+TEST_F(BenchCli, HiredisPoolSharesPoolSizeConnections) {
+  auto o =
+      run(bench("--concurrency 6 --pool-size 2 --duration 0.5 --baseline hiredis-pool "
+                "--json 2>/dev/null"));
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  EXPECT_EQ(json_int(o.out, "pool_max_size"), 2) << o.out;
+  EXPECT_EQ(json_int(o.out, "connections_opened"), 2) << o.out;
+  EXPECT_GT(json_int(o.out, "ops"), 0) << o.out;
+  EXPECT_EQ(json_int(o.out, "errors"), 0) << o.out;
+}
+
+TEST_F(BenchCli, CompareRunsEveryModeAndPrintsRatios) {
+  auto o = run(bench("--concurrency 2 --duration 0.3 --compare --rounds 2 --json 2>/dev/null"));
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  const auto ls = lines(o.out);
+  ASSERT_EQ(ls.size(), 9u) << o.out;  // 2 rounds x 4 modes, then the summary
+  int seen[4] = {0, 0, 0, 0};
+  const char* modes[4] = {"\"mode\":\"pool-auto-pipeline\"", "\"mode\":\"pool\"",
+                          "\"mode\":\"hiredis-threads\"", "\"mode\":\"hiredis-pool\""};
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_GT(json_int(ls[i], "ops"), 0) << ls[i];
+    EXPECT_EQ(json_int(ls[i], "errors"), 0) << ls[i];
+    for (int m = 0; m < 4; ++m) seen[m] += ls[i].find(modes[m]) != std::string::npos ? 1 : 0;
+  }
+  for (int m = 0; m < 4; ++m) EXPECT_EQ(seen[m], 2) << modes[m];
+  EXPECT_NE(ls[0], ls[4]) << "the order rotates between rounds";
+  const std::string& summary = ls[8];
+  EXPECT_NE(summary.find("\"compare\":true"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("\"round\":2"), std::string::npos) << summary;
+  for (const char* ratio : {"pool-auto-pipeline/hiredis-threads", "pool-auto-pipeline/hiredis-pool",
+                            "pool/hiredis-threads", "pool/hiredis-pool"}) {
+    const auto median = summary.find("\"median_ratios\":");
+    ASSERT_NE(median, std::string::npos) << summary;
+    EXPECT_NE(summary.find(std::string("\"") + ratio + "\":", median), std::string::npos)
+        << ratio << " missing in " << summary;
+  }
+}
+
+// Every mode checks that GET returns the value it SET just before: with another client
+// overwriting the one key, each mode must report errors and fail, not count the ops as good.
+TEST_F(BenchCli, WrongValuesFromTheServerAreErrors) {
+  for (const char* mode : {"--baseline hiredis-threads", "--baseline hiredis-pool",
+                           "--pipeline-auto on", "--pipeline-auto off"}) {
+    Overwriter other(server_->port(), "bench:key:0");
+    auto o = run(
+        bench(std::string("--concurrency 1 --keyspace 1 --duration 1 --json ") + mode + " 2>&1"));
+    EXPECT_EQ(o.exit_code, 1) << mode << ": " << o.out;
+    EXPECT_GT(json_int(o.out, "errors"), 0) << mode << ": " << o.out;
+    EXPECT_NE(o.out.find("than the SET before it"), std::string::npos) << mode << ": " << o.out;
+    EXPECT_GT(other.writes(), 0) << "the overwriter never ran";
+  }
+}
+
+TEST_F(BenchCli, BaselineRejectsTlsAndReportsAnUnreachableServer) {
+  auto tls = run(std::string(CONNPOOL_CLI) +
+                 " bench redis --url rediss://127.0.0.1:1 --baseline hiredis-threads 2>&1");
+  EXPECT_EQ(tls.exit_code, 2) << tls.out;
+  EXPECT_NE(tls.out.find("TLS"), std::string::npos) << tls.out;
+  const auto port = connpool::test::free_loopback_port();
+  auto down = run(std::string(CONNPOOL_CLI) + " bench redis --url 'redis://:pw@127.0.0.1:" +
+                  std::to_string(port) + "' --baseline hiredis-pool --duration 0.2 2>&1");
+  EXPECT_EQ(down.exit_code, 1) << down.out;
+  EXPECT_NE(down.out.find("refused"), std::string::npos) << down.out;
+  EXPECT_EQ(down.out.find("pw"), std::string::npos) << "password leaked: " << down.out;
 }
 
 }  // namespace
