@@ -13,6 +13,7 @@ namespace connpool::redis {
 namespace {
 
 using detail::percent_decode;
+using detail::split_url;
 
 Error bad_url(std::string what) {
   return Error(errc::invalid_argument, "invalid redis URL: " + std::move(what));
@@ -223,11 +224,9 @@ Result<void> parse_host_port(RedisUrl& u, std::string_view hp) {
 
 Result<RedisUrl> RedisUrl::parse(std::string_view url) {
   RedisUrl u;
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return bad_url("missing scheme (expected redis://, rediss:// or unix://)");
-  }
-  const std::string_view scheme = url.substr(0, scheme_end);
+  const auto parts = split_url(url);
+  if (!parts) return bad_url("missing scheme (expected redis://, rediss:// or unix://)");
+  const std::string_view scheme = parts->scheme;
   if (scheme == "redis") {
     u.transport = Transport::tcp;
   } else if (scheme == "rediss") {
@@ -238,16 +237,12 @@ Result<RedisUrl> RedisUrl::parse(std::string_view url) {
     return bad_url("unknown scheme '" + std::string(scheme) +
                    "' (expected redis://, rediss:// or unix://)");
   }
-  std::string_view rest = url.substr(scheme_end + 3);
-  std::string_view query;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
-  if (rest.find('#') != std::string_view::npos) return bad_url("fragments ('#') are not allowed");
+  const std::string_view query = parts->query;
+  if (parts->has_fragment) return bad_url("fragments ('#') are not allowed");
 
-  // The userinfo ends at the last '@' before the path, so a raw '@' in a password still works.
   if (u.transport == Transport::unix_socket) {
+    // The userinfo ends at the last '@' before the path, so a raw '@' in a password still works.
+    std::string_view rest = parts->rest;
     if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
       if (auto r = parse_userinfo(u, rest.substr(0, at)); !r) return std::move(r).error();
       rest = rest.substr(at + 1);
@@ -259,17 +254,12 @@ Result<RedisUrl> RedisUrl::parse(std::string_view url) {
     u.host.clear();
     u.port = 0;
   } else {
-    const auto slash = rest.find('/');
-    std::string_view authority = rest.substr(0, slash);
-    std::string_view path =
-        slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-      if (auto r = parse_userinfo(u, authority.substr(0, at)); !r) return std::move(r).error();
-      authority = authority.substr(at + 1);
+    if (parts->has_userinfo) {
+      if (auto r = parse_userinfo(u, parts->userinfo); !r) return std::move(r).error();
     }
-    if (auto r = parse_host_port(u, authority); !r) return std::move(r).error();
-    if (path.size() > 1) {
-      if (auto r = parse_db(path.substr(1), u.db); !r) return std::move(r).error();
+    if (auto r = parse_host_port(u, parts->authority); !r) return std::move(r).error();
+    if (parts->path.size() > 1) {
+      if (auto r = parse_db(parts->path.substr(1), u.db); !r) return std::move(r).error();
     }
   }
   if (auto r = parse_query(u, query); !r) return std::move(r).error();

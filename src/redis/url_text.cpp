@@ -13,6 +13,28 @@ int hex_value(char c) {
 
 }  // namespace
 
+std::optional<UrlParts> split_url(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::nullopt;
+  UrlParts p;
+  p.scheme = url.substr(0, scheme_end);
+  p.rest = url.substr(scheme_end + 3);
+  if (const auto q = p.rest.find('?'); q != std::string_view::npos) {
+    p.query = p.rest.substr(q + 1);
+    p.rest = p.rest.substr(0, q);
+  }
+  p.has_fragment = p.rest.find('#') != std::string_view::npos;
+  const auto slash = p.rest.find('/');
+  p.authority = p.rest.substr(0, slash);
+  if (slash != std::string_view::npos) p.path = p.rest.substr(slash);
+  if (const auto at = p.authority.rfind('@'); at != std::string_view::npos) {
+    p.userinfo = p.authority.substr(0, at);
+    p.has_userinfo = true;
+    p.authority = p.authority.substr(at + 1);
+  }
+  return p;
+}
+
 std::vector<QueryPair> split_query(std::string_view query) {
   std::vector<QueryPair> pairs;
   while (!query.empty()) {

@@ -1,12 +1,29 @@
 // The text-level pieces every Redis URL form shares (redis://, redis-cluster://,
-// redis-sentinel://): query splitting and percent-decoding. Internal to connpool::redis.
+// redis-sentinel://): splitting into parts, query splitting and percent-decoding. Internal to
+// connpool::redis.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace connpool::redis::detail {
+
+/// "<scheme>://[userinfo@]authority[/path][?query]", undecoded.
+struct UrlParts {
+  std::string_view scheme;     ///< before "://"
+  std::string_view rest;       ///< between "://" and the query
+  std::string_view userinfo;   ///< before the authority's last '@' (a raw '@' in a password works)
+  bool has_userinfo = false;   ///< the authority has an '@' (the userinfo may still be empty)
+  std::string_view authority;  ///< the host list: after the userinfo, up to the first '/'
+  std::string_view path;       ///< from the first '/' of `rest`; empty when there is none
+  std::string_view query;      ///< after the first '?'
+  bool has_fragment = false;   ///< `rest` holds a '#': every Redis URL form rejects it
+};
+
+/// nullopt when `url` has no "://".
+std::optional<UrlParts> split_url(std::string_view url);
 
 /// One `name=value` item of a URL query, undecoded.
 struct QueryPair {

@@ -97,11 +97,9 @@ std::string NodeAddress::text() const {
 
 Result<ClusterUrl> ClusterUrl::parse(std::string_view url) {
   ClusterUrl u;
-  const auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) {
-    return bad_url("missing scheme (expected redis-cluster:// or rediss-cluster://)");
-  }
-  const std::string_view scheme = url.substr(0, scheme_end);
+  const auto parts = detail::split_url(url);
+  if (!parts) return bad_url("missing scheme (expected redis-cluster:// or rediss-cluster://)");
+  const std::string_view scheme = parts->scheme;
   std::string node_scheme;
   if (scheme == "redis-cluster") {
     node_scheme = "redis://";
@@ -111,29 +109,16 @@ Result<ClusterUrl> ClusterUrl::parse(std::string_view url) {
     return bad_url("unknown scheme '" + std::string(scheme) +
                    "' (expected redis-cluster:// or rediss-cluster://)");
   }
-  std::string_view rest = url.substr(scheme_end + 3);
-  std::string_view query;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
+  const std::string_view query = parts->query;
+  if (parts->has_fragment) return bad_url("fragments ('#') are not allowed");
+  if (const std::string_view path = parts->path; !path.empty() && path != "/" && path != "/0") {
+    return bad_url("path '" + std::string(path) +
+                   "': Redis Cluster has only database 0 (use '/' or nothing)");
   }
-  if (rest.find('#') != std::string_view::npos) return bad_url("fragments ('#') are not allowed");
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    const std::string_view path = rest.substr(slash);
-    if (path != "/" && path != "/0") {
-      return bad_url("path '" + std::string(path) +
-                     "': Redis Cluster has only database 0 (use '/' or nothing)");
-    }
-  }
-  // The userinfo ends at the last '@', so a raw '@' in a password still works. It is passed to
-  // RedisUrl::parse untouched (still percent-encoded), never quoted here.
-  std::string_view userinfo;
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-  }
+  // The userinfo is passed to RedisUrl::parse untouched (still percent-encoded), never quoted
+  // here.
+  const std::string_view userinfo = parts->userinfo;
+  std::string_view authority = parts->authority;
   if (authority.empty()) return bad_url("no seed nodes (expected host1:port,host2:port)");
 
   std::size_t index = 0;

@@ -52,21 +52,13 @@ bool SentinelUrl::matches(std::string_view url) noexcept {
 Result<SentinelUrl> SentinelUrl::parse(std::string_view url) {
   if (!matches(url)) return bad_url("expected the scheme redis-sentinel://");
   SentinelUrl out;
-  std::string_view rest = url.substr(kScheme.size());
-  std::string_view query;
-  if (const auto q = rest.find('?'); q != std::string_view::npos) {
-    query = rest.substr(q + 1);
-    rest = rest.substr(0, q);
-  }
-  if (rest.find('#') != std::string_view::npos) return bad_url("fragments ('#') are not allowed");
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
-  std::string_view userinfo;
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-  }
+  const auto parts = detail::split_url(url);
+  if (!parts) return bad_url("expected the scheme redis-sentinel://");
+  const std::string_view query = parts->query;
+  if (parts->has_fragment) return bad_url("fragments ('#') are not allowed");
+  std::string_view authority = parts->authority;
+  std::string_view path = parts->path;
+  const std::string_view userinfo = parts->userinfo;
   if (authority.empty()) return bad_url("no sentinel address (redis-sentinel://host:26379,...)");
   std::size_t index = 0;
   while (true) {
