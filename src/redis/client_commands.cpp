@@ -1,9 +1,11 @@
-// The typed commands of Client: build the arguments, run them, convert the reply. Each
-// converter rejects unexpected reply types with errc::protocol_error naming the command.
+// The typed commands of Client: build the arguments, run them, convert the reply (those shared
+// with cluster::ClusterClient are detail::TypedCommands). Each converter rejects unexpected reply
+// types with errc::protocol_error naming the command.
 #include "connpool/redis/client.hpp"
 
 #include "client_state.hpp"
 #include "reply_convert.hpp"
+#include "typed_commands.hpp"
 
 #include <array>
 #include <charconv>
@@ -43,10 +45,7 @@ Client::Task<void> Client::ping() {
 }
 
 Client::Task<std::optional<std::string>> Client::get(std::string_view key) {
-  const std::array<std::string_view, 2> args{"GET", key};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_opt_string(std::move(*r), "GET");
+  return detail::TypedCommands::get(*this, key);
 }
 
 namespace {
@@ -121,13 +120,7 @@ Client::Task<long long> Client::exists(std::span<const std::string_view> keys) {
 }
 
 Client::Task<bool> Client::expire(std::string_view key, std::chrono::seconds ttl) {
-  const std::string t = std::to_string(ttl.count());
-  const std::array<std::string_view, 3> args{"EXPIRE", key, t};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  auto n = to_integer(std::move(*r), "EXPIRE");
-  if (!n) co_return std::move(n).error();
-  co_return *n == 1;
+  return detail::TypedCommands::expire(*this, key, ttl);
 }
 
 Client::Task<bool> Client::pexpire(std::string_view key, std::chrono::milliseconds ttl) {
@@ -141,25 +134,15 @@ Client::Task<bool> Client::pexpire(std::string_view key, std::chrono::millisecon
 }
 
 Client::Task<long long> Client::ttl(std::string_view key) {
-  const std::array<std::string_view, 2> args{"TTL", key};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(std::move(*r), "TTL");
+  return detail::TypedCommands::integer_of_key(*this, "TTL", key);
 }
 
 Client::Task<long long> Client::incr(std::string_view key) {
-  const std::array<std::string_view, 2> args{"INCR", key};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(std::move(*r), "INCR");
+  return detail::TypedCommands::integer_of_key(*this, "INCR", key);
 }
 
 Client::Task<long long> Client::incrby(std::string_view key, long long delta) {
-  const std::string d = std::to_string(delta);
-  const std::array<std::string_view, 3> args{"INCRBY", key, d};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(std::move(*r), "INCRBY");
+  return detail::TypedCommands::incrby(*this, key, delta);
 }
 
 Client::Task<long long> Client::decr(std::string_view key) {
@@ -199,10 +182,7 @@ Client::Task<void> Client::mset(std::span<const Field> pairs) {
 
 Client::Task<std::optional<std::string>> Client::hget(std::string_view key,
                                                       std::string_view field) {
-  const std::array<std::string_view, 3> args{"HGET", key, field};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_opt_string(std::move(*r), "HGET");
+  return detail::TypedCommands::hget(*this, key, field);
 }
 
 Client::Task<long long> Client::hset(std::string_view key, std::string_view field,
@@ -212,29 +192,12 @@ Client::Task<long long> Client::hset(std::string_view key, std::string_view fiel
 }
 
 Client::Task<long long> Client::hset(std::string_view key, std::span<const Field> fields) {
-  std::vector<std::string_view> args{"HSET", key};
-  for (const auto& [f, v] : fields) {
-    args.push_back(f);
-    args.push_back(v);
-  }
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(std::move(*r), "HSET");
+  return detail::TypedCommands::hset(*this, key, fields);
 }
 
 Client::Task<std::vector<std::pair<std::string, std::string>>> Client::hgetall(
     std::string_view key) {
-  const std::array<std::string_view, 2> args{"HGETALL", key};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  auto flat = to_strings(std::move(*r), "HGETALL");
-  if (!flat) co_return std::move(flat).error();
-  std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(flat->size() / 2);
-  for (std::size_t i = 0; i + 1 < flat->size(); i += 2) {
-    out.emplace_back(std::move((*flat)[i]), std::move((*flat)[i + 1]));
-  }
-  co_return out;
+  return detail::TypedCommands::hgetall(*this, key);
 }
 
 Client::Task<long long> Client::hdel(std::string_view key,
@@ -247,18 +210,12 @@ Client::Task<long long> Client::hdel(std::string_view key,
 
 Client::Task<long long> Client::lpush(std::string_view key,
                                       std::span<const std::string_view> values) {
-  const auto args = with_key("LPUSH", key, values);
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(std::move(*r), "LPUSH");
+  return detail::TypedCommands::push(*this, "LPUSH", key, values);
 }
 
 Client::Task<long long> Client::rpush(std::string_view key,
                                       std::span<const std::string_view> values) {
-  const auto args = with_key("RPUSH", key, values);
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(std::move(*r), "RPUSH");
+  return detail::TypedCommands::push(*this, "RPUSH", key, values);
 }
 
 Client::Task<std::optional<std::string>> Client::lpop(std::string_view key) {
@@ -270,12 +227,7 @@ Client::Task<std::optional<std::string>> Client::lpop(std::string_view key) {
 
 Client::Task<std::vector<std::string>> Client::lrange(std::string_view key, long long start,
                                                       long long stop) {
-  const std::string a = std::to_string(start);
-  const std::string b = std::to_string(stop);
-  const std::array<std::string_view, 4> args{"LRANGE", key, a, b};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_strings(std::move(*r), "LRANGE");
+  return detail::TypedCommands::range(*this, "LRANGE", key, start, stop);
 }
 
 Client::Task<std::optional<std::pair<std::string, std::string>>> Client::blpop(
@@ -312,41 +264,20 @@ Client::Task<std::optional<std::pair<std::string, std::string>>> Client::blpop(
 
 Client::Task<long long> Client::sadd(std::string_view key,
                                      std::span<const std::string_view> members) {
-  const auto args = with_key("SADD", key, members);
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(std::move(*r), "SADD");
+  return detail::TypedCommands::push(*this, "SADD", key, members);
 }
 
 Client::Task<std::vector<std::string>> Client::smembers(std::string_view key) {
-  const std::array<std::string_view, 2> args{"SMEMBERS", key};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_strings(std::move(*r), "SMEMBERS");
+  return detail::TypedCommands::smembers(*this, key);
 }
 
 Client::Task<long long> Client::zadd(std::string_view key, std::span<const ScoredMember> members) {
-  std::vector<std::string> scores;
-  scores.reserve(members.size());
-  for (const auto& m : members) scores.push_back(format_double(m.score));
-  std::vector<std::string_view> args{"ZADD", key};
-  for (std::size_t i = 0; i < members.size(); ++i) {
-    args.push_back(scores[i]);
-    args.push_back(members[i].member);
-  }
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(std::move(*r), "ZADD");
+  return detail::TypedCommands::zadd(*this, key, members);
 }
 
 Client::Task<std::vector<std::string>> Client::zrange(std::string_view key, long long start,
                                                       long long stop) {
-  const std::string a = std::to_string(start);
-  const std::string b = std::to_string(stop);
-  const std::array<std::string_view, 4> args{"ZRANGE", key, a, b};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_strings(std::move(*r), "ZRANGE");
+  return detail::TypedCommands::range(*this, "ZRANGE", key, start, stop);
 }
 
 Client::Task<std::vector<std::pair<std::string, double>>> Client::zrange_with_scores(

@@ -73,7 +73,8 @@ class ScanIterator;
 
 namespace detail {
 struct ClientState;
-}
+struct TypedCommands;
+}  // namespace detail
 
 class Client {
  public:
@@ -184,6 +185,7 @@ class Client {
   void close_now() noexcept;
 
  private:
+  friend struct detail::TypedCommands;  // the typed commands shared with ClusterClient
   explicit Client(std::shared_ptr<detail::ClientState> state) : state_(std::move(state)) {}
   Task<Reply> run(std::span<const std::string_view> args);  // error replies -> server_error
   std::shared_ptr<detail::ClientState> state_;

@@ -1,8 +1,9 @@
-// The typed single-key commands of ClusterClient: build the arguments, route them, convert
-// the reply (the same conversions as redis::Client).
+// The typed single-key commands of ClusterClient: most are redis::detail::TypedCommands, shared
+// with redis::Client, over ClusterClient::run (which routes by the key's slot).
 #include "connpool/redis/cluster/cluster_client.hpp"
 
 #include "../reply_convert.hpp"
+#include "../typed_commands.hpp"
 
 #include <array>
 #include <charconv>
@@ -13,21 +14,12 @@ namespace connpool::redis::cluster {
 
 namespace {
 
-using redis::detail::format_double;
-using redis::detail::to_double;
-using redis::detail::to_integer;
-using redis::detail::to_opt_string;
-using redis::detail::to_strings;
 using redis::detail::unexpected;
-using redis::detail::with_key;
 
 }  // namespace
 
 ClusterClient::Task<std::optional<std::string>> ClusterClient::get(std::string_view key) {
-  const std::array<std::string_view, 2> args{"GET", key};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_opt_string(std::move(*r), "GET");
+  return redis::detail::TypedCommands::get(*this, key);
 }
 
 ClusterClient::Task<bool> ClusterClient::set(std::string_view key, std::string_view value,
@@ -64,43 +56,24 @@ ClusterClient::Task<long long> ClusterClient::exists(std::string_view key) {
 }
 
 ClusterClient::Task<bool> ClusterClient::expire(std::string_view key, std::chrono::seconds ttl) {
-  const std::string secs = std::to_string(ttl.count());
-  const std::array<std::string_view, 3> args{"EXPIRE", key, secs};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  auto n = to_integer(*r, "EXPIRE");
-  if (!n) co_return std::move(n).error();
-  co_return *n == 1;
+  return redis::detail::TypedCommands::expire(*this, key, ttl);
 }
 
 ClusterClient::Task<long long> ClusterClient::ttl(std::string_view key) {
-  const std::array<std::string_view, 2> args{"TTL", key};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(*r, "TTL");
+  return redis::detail::TypedCommands::integer_of_key(*this, "TTL", key);
 }
 
 ClusterClient::Task<long long> ClusterClient::incr(std::string_view key) {
-  const std::array<std::string_view, 2> args{"INCR", key};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(*r, "INCR");
+  return redis::detail::TypedCommands::integer_of_key(*this, "INCR", key);
 }
 
 ClusterClient::Task<long long> ClusterClient::incrby(std::string_view key, long long delta) {
-  const std::string d = std::to_string(delta);
-  const std::array<std::string_view, 3> args{"INCRBY", key, d};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(*r, "INCRBY");
+  return redis::detail::TypedCommands::incrby(*this, key, delta);
 }
 
 ClusterClient::Task<std::optional<std::string>> ClusterClient::hget(std::string_view key,
                                                                     std::string_view field) {
-  const std::array<std::string_view, 3> args{"HGET", key, field};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_opt_string(std::move(*r), "HGET");
+  return redis::detail::TypedCommands::hget(*this, key, field);
 }
 
 ClusterClient::Task<long long> ClusterClient::hset(std::string_view key, std::string_view field,
@@ -111,100 +84,48 @@ ClusterClient::Task<long long> ClusterClient::hset(std::string_view key, std::st
 
 ClusterClient::Task<long long> ClusterClient::hset(std::string_view key,
                                                    std::span<const Field> fields) {
-  std::vector<std::string_view> args{"HSET", key};
-  for (const auto& [f, v] : fields) {
-    args.push_back(f);
-    args.push_back(v);
-  }
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(*r, "HSET");
+  return redis::detail::TypedCommands::hset(*this, key, fields);
 }
 
 ClusterClient::Task<std::vector<std::pair<std::string, std::string>>> ClusterClient::hgetall(
     std::string_view key) {
-  const std::array<std::string_view, 2> args{"HGETALL", key};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  auto flat = to_strings(std::move(*r), "HGETALL");
-  if (!flat) co_return std::move(flat).error();
-  if (flat->size() % 2 != 0) {
-    co_return Error(errc::protocol_error, "redis cluster HGETALL: odd number of elements");
-  }
-  std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(flat->size() / 2);
-  for (std::size_t i = 0; i < flat->size(); i += 2) {
-    out.emplace_back(std::move((*flat)[i]), std::move((*flat)[i + 1]));
-  }
-  co_return out;
+  return redis::detail::TypedCommands::hgetall(*this, key);
 }
 
 ClusterClient::Task<long long> ClusterClient::lpush(std::string_view key,
                                                     std::span<const std::string_view> values) {
-  const auto args = with_key("LPUSH", key, values);
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(*r, "LPUSH");
+  return redis::detail::TypedCommands::push(*this, "LPUSH", key, values);
 }
 
 ClusterClient::Task<long long> ClusterClient::rpush(std::string_view key,
                                                     std::span<const std::string_view> values) {
-  const auto args = with_key("RPUSH", key, values);
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(*r, "RPUSH");
+  return redis::detail::TypedCommands::push(*this, "RPUSH", key, values);
 }
 
 ClusterClient::Task<std::vector<std::string>> ClusterClient::lrange(std::string_view key,
                                                                     long long start,
                                                                     long long stop) {
-  const std::string a = std::to_string(start);
-  const std::string b = std::to_string(stop);
-  const std::array<std::string_view, 4> args{"LRANGE", key, a, b};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_strings(std::move(*r), "LRANGE");
+  return redis::detail::TypedCommands::range(*this, "LRANGE", key, start, stop);
 }
 
 ClusterClient::Task<long long> ClusterClient::sadd(std::string_view key,
                                                    std::span<const std::string_view> members) {
-  const auto args = with_key("SADD", key, members);
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(*r, "SADD");
+  return redis::detail::TypedCommands::push(*this, "SADD", key, members);
 }
 
 ClusterClient::Task<std::vector<std::string>> ClusterClient::smembers(std::string_view key) {
-  const std::array<std::string_view, 2> args{"SMEMBERS", key};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_strings(std::move(*r), "SMEMBERS");
+  return redis::detail::TypedCommands::smembers(*this, key);
 }
 
 ClusterClient::Task<long long> ClusterClient::zadd(std::string_view key,
                                                    std::span<const ScoredMember> members) {
-  std::vector<std::string> scores;
-  scores.reserve(members.size());
-  for (const auto& m : members) scores.push_back(format_double(m.score));
-  std::vector<std::string_view> args{"ZADD", key};
-  for (std::size_t i = 0; i < members.size(); ++i) {
-    args.push_back(scores[i]);
-    args.push_back(members[i].member);
-  }
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_integer(*r, "ZADD");
+  return redis::detail::TypedCommands::zadd(*this, key, members);
 }
 
 ClusterClient::Task<std::vector<std::string>> ClusterClient::zrange(std::string_view key,
                                                                     long long start,
                                                                     long long stop) {
-  const std::string a = std::to_string(start);
-  const std::string b = std::to_string(stop);
-  const std::array<std::string_view, 4> args{"ZRANGE", key, a, b};
-  auto r = co_await run(args);
-  if (!r) co_return std::move(r).error();
-  co_return to_strings(std::move(*r), "ZRANGE");
+  return redis::detail::TypedCommands::range(*this, "ZRANGE", key, start, stop);
 }
 
 ClusterClient::Task<Reply> ClusterClient::eval(std::string_view script,

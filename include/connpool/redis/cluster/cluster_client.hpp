@@ -168,6 +168,7 @@ class ClusterClient {
 
  private:
   friend class ClusterPipeline;
+  friend struct redis::detail::TypedCommands;  // the typed commands shared with redis::Client
   explicit ClusterClient(std::shared_ptr<detail::ClusterState> state) : state_(std::move(state)) {}
   /// Routed command; error replies become errc::server_error.
   Task<Reply> run(std::span<const std::string_view> args);
