@@ -338,21 +338,20 @@ RunReport run_cluster_mode(const BenchOptions& o, const redis::cluster::ClusterU
   target.pool_max = url.node.pool.max_size;
 
   IoRunner runner(o.threads);
-  redis::cluster::NodeHooks hooks;
+  core::PoolOptions pool_options;
+  pool_options.name = "bench";
+  pool_options.backend = "redis";
 #if CONNPOOL_HAVE_monitor
   std::shared_ptr<monitor::MetricsRegistry> metrics;
   if (o.metrics) {
-    // One observer per node pool, labelled with the node's pool name.
+    // One observer per node pool, labelled pool="bench" and node="host:port" as in `serve`.
     metrics = std::make_shared<monitor::MetricsRegistry>();
-    hooks.configure_pool = [metrics](const redis::cluster::NodeAddress&,
-                                     core::PoolOptions& options) {
-      options.observer = metrics->make_observer(options.name, "redis");
+    pool_options.observer_factory = [metrics](const core::PoolOptions& pool) {
+      return metrics->make_observer(pool.name, pool.backend, pool.node);
     };
   }
 #endif
-  core::PoolOptions pool_options;
-  pool_options.name = "bench";
-  auto created = ClusterClient::create(runner.io.get_executor(), url, pool_options, hooks);
+  auto created = ClusterClient::create(runner.io.get_executor(), url, pool_options);
   if (!created) {
     std::fprintf(stderr, "connpool bench redis: %s\n", created.error().to_string().c_str());
     return failed(target.mode, kExitConfigError);
