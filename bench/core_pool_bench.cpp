@@ -1,13 +1,20 @@
-// Pool-core benchmarks (issue: foundation). Same binary, same run:
+// Pool-core benchmarks. Same binary, same run:
 //   (a) uncontended acquire+release
 //   (b) 64 concurrent users on a pool of 8 (ours: 64 coroutines on one thread)
 //   (c) 2 threads x 32 coroutines on a pool of 8
 //   (d) N waiters queued on a pool of 4: per-op cost as N grows to 10 000
-// and a reference pool (std::mutex + condition_variable + deque, the redis-plus-plus design)
-// under the loads a blocking pool can take: one thread for (a), 64 OS threads for (b)/(c).
+// against two references:
+//   - like for like: a minimal coroutine pool (deque of idle + FIFO of handlers, one executor,
+//     no lock, no features; minimal_coroutine_pool.hpp) under the same drivers as ours, so the
+//     gap is what the pool core's features cost;
+//   - the blocking design users replace (std::mutex + condition_variable + deque, as in
+//     redis-plus-plus), under the loads a blocking pool can take: one thread for (a), 64 OS
+//     threads for (b). That one is not like for like: it compares coroutines with threads, and
+//     starting the 64 threads is inside its timed region. It shows what moving off threads buys.
 // The connection is a plain struct: this measures the pool, not a backend.
 #include "connpool/core/pool.hpp"
 
+#include "minimal_coroutine_pool.hpp"
 #include "null_connector.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -122,6 +129,25 @@ void BM_Uncontended_Reference(benchmark::State& state) {
 }
 BENCHMARK(BM_Uncontended_Reference);
 
+using MinimalPool = connpool::bench::MinimalCoroutinePool<Conn>;
+
+void BM_Uncontended_MinimalCoroutinePool(benchmark::State& state) {
+  asio::io_context ioc;
+  MinimalPool pool(8);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        for (auto _ : state) {
+          Conn* c = co_await pool.acquire();
+          benchmark::DoNotOptimize(++c->uses);
+          pool.release(c);
+        }
+      },
+      asio::detached);
+  ioc.run();
+}
+BENCHMARK(BM_Uncontended_MinimalCoroutinePool);
+
 // ---- (b) / (c) contended -------------------------------------------------------------------
 
 constexpr int kCyclesPerUser = 200;
@@ -134,6 +160,18 @@ asio::awaitable<void> user(BenchPool& pool, std::atomic<long>& ops) {
     auto ex = co_await asio::this_coro::executor;
     co_await asio::post(ex, asio::use_awaitable);
     lease->release();
+    ops.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// The same user on the minimal reference pool.
+asio::awaitable<void> minimal_user(MinimalPool& pool, std::atomic<long>& ops) {
+  for (int i = 0; i < kCyclesPerUser; ++i) {
+    Conn* c = co_await pool.acquire();
+    ++c->uses;
+    auto ex = co_await asio::this_coro::executor;
+    co_await asio::post(ex, asio::use_awaitable);
+    pool.release(c);
     ops.fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -189,10 +227,32 @@ void BM_B_64Coroutines_Pool8(benchmark::State& state) {
 }
 BENCHMARK(BM_B_64Coroutines_Pool8)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-void BM_B_Reference_64Threads_Pool8(benchmark::State& state) {
+// Like for like with BM_B_64Coroutines_Pool8: same users, same thread, the minimal pool.
+void BM_B_MinimalCoroutinePool_64Coroutines_Pool8(benchmark::State& state) {
+  asio::io_context ioc(1);
+  MinimalPool pool(8);
+  std::atomic<long> ops{0};
+  for (auto _ : state) {
+    const long target = ops.load() + 64L * kCyclesPerUser;
+    for (int i = 0; i < 64; ++i) asio::co_spawn(ioc, minimal_user(pool, ops), asio::detached);
+    // The same driving loop as run_coroutines(), so only the pool differs.
+    while (ops.load(std::memory_order_relaxed) < target) ioc.run_one_for(1ms);
+  }
+  state.counters["ns_per_op"] = benchmark::Counter(
+      static_cast<double>(ops.load()), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetItemsProcessed(ops.load());
+}
+BENCHMARK(BM_B_MinimalCoroutinePool_64Coroutines_Pool8)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// Not like for like: 64 OS threads (started inside the timed region) on a mutex+condvar pool.
+void BM_B_MutexCondvar_64OSThreads_IncludingThreadStart_Pool8(benchmark::State& state) {
   run_reference_threads(state, 64, 8);
 }
-BENCHMARK(BM_B_Reference_64Threads_Pool8)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_B_MutexCondvar_64OSThreads_IncludingThreadStart_Pool8)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_C_2Threads_32Coroutines_Pool8(benchmark::State& state) {
   run_coroutines(state, 2, 32, 8);
@@ -228,6 +288,38 @@ void BM_D_Waiters_Pool4(benchmark::State& state) {
   state.SetItemsProcessed(ops);
 }
 BENCHMARK(BM_D_Waiters_Pool4)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_D_MinimalCoroutinePool_Waiters_Pool4(benchmark::State& state) {
+  const auto waiters = static_cast<int>(state.range(0));
+  asio::io_context ioc;
+  MinimalPool pool(4);
+  long ops = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < waiters; ++i) {
+      asio::co_spawn(
+          ioc,
+          [&pool]() -> asio::awaitable<void> {
+            Conn* c = co_await pool.acquire();
+            auto ex = co_await asio::this_coro::executor;
+            co_await asio::post(ex, asio::use_awaitable);
+            pool.release(c);
+          },
+          asio::detached);
+    }
+    ops += waiters;
+    ioc.run();
+    ioc.restart();
+  }
+  state.counters["ns_per_op"] = benchmark::Counter(
+      static_cast<double>(ops), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetItemsProcessed(ops);
+}
+BENCHMARK(BM_D_MinimalCoroutinePool_Waiters_Pool4)
     ->Arg(100)
     ->Arg(1000)
     ->Arg(10000)
