@@ -291,6 +291,22 @@ TEST_F(AdminServerTest, IdleSocketsAtTheCapDoNotLockOutScrapes) {
   EXPECT_TRUE(idle.front()->closed_by_server());
 }
 
+// The same with slow requests (slowloris) instead of silent sockets: a request that has not
+// finished arriving may be closed to make room too.
+TEST_F(AdminServerTest, SlowRequestsAtTheCapDoNotLockOutScrapes) {
+  AdminServerOptions options;
+  options.header_timeout = 60s;
+  options.max_connections = 16;
+  auto server = start(options);
+  std::vector<std::unique_ptr<HttpTestClient>> slow;
+  for (std::size_t i = 0; i < options.max_connections; ++i) {
+    slow.push_back(std::make_unique<HttpTestClient>(server.port(), 5s));
+    slow.back()->send_raw("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a");
+  }
+  EXPECT_EQ(http_get(server.port(), "/metrics").status, 200u);
+  EXPECT_EQ(http_get(server.port(), "/readyz").status, 200u);
+}
+
 TEST_F(AdminServerTest, SlowRequestGets408) {
   AdminServerOptions options;
   options.header_timeout = 300ms;
