@@ -242,7 +242,33 @@ const PoolField kPoolFields[] = {
      get_size<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_down_step>>},
 };
 
-const std::array<AdminField, 3> kAdminFields = {{
+// admin.allowed_hosts: "a.example, b.example" -> {"a.example", "b.example"}.
+std::optional<std::string> set_allowed_hosts(AdminConfig& a, std::string_view t) {
+  std::vector<std::string> hosts;
+  while (!t.empty()) {
+    const auto comma = t.find(',');
+    auto item = t.substr(0, comma);
+    t = comma == std::string_view::npos ? std::string_view{} : t.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) continue;
+    if (item.find_first_of(" /:@[]") != std::string_view::npos) {
+      return "must be comma-separated host names (no port, no scheme), got " +
+             std::string(item.size() > 64 ? item.substr(0, 64) : item);
+    }
+    hosts.emplace_back(item);
+  }
+  a.allowed_hosts = std::move(hosts);
+  return std::nullopt;
+}
+
+std::string get_allowed_hosts(const AdminConfig& a) {
+  std::string out;
+  for (const auto& h : a.allowed_hosts) out += (out.empty() ? "" : ",") + h;
+  return out;
+}
+
+const std::array<AdminField, 7> kAdminFields = {{
     {"bind", ValueKind::text,
      [](AdminConfig& a, std::string_view t) {
        return store(
@@ -261,6 +287,29 @@ const std::array<AdminField, 3> kAdminFields = {{
        return std::nullopt;
      },
      [](const AdminConfig& a) { return a.token; }},
+    {"protect_all", ValueKind::boolean,
+     [](AdminConfig& a, std::string_view t) {
+       return store(
+           a, parse_bool(t), [](AdminConfig & s) -> auto& { return s.protect_all; });
+     },
+     [](const AdminConfig& a) { return std::string(a.protect_all ? "true" : "false"); }},
+    {"allowed_hosts", ValueKind::text, set_allowed_hosts, get_allowed_hosts},
+    {"max_connections", ValueKind::size,
+     [](AdminConfig& a, std::string_view t) -> std::optional<std::string> {
+       auto parsed = parse_size(t);
+       if (parsed.value && *parsed.value == 0) return "must be >= 1, got 0";
+       return store(
+           a, std::move(parsed), [](AdminConfig & s) -> auto& { return s.max_connections; });
+     },
+     [](const AdminConfig& a) { return std::to_string(a.max_connections); }},
+    {"idle_timeout", ValueKind::duration,
+     [](AdminConfig& a, std::string_view t) -> std::optional<std::string> {
+       auto parsed = parse_duration_value(t);
+       if (parsed.value && parsed.value->count() <= 0) return "must be > 0";
+       return store(
+           a, std::move(parsed), [](AdminConfig & s) -> auto& { return s.idle_timeout; });
+     },
+     [](const AdminConfig& a) { return core::format_duration(a.idle_timeout); }},
 }};
 
 }  // namespace

@@ -50,7 +50,7 @@ json config_json(const core::PoolConfig& c) {
 
 json error_json(const std::optional<Error>& e) {
   if (!e) return nullptr;
-  return {{"type", to_string(e->code())}, {"message", redact_secrets(e->message())}};
+  return {{"type", to_string(e->code())}, {"message", shown_error_text(e->message())}};
 }
 
 json counters_json(const core::PoolStats& s) {

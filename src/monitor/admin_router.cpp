@@ -3,6 +3,7 @@
 #include "connpool/monitor/admin_page.hpp"
 
 #include "admin_json.hpp"
+#include "host_check.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -76,10 +77,12 @@ bool percent_decode(std::string_view in, std::string& out) {
 AdminRouter::AdminRouter(std::shared_ptr<const PoolRegistry> pools,
                          std::shared_ptr<const MetricsRegistry> metrics, std::string token,
                          bool token_for_metrics)
-    : pools_(std::move(pools)),
-      metrics_(std::move(metrics)),
-      token_(std::move(token)),
-      token_for_metrics_(token_for_metrics) {
+    : AdminRouter(std::move(pools), std::move(metrics),
+                  RouterAccess{std::move(token), token_for_metrics, false, {}}) {}
+
+AdminRouter::AdminRouter(std::shared_ptr<const PoolRegistry> pools,
+                         std::shared_ptr<const MetricsRegistry> metrics, RouterAccess access)
+    : pools_(std::move(pools)), metrics_(std::move(metrics)), access_(std::move(access)) {
   if (!pools_) pools_ = std::make_shared<const PoolRegistry>();
 
   add_get("/healthz", false, [](const HttpRequest&, std::string_view) {
@@ -156,7 +159,13 @@ bool AdminRouter::authorized(const HttpRequest& request) const {
   auto presented = auth.substr(kScheme.size());
   while (!presented.empty() && presented.front() == ' ') presented.remove_prefix(1);
   while (!presented.empty() && presented.back() == ' ') presented.remove_suffix(1);
-  return constant_time_equal(presented, token_);
+  return constant_time_equal(presented, access_.token);
+}
+
+bool AdminRouter::guarded(std::string_view path) const {
+  if (path.starts_with("/api/")) return true;
+  if (path == "/metrics") return access_.token_for_metrics || access_.protect_all;
+  return path == "/readyz" && access_.protect_all;
 }
 
 HttpResponse AdminRouter::handle(const HttpRequest& request) const {
@@ -165,8 +174,13 @@ HttpResponse AdminRouter::handle(const HttpRequest& request) const {
     if (const auto q = path.find_first_of("?#"); q != std::string_view::npos) {
       path = path.substr(0, q);
     }
-    const bool guarded = path.starts_with("/api/") || (token_for_metrics_ && path == "/metrics");
-    if (!token_.empty() && guarded && !authorized(request)) {
+    // Before anything else, so a rebinding page learns nothing, not even which paths exist.
+    if (!host_allowed(request.host, access_.allowed_hosts)) {
+      return json_error(421, "misdirected_request",
+                        "this server does not answer to that Host name; use its IP address, "
+                        "localhost, or a name in admin.allowed_hosts");
+    }
+    if (!access_.token.empty() && guarded(path) && !authorized(request)) {
       auto r = json_error(401, "unauthenticated", "a valid bearer token is required");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"connpool\"");
       return r;

@@ -15,6 +15,20 @@
 
 namespace connpool::monitor::detail {
 
+/// Who may call what.
+struct RouterAccess {
+  /// Bearer token for /api/*; empty disables auth.
+  std::string token;
+  /// Also require the token on /metrics.
+  bool token_for_metrics = false;
+  /// Also require the token on /metrics and /readyz (admin.protect_all). /healthz and the
+  /// operator page (which holds no data) stay open.
+  bool protect_all = false;
+  /// Host header names accepted besides IP literals and "localhost" (admin.allowed_hosts);
+  /// any other name gets 421 on every endpoint (DNS rebinding).
+  std::vector<std::string> allowed_hosts;
+};
+
 class AdminRouter {
  public:
   /// `rest` is the part of the path after a prefix route's prefix (empty for exact routes).
@@ -26,6 +40,8 @@ class AdminRouter {
   AdminRouter(std::shared_ptr<const PoolRegistry> pools,
               std::shared_ptr<const MetricsRegistry> metrics, std::string token,
               bool token_for_metrics = false);
+  AdminRouter(std::shared_ptr<const PoolRegistry> pools,
+              std::shared_ptr<const MetricsRegistry> metrics, RouterAccess access);
   // The standard handlers capture `this`.
   AdminRouter(const AdminRouter&) = delete;
   AdminRouter& operator=(const AdminRouter&) = delete;
@@ -45,11 +61,11 @@ class AdminRouter {
     Handler handler;
   };
   [[nodiscard]] bool authorized(const HttpRequest& request) const;
+  [[nodiscard]] bool guarded(std::string_view path) const;
 
   std::shared_ptr<const PoolRegistry> pools_;
   std::shared_ptr<const MetricsRegistry> metrics_;
-  std::string token_;
-  bool token_for_metrics_ = false;
+  RouterAccess access_;
   std::vector<Route> routes_;
 };
 

@@ -40,8 +40,27 @@ namespace {
 constexpr auto kAsTuple = asio::as_tuple(asio::use_awaitable);
 
 struct Session {
-  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+  explicit Session(tcp::socket socket)
+      : stream(std::move(socket)), request_timer(stream.get_executor()) {}
   beast::tcp_stream stream;  // its executor is this connection's strand
+  // The request deadline (header_timeout). Not the stream's own expiry: that closes the socket,
+  // and the 408 could never be sent. This timer only cancels the read, on the same strand.
+  asio::steady_timer request_timer;
+  std::uint64_t request_generation = 0;  // strand only: tells a stale timer firing apart
+  bool request_timed_out = false;        // strand only
+
+  // Read by the accept loop (another strand) to pick a connection to evict at the cap.
+  // Evictable while waiting for a request to start or to finish arriving; not while the
+  // response is being produced or written.
+  std::atomic<bool> evictable{true};
+  std::atomic<std::int64_t> waiting_since{0};  // steady_clock ticks when the wait began
+  bool evicting = false;                       // guarded by State::mutex
+
+  void waiting() noexcept {
+    waiting_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                        std::memory_order_relaxed);
+    evictable.store(true, std::memory_order_relaxed);
+  }
 };
 }  // namespace
 
@@ -50,8 +69,9 @@ struct AdminServer::State {
         std::shared_ptr<const PoolRegistry> pools, std::shared_ptr<const MetricsRegistry> metrics)
       : executor(std::move(ex)),
         options(std::move(opts)),
-        router(std::move(pools), std::move(metrics), options.bearer_token,
-               options.token_for_metrics),
+        router(std::move(pools), std::move(metrics),
+               detail::RouterAccess{options.bearer_token, options.token_for_metrics,
+                                    options.protect_all, options.allowed_hosts}),
         acceptor(asio::make_strand(executor)) {}
 
   asio::any_io_executor executor;
@@ -109,6 +129,33 @@ asio::awaitable<void> linger_close(beast::tcp_stream& stream) {
   stream.close();
 }
 
+// Reads the rest of one request under the header_timeout deadline. On the deadline the read is
+// cancelled (not the socket closed), so the caller can still answer 408.
+asio::awaitable<beast::error_code> read_request(const std::shared_ptr<Session>& session,
+                                                beast::flat_buffer& buffer,
+                                                http::request_parser<http::string_body>& parser,
+                                                std::chrono::milliseconds deadline) {
+  const std::uint64_t generation = ++session->request_generation;
+  session->request_timed_out = false;
+  session->request_timer.expires_after(deadline);
+  session->request_timer.async_wait([session, generation](beast::error_code ec) {
+    // Runs on the session's strand (the timer's executor), like the read it cancels. A firing
+    // that raced with the read's completion belongs to an old generation: ignore it.
+    if (ec || session->request_generation != generation) return;
+    session->request_timed_out = true;
+    beast::error_code ignored;
+    session->stream.socket().cancel(ignored);
+  });
+  session->stream.expires_never();
+  auto [ec, n] = co_await http::async_read(session->stream, buffer, parser, kAsTuple);
+  ++session->request_generation;
+  session->request_timer.cancel();
+  if (ec == asio::error::operation_aborted && session->request_timed_out) {
+    ec = beast::error::timeout;
+  }
+  co_return ec;
+}
+
 asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Session> session) {
   const auto& opt = state->options;
   auto& stream = session->stream;
@@ -116,22 +163,24 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Sessio
   beast::flat_buffer buffer(opt.max_header_bytes + opt.max_body_bytes + 4096);
   bool first = true;
   for (;;) {
+    session->waiting();
     if (buffer.size() == 0) {
       // Waiting for a request to start. A new connection gets only header_timeout, so idle
       // connections cannot pile up against max_connections; between keep-alive requests it is
-      // idle_timeout. The header deadline then starts with the first byte.
+      // idle_timeout. Closing on expiry is right here: there is no request to answer.
       stream.expires_after(first ? opt.header_timeout : opt.idle_timeout);
       auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kAsTuple);
       if (ec) break;
       buffer.commit(n);
+      session->waiting();  // the request deadline starts with its first byte
     }
     first = false;
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt.max_header_bytes));
     parser.body_limit(opt.max_body_bytes);
-    stream.expires_after(opt.header_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, kAsTuple);
+    const auto ec = co_await read_request(session, buffer, parser, opt.header_timeout);
     if (ec == http::error::end_of_stream) break;
+    session->evictable.store(false, std::memory_order_relaxed);
     std::optional<HttpResponse> refusal;
     if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
       refusal = detail::json_error(431, "request_too_large", "request headers are too large");
@@ -158,6 +207,9 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Sessio
     if (auto it = req.find(http::field::authorization); it != req.end()) {
       request.authorization = std::string(it->value());
     }
+    if (auto it = req.find(http::field::host); it != req.end()) {
+      request.host = std::string(it->value());
+    }
     const bool keep_alive = req.keep_alive();
     auto res = to_beast(state->router.handle(request), req.version(), keep_alive);
     stream.expires_after(opt.write_timeout);
@@ -167,6 +219,37 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Sessio
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream.close();
+}
+
+// Closes a session from any thread: the close runs on the session's strand.
+void close_on_strand(const std::shared_ptr<Session>& s) {
+  asio::post(s->stream.get_executor(), [s] {
+    beast::error_code ignored;
+    s->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    s->stream.close();
+  });
+}
+
+// At the cap: makes room by closing the connection that has waited longest for a request (see
+// AdminServerOptions::max_connections). False when every connection is busy answering.
+bool evict_one(const std::shared_ptr<State>& state) {
+  std::shared_ptr<Session> victim;
+  std::int64_t oldest = 0;
+  std::lock_guard lock(state->mutex);
+  if (state->stopped) return false;
+  for (auto& [id, weak] : state->sessions) {
+    auto s = weak.lock();
+    if (!s || s->evicting || !s->evictable.load(std::memory_order_relaxed)) continue;
+    const auto since = s->waiting_since.load(std::memory_order_relaxed);
+    if (!victim || since < oldest) {
+      victim = std::move(s);
+      oldest = since;
+    }
+  }
+  if (!victim) return false;
+  victim->evicting = true;
+  close_on_strand(victim);
+  return true;
 }
 
 void start_session(const std::shared_ptr<State>& state, tcp::socket socket) {
@@ -200,7 +283,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<State> state) {
       co_await pause.async_wait(kAsTuple);
       continue;
     }
-    if (state->open_connections.load(std::memory_order_relaxed) >= state->options.max_connections) {
+    // Sessions being evicted still count until their strand closes them (a moment), so the
+    // count may pass the cap by the evictions in flight, never by more.
+    if (state->open_connections.load(std::memory_order_relaxed) >= state->options.max_connections &&
+        !evict_one(state)) {
       beast::error_code ignored;
       socket.close(ignored);
       continue;
@@ -215,6 +301,10 @@ Result<std::shared_ptr<State>> listen(asio::any_io_executor executor, AdminServe
   if (options.header_timeout.count() <= 0 || options.idle_timeout.count() <= 0 ||
       options.write_timeout.count() <= 0) {
     return fail(errc::invalid_argument, "admin server timeouts must be > 0");
+  }
+  if (options.protect_all && options.bearer_token.empty()) {
+    return fail(errc::invalid_argument,
+                "admin server protect_all needs a bearer token (admin.token)");
   }
   if (options.max_header_bytes < 512 || options.max_connections == 0) {
     return fail(errc::invalid_argument,
@@ -335,13 +425,7 @@ void AdminServer::stop() noexcept {
           beast::error_code ignored;
           state->acceptor.close(ignored);
         });
-        for (auto& s : sessions) {
-          asio::post(s->stream.get_executor(), [s] {
-            beast::error_code ignored;
-            s->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-            s->stream.close();
-          });
-        }
+        for (auto& s : sessions) close_on_strand(s);
       } catch (...) {
         // post() only throws on allocation failure; the sockets then close with the io_context.
       }

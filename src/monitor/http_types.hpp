@@ -12,6 +12,7 @@ struct HttpRequest {
   std::string method;         ///< "GET", "POST", ...
   std::string target;         ///< path plus optional query, as received
   std::string authorization;  ///< the Authorization header, empty when absent
+  std::string host;           ///< the Host header, empty when absent
 };
 
 struct HttpResponse {

@@ -98,10 +98,14 @@ void collect_observers(const std::vector<std::shared_ptr<PrometheusObserver>>& o
       add_counter(closed, with_label(base, "reason", core::to_string(core::CloseReason(r))),
                   c.closed[r]);
     }
-    // Errors: only the types seen so far; 33 zero series per pool would drown the useful ones.
+    // Errors: the types a pool produces from the start (kPoolErrorTypes, 0 until they happen),
+    // any other type once seen; all 33 errc values per pool would drown the useful ones.
     for (std::size_t e = 0; e < c.errors.size(); ++e) {
-      if (c.errors[e] == 0) continue;
-      add_counter(errors, with_label(base, "type", to_string(static_cast<errc>(e))), c.errors[e]);
+      const auto type = static_cast<errc>(e);
+      const bool known =
+          std::find(kPoolErrorTypes.begin(), kPoolErrorTypes.end(), type) != kPoolErrorTypes.end();
+      if (c.errors[e] == 0 && !known) continue;
+      add_counter(errors, with_label(base, "type", to_string(type)), c.errors[e]);
     }
     add_counter(health, with_label(base, "result", "ok"), c.health_checks_ok);
     add_counter(health, with_label(base, "result", "failed"), c.health_checks_failed);

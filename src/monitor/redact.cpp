@@ -9,17 +9,26 @@ namespace {
 
 constexpr std::string_view kMask = "***";
 
-bool ieq(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
+char lower(char c) {
+  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
 }
 
+bool ieq(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == y; });
+}
+
+bool icontains(std::string_view haystack, std::string_view needle) {
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                     [](char x, char y) { return lower(x) == y; }) != haystack.end();
+}
+
+// `needle`s are lower case. Substrings catch sentinel_password, auth_token, client_secret, ...
 bool secret_param(std::string_view name) {
-  static constexpr std::array<std::string_view, 7> kNames = {
-      "password", "pass", "token", "access_token", "secret", "auth", "key"};
-  return std::any_of(kNames.begin(), kNames.end(), [&](auto n) { return ieq(n, name); });
+  static constexpr std::array<std::string_view, 3> kExact = {"pass", "auth", "key"};
+  static constexpr std::array<std::string_view, 3> kParts = {"password", "token", "secret"};
+  return std::any_of(kExact.begin(), kExact.end(), [&](auto n) { return ieq(name, n); }) ||
+         std::any_of(kParts.begin(), kParts.end(), [&](auto n) { return icontains(name, n); });
 }
 
 // Characters that end a URL's authority (or the URL itself inside a longer message).
@@ -28,7 +37,8 @@ bool ends_authority(char c) {
          c == '\'' || c == ',' || c == ';' || c == ')' || c == '>';
 }
 
-// Masks `user:password@` right after every "://".
+// Masks `user:password@` right after every "://". Each byte is looked at a bounded number of
+// times: the search resumes where the previous authority ended.
 std::string redact_userinfo(std::string_view in) {
   std::string out;
   out.reserve(in.size());
@@ -61,33 +71,77 @@ std::string redact_userinfo(std::string_view in) {
   return out;
 }
 
-// Masks the values of secret-looking `name=value` pairs after '?' or '&'.
-std::string redact_params(const std::string& in) {
+// Where a `name=value` pair may start.
+bool starts_pair_after(char c) {
+  return c == '?' || c == '&' || c == ';' || c == ',' || c == ' ' || c == '\t' || c == '\n' ||
+         c == '(' || c == '[' || c == '{' || c == '"' || c == '\'';
+}
+
+bool name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+}
+
+// Masks the values of secret-named `name=value` pairs. One pass: a name is scanned once, and
+// the scan that ends a name (at '=' or at any other character) resumes right there, so '&'-heavy
+// text stays linear (the former version searched for '=' from every '&': quadratic).
+std::string redact_params(std::string_view in) {
   std::string out;
   out.reserve(in.size());
   std::size_t i = 0;
+  bool at_boundary = true;  // the start of the text counts as a boundary
   while (i < in.size()) {
-    const char c = in[i];
-    out.push_back(c);
-    ++i;
-    if (c != '?' && c != '&') continue;
-    const auto eq = in.find('=', i);
-    if (eq == std::string::npos) continue;
-    const std::string_view name(in.data() + i, eq - i);
-    if (name.find_first_of("&? /") != std::string_view::npos || !secret_param(name)) continue;
+    if (!at_boundary) {
+      at_boundary = starts_pair_after(in[i]);
+      out.push_back(in[i++]);
+      continue;
+    }
+    std::size_t end = i;
+    while (end < in.size() && name_char(in[end])) ++end;
+    const auto name = in.substr(i, end - i);
     out.append(name);
+    i = end;
+    at_boundary = false;
+    if (i >= in.size() || in[i] != '=' || name.empty() || !secret_param(name)) continue;
     out.push_back('=');
     out.append(kMask);
-    i = eq + 1;
-    while (i < in.size() && in[i] != '&' && in[i] != '#' && in[i] != ' ') ++i;
+    ++i;
+    // The value ends only where a password cannot go on (',' ';' ')' may be part of one).
+    while (i < in.size() && in[i] != '&' && in[i] != '#' && in[i] != ' ' && in[i] != '\t' &&
+           in[i] != '\n') {
+      ++i;
+    }
   }
   return out;
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 }  // namespace
 
 std::string redact_secrets(std::string_view text) {
   return redact_params(redact_userinfo(text));
+}
+
+std::string shown_error_text(std::string_view text, std::size_t limit) {
+  if (text.size() <= limit) return redact_secrets(text);
+  // Redact a window a few times the limit, so URLs that start before the cut are seen whole
+  // unless they are longer than the window; those lie across the cut and are dropped below.
+  const std::size_t window = std::min(text.size(), limit * 4);
+  const std::string redacted = redact_secrets(text.substr(0, window));
+  // Cut by position in the original text: redaction only shortens, so the first `limit`
+  // original bytes map into the first `limit` redacted ones or fewer. Cutting the redacted text
+  // at `limit` is therefore conservative.
+  std::size_t cut = std::min(limit, redacted.size());
+  // Drop the word the cut went through (unless the cut is exactly at a space).
+  if (cut < redacted.size() && !is_space(redacted[cut])) {
+    while (cut > 0 && !is_space(redacted[cut - 1])) --cut;
+  }
+  while (cut > 0 && is_space(redacted[cut - 1])) --cut;
+  std::string out = redacted.substr(0, cut);
+  out += " ... (truncated; " + std::to_string(text.size()) + " bytes in all)";
+  return out;
 }
 
 }  // namespace connpool::monitor::detail

@@ -101,6 +101,15 @@ struct AdminConfig {
   std::uint16_t port = 9464;
   /// Bearer token required on admin requests; empty means no token. A secret: never printed.
   std::string token;
+  /// Also require the token on /metrics and /readyz (needs a token). Default false.
+  bool protect_all = false;
+  /// Host names the admin endpoint answers to besides IP literals and localhost (DNS rebinding
+  /// defence); other names get 421. Text form: comma-separated. Default none.
+  std::vector<std::string> allowed_hosts;
+  /// Most admin connections open at once (idle ones make room for new ones). Default 64.
+  std::size_t max_connections = 64;
+  /// How long an admin keep-alive connection may sit idle. Default 5 s.
+  core::milliseconds idle_timeout{5000};
   std::map<std::string, Origin, std::less<>> origins;
 
   [[nodiscard]] Origin origin_of(std::string_view key) const;

@@ -7,7 +7,9 @@
 //   GET /readyz                               200 when every pool is ready, else 503 with reasons
 //
 // Unknown paths answer 404, other methods 405, both as JSON errors. When a bearer token is set,
-// /api/* answers 401 without it. Built on Boost.Beast, which stays out of this header.
+// /api/* answers 401 without it (and /metrics, /readyz too with protect_all). A Host header that
+// is neither an IP literal, localhost nor an allowed name answers 421 everywhere. Built on
+// Boost.Beast, which stays out of this header.
 #pragma once
 
 #include "connpool/core/result.hpp"
@@ -21,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace connpool::monitor {
 
@@ -37,21 +40,37 @@ struct AdminServerOptions {
   /// credentials_file:`). Default false: /metrics is open like most exporters'. Ignored without
   /// a token.
   bool token_for_metrics = false;
+  /// Require the token on /metrics and /readyz too (admin.protect_all); only /healthz and the
+  /// operator page (no data) stay open. Needs a bearer_token (start() refuses it without one:
+  /// protection asked for must not silently be absent). Default false.
+  bool protect_all = false;
+  /// Host header names accepted besides IP literals (v4, [v6], with or without port) and
+  /// "localhost" (admin.allowed_hosts), compared without case. A request naming any other host
+  /// gets 421 on every endpoint: this defeats DNS rebinding, where a web page points a name it
+  /// controls at this server and reads it from the user's browser. Default empty.
+  std::vector<std::string> allowed_hosts;
   /// Largest request line + headers accepted; larger requests get 431 and the connection is
   /// closed. Default 8192 bytes.
   std::size_t max_header_bytes = 8192;
   /// Largest request body accepted (every route is a GET); larger gets 413. Default 1024 bytes.
   std::size_t max_body_bytes = 1024;
   /// Time from the first byte of a request to its last header byte (and body); a slower client
-  /// is disconnected (slowloris). Default 5000 ms. Must be > 0.
+  /// gets 408 and is disconnected (slowloris). A new connection that sends nothing gets the
+  /// same time, then is closed. Default 5000 ms. Must be > 0.
   std::chrono::milliseconds header_timeout{5000};
-  /// How long a keep-alive connection may sit idle between requests. Default 60000 ms (longer
-  /// than Prometheus's default 15 s scrape interval, so scrapes reuse their connection).
-  std::chrono::milliseconds idle_timeout{60000};
+  /// How long a keep-alive connection may sit idle between requests. Default 5000 ms: idle
+  /// sockets are cheap to hold for a client and each one costs the process a descriptor, so
+  /// they are not kept long (a scraper simply reconnects).
+  std::chrono::milliseconds idle_timeout{5000};
   /// Time allowed to write one response. Default 10000 ms.
   std::chrono::milliseconds write_timeout{10000};
-  /// Open connections beyond this are closed at once after accept. Default 1024.
-  std::size_t max_connections = 1024;
+  /// Most connections open at once; far below the process's descriptor limit, so admin clients
+  /// cannot starve the pools of descriptors. When a new connection arrives at the cap, the
+  /// connection that has waited longest for a request to arrive or finish (idle keep-alive,
+  /// silent, or slow) is closed to make room, so clients holding idle sockets cannot lock out
+  /// Prometheus or probes; only when every connection is writing a response is the new one
+  /// closed at once. Default 64.
+  std::size_t max_connections = 64;
 };
 
 /// Thread safety: port(), address() and stop() may be called from any thread. Requests are

@@ -7,6 +7,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +19,20 @@ class Registry;
 }
 
 namespace connpool::monitor {
+
+/// The error types a pool produces, exported as `connection_pool_errors_total{type=...} 0` from
+/// the pool's creation, so dashboards and alerts see a series (and rate() works) before the
+/// first error (Prometheus: "initialise label values you know"). They are what the pool engine
+/// (src/core) records itself (acquire_timeout, connect_failed, connect_timeout,
+/// validation_failed, validation_timeout) plus what the Redis and Firestore connectors and
+/// health checks return for a failed connect or check. Any other type appears on its first
+/// occurrence. (circuit_open is not here: rejected acquires are not reported to observers.)
+inline constexpr std::array<errc, 11> kPoolErrorTypes = {
+    errc::acquire_timeout,   errc::connect_failed,     errc::connect_timeout,
+    errc::validation_failed, errc::validation_timeout, errc::auth_failed,
+    errc::tls_error,         errc::io_error,           errc::timeout,
+    errc::protocol_error,    errc::server_error,
+};
 
 /// Where each connpool metric comes from:
 /// - counters and histograms (`*_total`, `*_seconds`) from PrometheusObserver events;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -133,9 +134,9 @@ TEST_F(AdminServerTest, PipelinedRequestsAreAnsweredInOrder) {
   auto server = start();
   HttpTestClient client(server.port());
   client.send_raw(
-      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
-      "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+      "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   EXPECT_EQ(client.read_response()->status, 200u);
   EXPECT_EQ(client.read_response()->status, 404u);
   EXPECT_EQ(client.read_response()->status, 200u);
@@ -153,7 +154,7 @@ TEST_F(AdminServerTest, Http10WithoutKeepAliveIsClosedAfterTheResponse) {
 TEST_F(AdminServerTest, ConnectionCloseIsHonoured) {
   auto server = start();
   HttpTestClient client(server.port());
-  client.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  client.send_raw("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   auto r = client.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200u);
@@ -165,8 +166,8 @@ TEST_F(AdminServerTest, OversizedHeadersGet431AndAreDisconnected) {
   options.max_header_bytes = 4096;
   auto server = start(options);
   HttpTestClient client(server.port());
-  client.send_raw("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') +
-                  "\r\n\r\n");
+  client.send_raw("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " +
+                  std::string(64 * 1024, 'a') + "\r\n\r\n");
   auto r = client.read_response();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 431u);
@@ -179,7 +180,7 @@ TEST_F(AdminServerTest, OversizedHeadersGet431AndAreDisconnected) {
 TEST_F(AdminServerTest, OversizedBodyGets413) {
   auto server = start();
   HttpTestClient client(server.port());
-  client.send_raw("POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" +
+  client.send_raw("POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000\r\n\r\n" +
                   std::string(8192, 'b'));
   auto r = client.read_response();
   ASSERT_TRUE(r);
@@ -248,19 +249,118 @@ TEST_F(AdminServerTest, SilentNewConnectionsGetOnlyTheHeaderTimeout) {
   EXPECT_TRUE(silent.closed_by_server());
 }
 
-TEST_F(AdminServerTest, ConnectionsBeyondTheLimitAreRefused) {
+TEST_F(AdminServerTest, AtTheLimitTheLongestIdleConnectionMakesRoom) {
   AdminServerOptions options;
   options.max_connections = 2;
+  options.idle_timeout = 60s;  // only the cap may close them here
   auto server = start(options);
   HttpTestClient a(server.port());
-  HttpTestClient b(server.port());
   ASSERT_EQ(a.get("/healthz").status, 200u);
+  HttpTestClient b(server.port());
   ASSERT_EQ(b.get("/healthz").status, 200u);
-  HttpTestClient c(server.port(), 2s);
-  EXPECT_TRUE(c.closed_by_server());
-  // The two admitted connections still work.
-  EXPECT_EQ(a.get("/healthz").status, 200u);
+  // b's request came after a's: a has been idle longest and is closed to make room for c.
+  HttpTestClient c(server.port());
+  EXPECT_EQ(c.get("/healthz").status, 200u);
+  EXPECT_TRUE(a.closed_by_server());
   EXPECT_EQ(b.get("/healthz").status, 200u);
+  EXPECT_EQ(c.get("/healthz").status, 200u);
+}
+
+// The attack of issue 16: idle sockets up to the cap. Prometheus and the readiness probe must
+// still get through, against the real server with its default cap.
+TEST_F(AdminServerTest, IdleSocketsAtTheCapDoNotLockOutScrapes) {
+  AdminServerOptions options;
+  options.header_timeout = 60s;  // the idle sockets would outlive the test on timeouts alone
+  options.idle_timeout = 60s;
+  ASSERT_EQ(options.max_connections, 64u) << "the default cap";
+  auto server = start(options);
+  std::vector<std::unique_ptr<HttpTestClient>> idle;
+  for (std::size_t i = 0; i < options.max_connections; ++i) {
+    idle.push_back(std::make_unique<HttpTestClient>(server.port(), 5s));
+  }
+  for (int round = 0; round < 3; ++round) {
+    auto r = http_get(server.port(), "/metrics");
+    EXPECT_EQ(r.status, 200u) << round;
+    EXPECT_NE(r.body.find("connection_pool_size"), std::string::npos);
+    EXPECT_EQ(http_get(server.port(), "/readyz").status, 200u) << round;
+    HttpTestClient keep_alive(server.port());
+    EXPECT_EQ(keep_alive.get("/metrics").status, 200u) << round;
+    EXPECT_EQ(keep_alive.get("/readyz").status, 200u) << round;
+  }
+  // The room came from the oldest idle sockets.
+  EXPECT_TRUE(idle.front()->closed_by_server());
+}
+
+// The same with slow requests (slowloris) instead of silent sockets: a request that has not
+// finished arriving may be closed to make room too.
+TEST_F(AdminServerTest, SlowRequestsAtTheCapDoNotLockOutScrapes) {
+  AdminServerOptions options;
+  options.header_timeout = 60s;
+  options.max_connections = 16;
+  auto server = start(options);
+  std::vector<std::unique_ptr<HttpTestClient>> slow;
+  for (std::size_t i = 0; i < options.max_connections; ++i) {
+    slow.push_back(std::make_unique<HttpTestClient>(server.port(), 5s));
+    slow.back()->send_raw("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a");
+  }
+  EXPECT_EQ(http_get(server.port(), "/metrics").status, 200u);
+  EXPECT_EQ(http_get(server.port(), "/readyz").status, 200u);
+}
+
+TEST_F(AdminServerTest, SlowRequestGets408) {
+  AdminServerOptions options;
+  options.header_timeout = 300ms;
+  auto server = start(options);
+  HttpTestClient slow(server.port());
+  slow.send_raw("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n");  // never finished
+  auto r = slow.read_response();  // the client's read timeout is 10 s
+  ASSERT_TRUE(r) << "the server closed without the 408";
+  EXPECT_EQ(r->status, 408u);
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], "request_timeout");
+  EXPECT_FALSE(r->keep_alive);
+  EXPECT_TRUE(slow.closed_by_server());
+  EXPECT_EQ(http_get(server.port(), "/healthz").status, 200u);
+}
+
+TEST_F(AdminServerTest, RebindingHostGets421) {
+  AdminServerOptions options;
+  options.allowed_hosts = {"admin.example.internal"};
+  auto server = start(options);
+  for (const char* path : {"/metrics", "/readyz", "/healthz", "/api/v1/admin/connection-pools"}) {
+    HttpTestClient client(server.port());
+    client.send_raw(std::string("GET ") + path +
+                    " HTTP/1.1\r\nHost: attacker.example:9464\r\n\r\n");
+    auto r = client.read_response();
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 421u) << path;
+    EXPECT_EQ(json::parse(r->body)["error"]["code"], "misdirected_request");
+    for (const char* host :
+         {"admin.example.internal:9464", "localhost:9464", "[::1]:9464", "192.168.1.20:9464"}) {
+      client.send_raw(std::string("GET ") + path + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+      r = client.read_response();
+      ASSERT_TRUE(r) << path << " " << host;
+      EXPECT_EQ(r->status, 200u) << path << " " << host;
+    }
+  }
+}
+
+TEST_F(AdminServerTest, ProtectAllRequiresTheTokenOnMetricsAndReadyz) {
+  AdminServerOptions options;
+  options.bearer_token = "tok-123";
+  options.protect_all = true;
+  auto server = start(options);
+  const auto port = server.port();
+  for (const char* path : {"/metrics", "/readyz", "/api/v1/admin/connection-pools"}) {
+    EXPECT_EQ(http_get(port, path).status, 401u) << path;
+    EXPECT_EQ(http_get(port, path, "Bearer wrong").status, 401u) << path;
+    EXPECT_EQ(http_get(port, path, "Bearer tok-123").status, 200u) << path;
+  }
+  EXPECT_EQ(http_get(port, "/healthz").status, 200u);
+
+  options.bearer_token.clear();
+  auto refused = AdminServer::start_on_own_thread(options, pools, metrics);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), errc::invalid_argument);
 }
 
 TEST_F(AdminServerTest, StopClosesOpenConnections) {

@@ -141,7 +141,12 @@ TEST(AdminServerLoad, TwoHundredKeepAliveClients) {
   }
   std::thread pool_thread([&pool_io] { pool_io.run(); });
 
-  auto server = f.start();
+  // 200 keep-alive clients at once: above the default cap of 64 (at which idle connections are
+  // closed to make room), so this server is sized for them, as a deployment with that many
+  // scrapers would be.
+  AdminServerOptions admin_options;
+  admin_options.max_connections = 256;
+  auto server = f.start(admin_options);
 
   // The hand-made pool: events and state changes from another thread all along.
   std::atomic<bool> stop{false};

@@ -1,6 +1,7 @@
 // Every route, the auth rules and the JSON documents, without sockets.
 #include "admin_router.hpp"
 
+#include "redact.hpp"
 #include "support/monitor_fake_stats.hpp"
 
 #include <gtest/gtest.h>
@@ -17,8 +18,8 @@ using connpool::test::fake_source;
 using connpool::test::FakeStats;
 using nlohmann::json;
 
-HttpRequest get(std::string target, std::string auth = {}) {
-  return HttpRequest{"GET", std::move(target), std::move(auth)};
+HttpRequest get(std::string target, std::string auth = {}, std::string host = {}) {
+  return HttpRequest{"GET", std::move(target), std::move(auth), std::move(host)};
 }
 
 std::string header(const HttpResponse& r, std::string_view name) {
@@ -250,6 +251,73 @@ TEST_F(AdminRouterTest, TokenCanGuardMetricsToo) {
   EXPECT_EQ(router.handle(get("/readyz")).status, 200u);
   AdminRouter no_token(pools, metrics, "", /*token_for_metrics=*/true);
   EXPECT_EQ(no_token.handle(get("/metrics")).status, 200u);
+}
+
+TEST_F(AdminRouterTest, ProtectAllGuardsMetricsAndReadyz) {
+  AdminRouter router(pools, metrics, RouterAccess{"tok", false, true, {}});
+  for (const char* path : {"/metrics", "/readyz", "/api/v1/admin/connection-pools"}) {
+    EXPECT_EQ(router.handle(get(path)).status, 401u) << path;
+    EXPECT_EQ(router.handle(get(path, "Bearer nope")).status, 401u) << path;
+    EXPECT_EQ(router.handle(get(path, "Bearer tok")).status, 200u) << path;
+  }
+  // Liveness and the page (no data) stay open.
+  EXPECT_EQ(router.handle(get("/healthz")).status, 200u);
+  EXPECT_EQ(router.handle(get("/")).status, 200u);
+  // Without protect_all, readyz is open.
+  AdminRouter plain(pools, metrics, RouterAccess{"tok", false, false, {}});
+  EXPECT_EQ(plain.handle(get("/readyz")).status, 200u);
+  EXPECT_EQ(plain.handle(get("/metrics")).status, 200u);
+}
+
+TEST_F(AdminRouterTest, RebindingHostNamesGet421OnEveryEndpoint) {
+  AdminRouter router(pools, metrics, RouterAccess{"", false, false, {"pool-admin.internal"}});
+  for (const char* path :
+       {"/metrics", "/readyz", "/healthz", "/", "/api/v1/admin/connection-pools", "/nope"}) {
+    const auto r = router.handle(get(path, {}, "evil.example.com"));
+    EXPECT_EQ(r.status, 421u) << path;
+    EXPECT_EQ(json::parse(r.body)["error"]["code"], "misdirected_request") << path;
+    EXPECT_EQ(r.body.find("evil"), std::string::npos) << "the name is not echoed";
+    EXPECT_EQ(router.handle(get(path, {}, "evil.example.com:9464")).status, 421u) << path;
+  }
+  // Accepted: IP literals (any address, with or without port), localhost, allowed names.
+  for (const char* host : {"127.0.0.1", "127.0.0.1:9464", "10.1.2.3:80", "[::1]", "[::1]:9464",
+                           "[fe80::1]:1", "localhost", "LOCALHOST:9464", "localhost.",
+                           "pool-admin.internal", "Pool-Admin.Internal:9464", ""}) {
+    EXPECT_EQ(router.handle(get("/healthz", {}, host)).status, 200u) << host;
+  }
+  // Refused: other names, look-alikes, odd address forms a resolver might still map, and junk.
+  for (const char* host : {"localhost.evil.com", "127.0.0.1.nip.io", "admin.internal", "0x7f.1",
+                           "2130706433", "127.1", "::1", "[::1", "[::1]x", "[::1]:", "127.0.0.1:",
+                           "127.0.0.1:abc", "127.0.0.1:123456", ":9464", "[not-an-ip]"}) {
+    EXPECT_EQ(router.handle(get("/healthz", {}, host)).status, 421u) << host;
+  }
+}
+
+TEST_F(AdminRouterTest, RebindingCheckComesBeforeAuth) {
+  AdminRouter router(pools, metrics, RouterAccess{"tok", false, true, {}});
+  EXPECT_EQ(router.handle(get("/api/v1/admin/connection-pools", "Bearer tok", "evil.test")).status,
+            421u);
+  EXPECT_EQ(router.handle(get("/metrics", "", "evil.test")).status, 421u);
+}
+
+TEST_F(AdminRouterTest, AdminJsonRedactsSentinelPasswordsAndCapsErrorTexts) {
+  stats->update([](core::PoolStats& s) {
+    s.last_error = Error(errc::server_error, "ERR " + std::string(200000, '&') + " tail");
+    s.last_connect_error =
+        Error(errc::auth_failed,
+              "sentinel auth failed for redis-sentinel://h:26379/m?sentinel_password=s3nt&db=0");
+  });
+  AdminRouter router(pools, metrics, "");
+  const auto r = router.handle(get("/api/v1/admin/connection-pools/cache"));
+  ASSERT_EQ(r.status, 200u);
+  const auto doc = json::parse(r.body);
+  EXPECT_EQ(r.body.find("s3nt"), std::string::npos);
+  EXPECT_NE(
+      doc["last_connect_error"]["message"].get<std::string>().find("sentinel_password=***&db=0"),
+      std::string::npos);
+  const auto shown = doc["last_error"]["message"].get<std::string>();
+  EXPECT_LE(shown.size(), kMaxShownErrorBytes + 64);
+  EXPECT_NE(shown.find("(truncated; 200009 bytes in all)"), std::string::npos) << shown;
 }
 
 TEST_F(AdminRouterTest, ReadinessNeedsMinSizeAndAPassingHealthCheck) {

@@ -86,8 +86,9 @@ TEST(PrometheusObserver, ExportedSeriesFollowTheScript) {
   EXPECT_EQ(counter("connection_pool_leaks_detected_total", kBase), 1.0);
   EXPECT_EQ(counter("connection_pool_errors_total", with("type", "acquire_timeout")), 1.0);
   EXPECT_EQ(counter("connection_pool_errors_total", with("type", "connect_failed")), 2.0);
-  EXPECT_EQ(find_family(f, "connection_pool_errors_total")->metric.size(), 2u)
-      << "only the error types seen are exported";
+  EXPECT_EQ(find_family(f, "connection_pool_errors_total")->metric.size(), kPoolErrorTypes.size())
+      << "the pool's error types, and no other type until it is seen";
+  EXPECT_EQ(counter("connection_pool_errors_total", with("type", "io_error")), 0.0);
   EXPECT_EQ(counter("connection_pool_health_checks_total", with("result", "ok")), 5.0);
   EXPECT_EQ(counter("connection_pool_health_checks_total", with("result", "failed")), 1.0);
   EXPECT_EQ(counter("connection_pool_connections_closed_total", with("reason", "idle")), 1.0);
@@ -130,6 +131,35 @@ TEST(PrometheusObserver, ExportedSeriesFollowTheScript) {
   EXPECT_EQ(connect->histogram.bucket[4].cumulative_count, 2u);  // le=0.0025
   EXPECT_EQ(connect->histogram.bucket[7].cumulative_count, 2u);  // le=0.025
   EXPECT_EQ(connect->histogram.bucket[8].cumulative_count, 3u);  // le=0.05
+}
+
+TEST(PrometheusObserver, ErrorAndHealthCheckSeriesExistBeforeTheFirstEvent) {
+  MetricsRegistry registry;
+  registry.make_observer("orders", "redis");
+  auto f = registry.collect();
+  const auto* errors = find_family(f, "connection_pool_errors_total");
+  ASSERT_NE(errors, nullptr) << "a fresh pool must already export its error counters";
+  ASSERT_EQ(errors->metric.size(), kPoolErrorTypes.size());
+  for (const errc type : kPoolErrorTypes) {
+    const auto* m =
+        find_series(f, "connection_pool_errors_total", with("type", std::string(to_string(type))));
+    ASSERT_NE(m, nullptr) << to_string(type);
+    EXPECT_EQ(m->counter.value, 0.0) << to_string(type);
+  }
+  for (const char* result : {"ok", "failed"}) {
+    const auto* m = find_series(f, "connection_pool_health_checks_total", with("result", result));
+    ASSERT_NE(m, nullptr) << result;
+    EXPECT_EQ(m->counter.value, 0.0);
+  }
+
+  // A type outside the list appears once it happens, and stays.
+  registry.make_observer("orders", "redis")->on_error(Error(errc::not_found, "gone"));
+  f = registry.collect();
+  EXPECT_EQ(find_family(f, "connection_pool_errors_total")->metric.size(),
+            kPoolErrorTypes.size() + 1);
+  const auto* nf = find_series(f, "connection_pool_errors_total", with("type", "not_found"));
+  ASSERT_NE(nf, nullptr);
+  EXPECT_EQ(nf->counter.value, 1.0);
 }
 
 TEST(PrometheusObserver, TextExpositionShowsTheScriptedValues) {
