@@ -10,8 +10,8 @@
 
 #include "connpool/firestore/firestore.hpp"
 
+#include "bench/support_bench.hpp"
 #include "commands.hpp"
-#include "support_bench.hpp"
 #include <sys/resource.h>
 
 #include <boost/asio/co_spawn.hpp>

@@ -1,4 +1,4 @@
-#include "support_load.hpp"
+#include "connpool/service/load_generator.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,7 +15,7 @@
 #include <random>
 #include <vector>
 
-namespace connpool::cli {
+namespace connpool::service {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -277,4 +277,4 @@ std::string LoadGenerator::summary() const {
   return out;
 }
 
-}  // namespace connpool::cli
+}  // namespace connpool::service

@@ -3,11 +3,11 @@
 // cache generated content in Redis with a TTL, and serve repeat requests from the cache, while
 // the admin endpoint serves metrics and a live table shows the pools.
 #include "connpool/config/load.hpp"
+#include "connpool/service/runtime.hpp"
 
 #include "commands.hpp"
-#include "support_local_servers.hpp"
-#include "support_logging.hpp"
-#include "support_runtime.hpp"
+#include "common/logging.hpp"
+#include "demo/local_servers.hpp"
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -32,6 +32,9 @@ namespace connpool::cli {
 namespace asio = boost::asio;
 namespace fs = connpool::firestore;
 using namespace std::chrono_literals;
+
+using service::Runtime;
+using service::RuntimeOptions;
 
 namespace {
 
@@ -268,7 +271,9 @@ int run_demo(const DemoArgs& args) {
       return kExitFailure;
     }
     local_redis.emplace(std::move(*server));
-    env["REDIS_URL"] = "redis://127.0.0.1:" + std::to_string(local_redis->port());
+    // The password stays in this process (never printed): the pool gets it through the URL.
+    env["REDIS_URL"] =
+        "redis://:" + local_redis->password() + "@127.0.0.1:" + std::to_string(local_redis->port());
     std::cout << " port " << local_redis->port() << "\n";
   }
   if (!has_file && !env.contains("FIRESTORE_EMULATOR_HOST") &&

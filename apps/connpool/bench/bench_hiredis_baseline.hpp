@@ -12,7 +12,7 @@
 #include "connpool/core/result.hpp"
 #include "connpool/redis/url.hpp"
 
-#include "bench_workload.hpp"
+#include "bench/bench_workload.hpp"
 
 #include <cstddef>
 #include <future>

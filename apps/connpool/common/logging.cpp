@@ -1,4 +1,4 @@
-#include "support_logging.hpp"
+#include "common/logging.hpp"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>

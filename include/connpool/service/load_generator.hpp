@@ -17,7 +17,7 @@
 // request_stop() before draining the pools.
 #pragma once
 
-#include "support_runtime.hpp"
+#include "connpool/service/runtime.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -28,7 +28,7 @@
 #include <string>
 #include <string_view>
 
-namespace connpool::cli {
+namespace connpool::service {
 
 struct LoadOptions {
   /// Concurrent workers per pool; 0 (default): no load.
@@ -69,4 +69,4 @@ class LoadGenerator {
   std::shared_ptr<State> state_;
 };
 
-}  // namespace connpool::cli
+}  // namespace connpool::service

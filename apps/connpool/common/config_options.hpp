@@ -18,6 +18,7 @@ struct ConfigOptions {
   std::string file;                   ///< --config FILE (empty: CONNPOOL_CONFIG, else none)
   std::string environment;            ///< --env NAME (empty: CONNPOOL_ENV, the file, default)
   std::vector<std::string> settings;  ///< --set KEY=VALUE, repeatable
+  std::vector<std::string> settings_from_env;  ///< --set-env KEY=VARIABLE, repeatable
 };
 
 /// Adds --config, --env and --set to `cmd`, storing into `options` (which must outlive parsing).

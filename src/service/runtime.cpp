@@ -1,12 +1,12 @@
-#include "support_runtime.hpp"
+#include "connpool/service/runtime.hpp"
 
 #include "connpool/config/redact.hpp"
-
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include "connpool/service/fd_limit.hpp"
+#include "connpool/service/urls.hpp"
 
 #include <algorithm>
 
-namespace connpool::cli {
+namespace connpool::service {
 
 namespace asio = boost::asio;
 
@@ -28,10 +28,6 @@ core::PoolOptions pool_options(const config::PoolSpec& spec, std::string_view ba
   };
   o.logger = options.logger;
   return o;
-}
-
-bool is_cluster_url(std::string_view url) {
-  return url.starts_with("redis-cluster://") || url.starts_with("rediss-cluster://");
 }
 
 // The configuration's pool policy (defaults < profile < file < env < flags) is the one that
@@ -96,6 +92,19 @@ std::vector<monitor::PoolSource> cluster_sources(const redis::cluster::ClusterCl
 Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
                                                 asio::any_io_executor executor,
                                                 RuntimeOptions options) {
+  if (options.raise_fd_limit) {
+    // Before any socket exists: a pool warming up, the admin server's clients and gRPC channels
+    // all draw from this limit, and EMFILE would show up as unrelated connect failures.
+    auto limit = raise_fd_limit();
+    if (!limit && options.logger) {
+      options.logger(core::LogLevel::warning,
+                     "cannot raise the open-files limit: " + limit.error().to_string());
+    } else if (limit && limit->soft != limit->soft_before && options.logger) {
+      options.logger(core::LogLevel::info, "open-files limit raised from " +
+                                               std::to_string(limit->soft_before) + " to " +
+                                               std::to_string(limit->soft));
+    }
+  }
   std::unique_ptr<Runtime> rt(new Runtime());
   rt->environment_ = config.environment;
   rt->pools_ = std::make_shared<monitor::PoolRegistry>();
@@ -233,4 +242,4 @@ void Runtime::stop_admin() noexcept {
   if (admin_) admin_->stop();
 }
 
-}  // namespace connpool::cli
+}  // namespace connpool::service

@@ -1,4 +1,4 @@
-#include "bench_hiredis_baseline.hpp"
+#include "bench/bench_hiredis_baseline.hpp"
 
 #include <hiredis/hiredis.h>
 

@@ -3,7 +3,7 @@
 #include "connpool/config/render.hpp"
 
 #include "commands.hpp"
-#include "support_config.hpp"
+#include "common/config_options.hpp"
 
 #include <iostream>
 #include <memory>

@@ -1,9 +1,10 @@
 // `connpool check`: validate the configuration, then connect to every pool and ping it.
 // Exit 0 when every pool answered, 1 when any did not (or none is configured), 2 on a
 // configuration error.
+#include "connpool/service/probe.hpp"
+
 #include "commands.hpp"
-#include "support_config.hpp"
-#include "support_ping.hpp"
+#include "common/config_options.hpp"
 
 #include <algorithm>
 #include <iomanip>
@@ -12,6 +13,9 @@
 #include <sstream>
 
 namespace connpool::cli {
+
+using service::probe_pools;
+using service::ProbeResult;
 
 namespace {
 

@@ -1,9 +1,10 @@
-#include "support_local_servers.hpp"
+#include "demo/local_servers.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,12 +67,55 @@ std::string find_in_path(const std::string& program) {
   return {};
 }
 
-std::string make_temp_dir(const char* prefix) {
-  std::string pattern = (fs::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
+// A fresh directory only we can enter (mkdtemp creates it 0700), under $TMPDIR or /tmp.
+Result<std::string> make_temp_dir(const char* prefix) {
+  std::error_code ec;
+  const fs::path base = fs::temp_directory_path(ec);
+  if (ec) return Error(errc::io_error, "no temporary directory: " + ec.message());
+  std::string pattern = (base / (std::string(prefix) + "XXXXXX")).string();
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) return {};
-  return buf.data();
+  if (::mkdtemp(buf.data()) == nullptr) {
+    return Error(errc::io_error, "mkdtemp(" + pattern + "): " + std::strerror(errno));
+  }
+  return std::string(buf.data());
+}
+
+// 128 random bits as 32 hex digits, from the kernel's CSPRNG.
+Result<std::string> random_password() {
+  std::array<unsigned char, 16> bytes{};
+  std::size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error(errc::internal, std::string("getrandom: ") + std::strerror(errno));
+    got += static_cast<std::size_t>(n);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xF];
+  }
+  return out;
+}
+
+// Writes `text` to a new file readable by its owner only.
+Result<void> write_private_file(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Error(errc::io_error, "cannot create " + path + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return Error(errc::io_error, "cannot write " + path + ": " + std::strerror(errno));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return ok();
 }
 
 // Starts `argv` in a new process group led by a small watchdog process, whose pid is returned.
@@ -168,7 +212,8 @@ LocalServer::LocalServer(LocalServer&& other) noexcept
     : name_(std::move(other.name_)),
       pid_(std::exchange(other.pid_, -1)),
       port_(other.port_),
-      dir_(std::move(other.dir_)) {}
+      dir_(std::exchange(other.dir_, {})),
+      password_(std::move(other.password_)) {}
 
 LocalServer& LocalServer::operator=(LocalServer&& other) noexcept {
   if (this != &other) {
@@ -176,7 +221,8 @@ LocalServer& LocalServer::operator=(LocalServer&& other) noexcept {
     name_ = std::move(other.name_);
     pid_ = std::exchange(other.pid_, -1);
     port_ = other.port_;
-    dir_ = std::move(other.dir_);
+    dir_ = std::exchange(other.dir_, {});
+    password_ = std::move(other.password_);
   }
   return *this;
 }
@@ -186,15 +232,19 @@ LocalServer::~LocalServer() {
 }
 
 void LocalServer::stop() noexcept {
-  if (pid_ <= 0) return;
-  // The whole group: the emulator's shell wrapper starts a java child that would outlive it.
-  ::kill(-pid_, SIGTERM);
-  for (int i = 0; i < 50 && !exited(pid_); ++i) std::this_thread::sleep_for(100ms);
-  ::kill(-pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
-  pid_ = -1;
+  if (pid_ > 0) {
+    // The whole group: the emulator's shell wrapper starts a java child that would outlive it.
+    ::kill(-pid_, SIGTERM);
+    for (int i = 0; i < 50 && !exited(pid_); ++i) std::this_thread::sleep_for(100ms);
+    ::kill(-pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  // Also when the server never started (it failed, or exited at start): the directory holds
+  // its log and, for redis-server, the file with its password.
   std::error_code ec;
   if (!dir_.empty()) fs::remove_all(dir_, ec);
+  dir_.clear();
 }
 
 Result<LocalServer> LocalServer::start_redis() {
@@ -206,15 +256,25 @@ Result<LocalServer> LocalServer::start_redis() {
   }
   auto port = free_loopback_port();
   if (!port) return std::move(port).error();
+  auto password = random_password();
+  if (!password) return std::move(password).error();
+  auto dir = make_temp_dir("connpool-demo-redis-");
+  if (!dir) return std::move(dir).error();
+  // From here on `server` owns the directory: every return below removes it.
   LocalServer server;
   server.name_ = "redis-server";
   server.port_ = *port;
-  server.dir_ = make_temp_dir("connpool-demo-redis-");
-  const std::vector<std::string> argv = {binary,   "--port",       std::to_string(*port),
-                                         "--bind", "127.0.0.1",    "--save",
-                                         "",       "--appendonly", "no",
-                                         "--dir",  server.dir_,    "--daemonize",
-                                         "no"};
+  server.dir_ = std::move(*dir);
+  server.password_ = std::move(*password);
+  // Anyone on the machine can reach a loopback port: the server gets a random password, given
+  // in a 0600 file inside the 0700 directory (on the command line, `ps` would show it).
+  const std::string conf = server.dir_ + "/redis.conf";
+  const std::string conf_text = "port " + std::to_string(*port) +
+                                "\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndaemonize no\n"
+                                "dir \"" +
+                                server.dir_ + "\"\nrequirepass " + server.password_ + "\n";
+  if (auto w = write_private_file(conf, conf_text); !w) return std::move(w).error();
+  const std::vector<std::string> argv = {binary, conf};
   const std::string log = server.dir_ + "/redis.log";
   auto pid = spawn(argv, log, server.dir_);
   if (!pid) return std::move(pid).error();
@@ -245,10 +305,12 @@ Result<LocalServer> LocalServer::start_firestore_emulator() {
   }
   auto port = free_loopback_port();
   if (!port) return std::move(port).error();
-  LocalServer server;
+  auto dir = make_temp_dir("connpool-demo-firestore-");
+  if (!dir) return std::move(dir).error();
+  LocalServer server;  // owns the directory from here on
   server.name_ = "firestore-emulator";
   server.port_ = *port;
-  server.dir_ = make_temp_dir("connpool-demo-firestore-");
+  server.dir_ = std::move(*dir);
   const std::string log = server.dir_ + "/emulator.log";
   const std::vector<std::string> argv = {script, "start", "--host=127.0.0.1",
                                          "--port=" + std::to_string(*port)};

@@ -1,11 +1,14 @@
 // connpool serve: the configured pools and the admin endpoint until SIGINT/SIGTERM, then a
-// graceful drain within a deadline. `--load N` adds the built-in load generator (support_load).
+// graceful drain within a deadline. `--load N` adds the built-in load generator
+// (service::LoadGenerator).
 #include "connpool/config/load.hpp"
+#include "connpool/service/load_generator.hpp"
+#include "connpool/service/notify.hpp"
+#include "connpool/service/runtime.hpp"
 
 #include "commands.hpp"
-#include "support_load.hpp"
-#include "support_logging.hpp"
-#include "support_runtime.hpp"
+#include "common/env_settings.hpp"
+#include "common/logging.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -20,10 +23,16 @@ namespace connpool::cli {
 
 namespace asio = boost::asio;
 
+using service::LoadGenerator;
+using service::LoadOptions;
+using service::Runtime;
+using service::RuntimeOptions;
+
 namespace {
 
 struct ServeArgs {
   config::Flags flags;
+  std::vector<std::string> set_env;  // --set-env KEY=VARIABLE
   std::string log_format = "text";
   std::string drain_timeout = "10s";
   int threads = 2;
@@ -37,7 +46,14 @@ int run_serve(const ServeArgs& args) {
     std::cerr << "connpool serve: --drain-timeout: " << drain.error().message() << "\n";
     return kExitConfigError;
   }
-  auto config = config::load(config::process_environment(), args.flags);
+  auto from_env = resolve_set_env(args.set_env);
+  if (!from_env) {
+    std::cerr << "connpool serve: " << from_env.error().message() << "\n";
+    return kExitConfigError;
+  }
+  config::Flags flags = args.flags;
+  flags.set.insert(flags.set.end(), from_env->begin(), from_env->end());
+  auto config = config::load(config::process_environment(), flags);
   if (!config) {
     std::cerr << "connpool serve: " << config.error().message() << "\n";
     return kExitConfigError;
@@ -73,11 +89,17 @@ int run_serve(const ServeArgs& args) {
     load = LoadGenerator::start(rt, ioc.get_executor(), std::move(load_options));
   }
 
+  // Under systemd (deploy/connpool.service, Type=notify): ready once the pools exist and the
+  // admin endpoint listens. Pools warm up in the background; /readyz tells when they are.
+  service::sd_notify("READY=1\nSTATUS=serving " + std::to_string(config->pools.size()) +
+                     " pools, admin " + rt.admin_url());
+
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int signal) {
     if (ec) return;
     log(core::LogLevel::info, std::string("received ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") +
                                   ": draining pools (deadline " + args.drain_timeout + ")");
+    service::sd_notify("STOPPING=1");
     asio::co_spawn(
         ioc,
         [&]() -> asio::awaitable<void> {
@@ -116,6 +138,7 @@ void add_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--env", args->flags.environment,
                   "Environment profile: development, staging or production");
   cmd->add_option("--set", args->flags.set, "Override a key: --set pools.cache.max_size=30");
+  add_set_env_option(*cmd, args->set_env);
   cmd->add_option("--log-format", args->log_format, "Log format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   cmd->add_option("--drain-timeout", args->drain_timeout,

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace connpool::cli {
+namespace connpool::service {
 
 struct ProbeResult {
   enum class Status { healthy, unhealthy, unchecked };
@@ -24,4 +24,4 @@ struct ProbeResult {
 /// probe finished or hit its own timeouts.
 std::vector<ProbeResult> probe_pools(const std::vector<config::PoolSpec>& pools);
 
-}  // namespace connpool::cli
+}  // namespace connpool::service

@@ -2,7 +2,7 @@
 // one JSON object per line.
 #pragma once
 
-#include "connpool/core/detail/pool_engine.hpp"
+#include "connpool/core/pool.hpp"  // core::LogLevel
 
 #include <functional>
 #include <string_view>

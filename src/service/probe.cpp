@@ -1,17 +1,13 @@
-#include "support_ping.hpp"
+#include "connpool/service/probe.hpp"
 
 #include "connpool/config/redact.hpp"
+#include "connpool/core/backoff.hpp"
+#include "connpool/firestore/connector.hpp"
 #include "connpool/redis/cluster/cluster_client.hpp"
 #include "connpool/redis/connection.hpp"
 #include "connpool/redis/sentinel/sentinel_connect.hpp"
 #include "connpool/redis/sentinel/sentinel_url.hpp"
-
-#include <algorithm>
-#include <optional>
-#include <string>
-#if CONNPOOL_HAVE_firestore
-#include "connpool/firestore/connector.hpp"
-#endif
+#include "connpool/service/urls.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,7 +15,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-namespace connpool::cli {
+#include <algorithm>
+#include <optional>
+#include <string>
+
+namespace connpool::service {
 
 namespace {
 
@@ -138,11 +138,6 @@ asio::awaitable<void> probe_sentinel(const config::PoolSpec& spec, ProbeResult& 
   out.detail = "PONG from " + role + " " + node;
 }
 
-bool is_cluster_url(std::string_view url) {
-  return url.starts_with("redis-cluster://") || url.starts_with("rediss-cluster://");
-}
-
-#if CONNPOOL_HAVE_firestore
 asio::awaitable<void> probe_firestore(const config::PoolSpec& spec, ProbeResult& out) {
   firestore::FirestoreOptions options;
   options.project_id = spec.firestore.project_id;
@@ -160,7 +155,11 @@ asio::awaitable<void> probe_firestore(const config::PoolSpec& spec, ProbeResult&
   // until the pool's connect_timeout is spent, and report the last error.
   const auto start = Clock::now();
   const auto deadline = start + spec.pool.connect_timeout;
-  auto backoff = std::chrono::milliseconds(100);
+  core::BackoffPolicy policy;
+  policy.initial = std::chrono::milliseconds(100);
+  policy.max = std::chrono::milliseconds(1000);
+  policy.jitter = 0;  // one probe per pool: nobody to spread out from
+  core::Backoff backoff(policy);
   asio::steady_timer timer(co_await asio::this_coro::executor);
   while (true) {
     const auto left =
@@ -177,13 +176,12 @@ asio::awaitable<void> probe_firestore(const config::PoolSpec& spec, ProbeResult&
     }
     out.status = ProbeResult::Status::unhealthy;
     out.detail = conn.error().to_string();
-    if (Clock::now() + backoff >= deadline) co_return;
-    timer.expires_after(backoff);
+    const auto pause = backoff.next();
+    if (Clock::now() + pause >= deadline) co_return;
+    timer.expires_after(pause);
     co_await timer.async_wait(asio::use_awaitable);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
   }
 }
-#endif
 
 }  // namespace
 
@@ -209,17 +207,11 @@ std::vector<ProbeResult> probe_pools(const std::vector<config::PoolSpec>& pools)
           spec.firestore.emulator_host.empty()
               ? "firestore.googleapis.com:443 (" + spec.firestore.project_id + ")"
               : spec.firestore.emulator_host + " (emulator, " + spec.firestore.project_id + ")";
-#if CONNPOOL_HAVE_firestore
       asio::co_spawn(io, probe_firestore(spec, out), asio::detached);
-#else
-      // Built with CONNPOOL_WITH_FIRESTORE=OFF: there is no client to probe with.
-      out.status = ProbeResult::Status::unchecked;
-      out.detail = "connpool was built without the Firestore backend";
-#endif
     }
   }
   io.run();
   return results;
 }
 
-}  // namespace connpool::cli
+}  // namespace connpool::service

@@ -15,15 +15,16 @@
 
 #include "connpool/redis/client.hpp"
 #include "connpool/redis/cluster/cluster_client.hpp"
+#include "connpool/service/urls.hpp"
 #if CONNPOOL_HAVE_monitor
 #include "connpool/monitor/metrics_registry.hpp"
 #endif
 
-#include "bench_compare.hpp"
-#include "bench_hiredis_baseline.hpp"
-#include "bench_workload.hpp"
+#include "bench/bench_compare.hpp"
+#include "bench/bench_hiredis_baseline.hpp"
+#include "bench/bench_workload.hpp"
+#include "bench/support_bench.hpp"
 #include "commands.hpp"
-#include "support_bench.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -35,6 +36,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <memory>
@@ -441,10 +443,6 @@ int run_compare(const BenchOptions& o, const RedisUrl& url) {
   return rc;
 }
 
-bool is_cluster_url(std::string_view url) {
-  return url.starts_with("redis-cluster://") || url.starts_with("rediss-cluster://");
-}
-
 int run_cluster(const BenchOptions& o) {
   auto url = redis::cluster::ClusterUrl::parse(o.url);
   if (!url) {
@@ -473,8 +471,11 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
   auto opts = std::make_shared<BenchOptions>();
   CLI::App* cmd = bench.add_subcommand(
       "redis", "SET+GET on random keys from many concurrent callers against a Redis server");
-  cmd->add_option("--url", opts->url, "Redis URL (redis://, rediss://, unix://, redis-cluster://)")
-      ->capture_default_str();
+  CLI::Option* url_option =
+      cmd->add_option("--url", opts->url,
+                      "Redis URL (redis://, rediss://, unix://, redis-cluster://); without it, "
+                      "$REDIS_URL if set (keeps a password off the command line)")
+          ->capture_default_str();
   cmd->add_option("--concurrency,-c", opts->concurrency, "concurrent callers")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
@@ -516,8 +517,12 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
   cmd->add_flag("--metrics", opts->metrics,
                 "attach the Prometheus observer to the pools (to measure its cost)");
 #endif
-  cmd->callback([opts, &exit_code] {
-    if (is_cluster_url(opts->url)) {
+  cmd->callback([opts, url_option, &exit_code] {
+    if (url_option->count() == 0) {
+      const char* from_env = std::getenv("REDIS_URL");
+      if (from_env != nullptr && from_env[0] != '\0') opts->url = from_env;
+    }
+    if (service::is_cluster_url(opts->url)) {
       exit_code = run_cluster(*opts);
       return;
     }

@@ -1,5 +1,7 @@
 // Runtime: the pools a configuration describes, their metrics and the admin server, running
-// on one io_context. Shared by `connpool serve` and `connpool demo`.
+// on the caller's io_context. It is what `connpool serve` and `connpool demo` run, for any
+// service to embed: the caller owns the io_context, its threads and its signal handling, and
+// calls drain() on shutdown (examples/embedded_service.cpp).
 //
 // A Redis pool's url picks the client: redis://, rediss://, unix:// and redis-sentinel:// give a
 // redis::Client (redis_pools()); redis-cluster:// and rediss-cluster:// a cluster::ClusterClient
@@ -8,7 +10,7 @@
 #pragma once
 
 #include "connpool/config/config.hpp"
-#include "connpool/core/detail/pool_engine.hpp"
+#include "connpool/core/pool.hpp"  // core::PoolOptions, core::LogLevel
 #include "connpool/firestore/client.hpp"
 #include "connpool/monitor/admin_server.hpp"
 #include "connpool/monitor/metrics_registry.hpp"
@@ -20,13 +22,15 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace connpool::cli {
+namespace connpool::service {
 
 struct RuntimeOptions {
   /// Log sink handed to every pool.
@@ -35,6 +39,9 @@ struct RuntimeOptions {
   bool admin = true;
   /// Overrides config.admin.port when set (the demo uses 0: any free port).
   std::optional<std::uint16_t> admin_port;
+  /// Raise the soft RLIMIT_NOFILE to the hard limit first (raise_fd_limit()): every pool
+  /// connection and admin client is a descriptor, and the usual soft limit is 1024. Default true.
+  bool raise_fd_limit = true;
 };
 
 class Runtime {
@@ -90,4 +97,4 @@ class Runtime {
   std::optional<monitor::AdminServer> admin_;
 };
 
-}  // namespace connpool::cli
+}  // namespace connpool::service

@@ -1,4 +1,4 @@
-#include "support_bench.hpp"
+#include "bench/support_bench.hpp"
 
 #include <sys/resource.h>
 

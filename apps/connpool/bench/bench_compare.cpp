@@ -1,4 +1,4 @@
-#include "bench_compare.hpp"
+#include "bench/bench_compare.hpp"
 
 #include <algorithm>
 #include <array>
