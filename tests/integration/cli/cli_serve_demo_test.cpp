@@ -4,10 +4,15 @@
 #include "support/redis_process.hpp"
 #include "support/redis_server.hpp"
 #include <signal.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <regex>
 #include <string>
 #include <thread>
@@ -80,6 +85,54 @@ TEST(CliDemo, RunsEndToEndWithItsOwnServersAndLeavesNothingRunning) {
   std::smatch fs_port;
   ASSERT_TRUE(std::regex_search(r.out, fs_port, std::regex(R"(emulator \.\.\. port (\d+))")));
   EXPECT_FALSE(connpool::test::loopback_accepts(static_cast<std::uint16_t>(std::stoi(fs_port[1]))));
+}
+
+// A redis-server that fails at start: the demo says so, and its temporary directory (which holds
+// the server's password file) is gone. The fake server also records what it was given, to show
+// the password is in a private file and never on the command line.
+TEST(CliDemo, RemovesItsTemporaryDirectoryWhenRedisFailsToStart) {
+  const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / ("connpool-demo-fail-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  const auto bin = root / "bin";
+  const auto tmp = root / "tmp";
+  const auto seen = root / "seen";
+  std::filesystem::create_directories(bin);
+  std::filesystem::create_directories(tmp);
+  std::filesystem::create_directories(seen);
+  const auto fake = bin / "redis-server";
+  {
+    std::ofstream script(fake);
+    script << "#!/bin/sh\n"
+           << "echo \"$@\" > '" << (seen / "argv").string() << "'\n"
+           << "cp \"$1\" '" << (seen / "conf").string() << "'\n"
+           << "stat -c %a \"$1\" > '" << (seen / "conf_mode").string() << "'\n"
+           << "stat -c %a \"$(dirname \"$1\")\" > '" << (seen / "dir_mode").string() << "'\n"
+           << "echo 'fake redis-server: refusing to start' >&2\n"
+           << "exit 1\n";
+  }
+  std::filesystem::permissions(fake, std::filesystem::perms::owner_all);
+  const std::map<std::string, std::string> env = {
+      {"PATH", bin.string() + ":/usr/local/bin:/usr/bin:/bin"}, {"TMPDIR", tmp.string()}};
+  auto r = run_connpool({"demo", "--duration", "1"}, env, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("redis-server exited at start"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::is_empty(tmp)) << "left behind in " << tmp;
+
+  auto slurp = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string conf = slurp(seen / "conf");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(conf, m, std::regex(R"(requirepass ([0-9a-f]{32}))"))) << conf;
+  const std::string password = m[1];
+  EXPECT_EQ(slurp(seen / "argv").find(password), std::string::npos);
+  EXPECT_EQ(slurp(seen / "conf_mode"), "600\n");
+  EXPECT_EQ(slurp(seen / "dir_mode"), "700\n");
+  EXPECT_EQ(r.out.find(password), std::string::npos);
+  EXPECT_EQ(r.err.find(password), std::string::npos);
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace
