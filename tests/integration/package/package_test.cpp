@@ -213,17 +213,32 @@ TEST(Package, SystemdUnitVerifies) {
   EXPECT_EQ(r.err, "") << "systemd-analyze warned:\n" << r.err;
 }
 
-// `make package`'s .deb files: contents and Depends; installed and used where that is safe.
+// `make package`'s .deb files (cpack on this build), made once for the tests below.
+struct Debs {
+  RunResult cpack;
+  std::string dir = kWork + "/deb";
+  std::string dev = dir + "/libconnpool-dev_" PACKAGE_VERSION "_amd64.deb";
+  std::string cli = dir + "/connpool_" PACKAGE_VERSION "_amd64.deb";
+};
+const Debs& debs() {
+  static const Debs made = [] {
+    Debs d;
+    stdfs::remove_all(d.dir);
+    d.cpack = sh("cd " + quote(PACKAGE_BUILD_DIR) + " && " + quote(PACKAGE_CPACK) + " -G DEB -B " +
+                 quote(d.dir));
+    return d;
+  }();
+  return made;
+}
+
+// Contents and Depends of both packages, read with dpkg-deb.
 TEST(Package, DebianPackagesHaveTheirFilesAndDependencies) {
-  const std::string dir = kWork + "/deb";
-  stdfs::remove_all(dir);
-  auto cpack = sh("cd " + quote(PACKAGE_BUILD_DIR) + " && " + quote(PACKAGE_CPACK) + " -G DEB -B " +
-                  quote(dir));
-  ASSERT_EQ(cpack.exit_code, 0) << cpack.out << cpack.err;
-  const std::string dev = dir + "/libconnpool-dev_" PACKAGE_VERSION "_amd64.deb";
-  const std::string cli = dir + "/connpool_" PACKAGE_VERSION "_amd64.deb";
-  ASSERT_TRUE(stdfs::exists(dev)) << cpack.out;
-  ASSERT_TRUE(stdfs::exists(cli)) << cpack.out;
+  const Debs& d = debs();
+  ASSERT_EQ(d.cpack.exit_code, 0) << d.cpack.out << d.cpack.err;
+  const std::string& dev = d.dev;
+  const std::string& cli = d.cli;
+  ASSERT_TRUE(stdfs::exists(dev)) << d.cpack.out;
+  ASSERT_TRUE(stdfs::exists(cli)) << d.cpack.out;
 
   auto dev_files = sh("dpkg-deb -c " + quote(dev));
   for (const char* file : {"./usr/lib/libconnpool_redis.a", "./usr/lib/libconnpool_service.a",
@@ -253,16 +268,30 @@ TEST(Package, DebianPackagesHaveTheirFilesAndDependencies) {
   for (const char* dep : {"libhiredis", "libgrpc++", "libprotobuf", "libyaml-cpp", "libc6"}) {
     EXPECT_NE(cli_fields.out.find(dep), std::string::npos) << dep << " in " << cli_fields.out;
   }
+}
 
-  // Installing into /usr changes the machine: only as root on a disposable CI runner.
+// Installed with apt-get, the packages give /usr/bin/connpool and a CMake package in /usr that
+// a consumer builds against. Installing into /usr changes the machine: only as root on a
+// disposable CI runner (CI=true).
+TEST(Package, DebianPackagesInstallAndAConsumerBuildsAgainstUsr) {
   const char* ci = std::getenv("CI");
   if (::geteuid() != 0 || ci == nullptr || std::string(ci) != "true") {
     GTEST_SKIP() << "apt-get install of the .deb files runs only as root with CI=true";
   }
-  auto install = sh("cd " + quote(dir) + " && DEBIAN_FRONTEND=noninteractive apt-get install -y " +
-                    "--no-install-recommends ./" + stdfs::path(dev).filename().string() + " ./" +
-                    stdfs::path(cli).filename().string());
+  const Debs& d = debs();
+  ASSERT_EQ(d.cpack.exit_code, 0) << d.cpack.out << d.cpack.err;
+  auto install =
+      sh("cd " + quote(d.dir) +
+         " && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ./" +
+         stdfs::path(d.dev).filename().string() + " ./" + stdfs::path(d.cli).filename().string());
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
+  // Removed again however the checks below end.
+  struct Remove {
+    ~Remove() {
+      auto r = sh("DEBIAN_FRONTEND=noninteractive apt-get remove -y connpool libconnpool-dev");
+      EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    }
+  } remove;
   auto version = run_program("/usr/bin/connpool", {"--version"});
   EXPECT_EQ(version.out, PACKAGE_VERSION "\n");
   const std::string build = kWork + "/usr-consumer";
@@ -285,8 +314,6 @@ TEST(Package, DebianPackagesHaveTheirFilesAndDependencies) {
                     {{"REDIS_URL", "redis://127.0.0.1:" + std::to_string(redis->port())}}, 60s);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   }
-  auto remove = sh("DEBIAN_FRONTEND=noninteractive apt-get remove -y connpool libconnpool-dev");
-  EXPECT_EQ(remove.exit_code, 0) << remove.out << remove.err;
 }
 
 }  // namespace
