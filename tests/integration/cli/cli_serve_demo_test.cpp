@@ -4,11 +4,15 @@
 #include "support/redis_process.hpp"
 #include "support/redis_server.hpp"
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -56,6 +60,43 @@ TEST(CliServe, AnswersOnTheAdminPortAndDrainsOnSigterm) {
   EXPECT_NE(log.find("received SIGTERM: draining pools"), std::string::npos) << log;
   EXPECT_NE(log.find("drained"), std::string::npos) << log;
   EXPECT_FALSE(connpool::test::loopback_accepts(admin)) << "admin port still open after exit";
+}
+
+// Under systemd (deploy/systemd/connpool.service, Type=notify) serve says READY=1 once its
+// pools exist and the admin endpoint listens, and STOPPING=1 when SIGTERM starts the drain.
+TEST(CliServe, NotifiesSystemdWhenReadyAndWhenStopping) {
+  std::string error;
+  auto redis = RedisServer::start({}, &error);
+  ASSERT_TRUE(redis) << error;
+  const std::string path = "/tmp/connpool-cli-notify-" + std::to_string(::getpid()) + ".sock";
+  ::unlink(path.c_str());
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  timeval timeout{60, 0};  // generous: a loaded machine may take long to start serve
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  auto receive = [fd] {
+    std::array<char, 512> buf{};
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    return n > 0 ? std::string(buf.data(), static_cast<std::size_t>(n)) : std::string();
+  };
+
+  const std::uint16_t admin = free_loopback_port();
+  ServeChild serve({"serve", "--drain-timeout", "5s"},
+                   {"REDIS_URL=redis://127.0.0.1:" + std::to_string(redis->port()),
+                    "CONNPOOL_ADMIN_PORT=" + std::to_string(admin), "NOTIFY_SOCKET=" + path});
+  const std::string ready = receive();
+  EXPECT_EQ(ready.rfind("READY=1\n", 0), 0u) << ready << serve.output();
+  // Ready means the admin endpoint already answers.
+  EXPECT_NE(http_get(admin, "/healthz").find("200 OK"), std::string::npos) << serve.output();
+  serve.signal(SIGTERM);
+  EXPECT_EQ(receive(), "STOPPING=1") << serve.output();
+  EXPECT_EQ(serve.wait_exit(20s), 0) << serve.output();
+  ::close(fd);
+  ::unlink(path.c_str());
 }
 
 TEST(CliServe, SaysSoWhenNoPoolsAreConfigured) {
