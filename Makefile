@@ -12,7 +12,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps build test test-core-tsan sanitize bench demo format format-check clean soak fuzz \
-  fuzz-ci
+  fuzz-ci package
 
 all: build
 
@@ -38,6 +38,11 @@ test-core-tsan: deps
 	  -DCONNPOOL_CORE_ONLY=ON -DCONNPOOL_BUILD_BENCH=OFF >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir build-tsan $(CTEST_FLAGS) -j $(JOBS)
+
+# Debian packages (libconnpool-dev, connpool) from the Release build, into $(BUILD)/packages.
+package: build
+	@cmake --build $(BUILD) --target package
+	@ls -1 $(BUILD)/packages/*.deb
 
 # ASan+UBSan build and the whole suite, then the TSan core build.
 sanitize: deps

@@ -23,6 +23,8 @@ packages=(
   nodejs npm                               # npm pack fetches the Firestore .proto files
   chromium fonts-dejavu-core               # headless browser for the admin page test
   default-jre-headless                     # the Firestore emulator (gcloud SDK) runs on Java
+  dpkg-dev                                 # make package: dpkg-shlibdeps for the CLI's Depends
+  systemd                                  # systemd-analyze verifies deploy/systemd/connpool.service
 )
 
 missing=()

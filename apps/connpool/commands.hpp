@@ -1,5 +1,5 @@
-// Each subcommand of the connpool CLI lives in its own cmd_<name>.cpp and adds itself to the
-// CLI11 app through one of these functions. main.cpp wires them up.
+// Each subcommand of the connpool CLI lives in its folder, <folder>/cmd_<name>.cpp, and adds itself
+// to the CLI11 app through one of these functions. main.cpp wires them up.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -13,12 +13,12 @@ inline constexpr int kExitConfigError = 2;  ///< bad configuration or command li
 
 // `app` is the root; `bench` is the `connpool bench` group. Each function registers its
 // subcommand with a callback that stores its exit code in `exit_code`.
-void add_bench_redis(CLI::App& bench, int& exit_code);      // cmd_bench_redis.cpp
-void add_bench_firestore(CLI::App& bench, int& exit_code);  // cmd_bench_firestore.cpp
-void add_firestore(CLI::App& app, int& exit_code);          // cmd_firestore.cpp
-void add_demo(CLI::App& app, int& exit_code);               // cmd_demo.cpp
-void add_serve(CLI::App& app, int& exit_code);              // cmd_serve.cpp
-void add_check(CLI::App& app, int& exit_code);              // cmd_check.cpp
-void add_config(CLI::App& app, int& exit_code);             // cmd_config.cpp
+void add_bench_redis(CLI::App& bench, int& exit_code);      // bench/cmd_bench_redis.cpp
+void add_bench_firestore(CLI::App& bench, int& exit_code);  // bench/cmd_bench_firestore.cpp
+void add_firestore(CLI::App& app, int& exit_code);          // firestore/cmd_firestore.cpp
+void add_demo(CLI::App& app, int& exit_code);               // demo/cmd_demo.cpp
+void add_serve(CLI::App& app, int& exit_code);              // serve/cmd_serve.cpp
+void add_check(CLI::App& app, int& exit_code);              // check/cmd_check.cpp
+void add_config(CLI::App& app, int& exit_code);             // config/cmd_config.cpp
 
 }  // namespace connpool::cli

@@ -1,12 +1,20 @@
-// connpool: the command-line tool. Subcommands live in cmd_*.cpp.
+// connpool: the command-line tool. Each subcommand lives in its folder (<name>/cmd_<name>.cpp).
 #include "commands.hpp"
+#if CONNPOOL_HAVE_SERVICE
+#include "connpool/service/version.hpp"
+#endif
 
 #include <iostream>
 
 int main(int argc, char** argv) {
   CLI::App app{"connpool: production-grade connection pools for Redis and Firestore"};
   app.require_subcommand(1);
+#if CONNPOOL_HAVE_SERVICE
+  // The libraries' version: the same CMake project version, read from what was linked.
+  app.set_version_flag("--version", std::string(connpool::version()));
+#else
   app.set_version_flag("--version", std::string(CONNPOOL_VERSION));
+#endif
   int exit_code = connpool::cli::kExitOk;
 
   [[maybe_unused]] CLI::App* bench =

@@ -67,6 +67,20 @@ TEST(CliCheck, PasswordIsUsedAndNeverPrinted) {
   EXPECT_NE(bad.out.find("UNHEALTHY"), std::string::npos) << bad.out;
 }
 
+// `bench redis` without --url takes $REDIS_URL, so a password need not be on the command line.
+TEST(CliBench, RedisTakesTheUrlFromTheEnvironment) {
+  RedisServerOptions options;
+  options.requirepass = "s3cret-bench";
+  auto redis = start_redis(options);
+  ASSERT_TRUE(redis);
+  const std::string url = "redis://:s3cret-bench@127.0.0.1:" + std::to_string(redis->port());
+  auto r = run_connpool({"bench", "redis", "--duration", "0.5", "--concurrency", "2"},
+                        {{"REDIS_URL", url}}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ((r.out + r.err).find("s3cret"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find(std::to_string(redis->port())), std::string::npos) << r.out;
+}
+
 TEST(CliCheck, NoPoolsSaysSoAndFails) {
   auto r = run_connpool({"check"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;

@@ -128,6 +128,28 @@ INSTANTIATE_TEST_SUITE_P(
                 "configuration file (named by flag:--config): No such file or directory"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// --set-env: an override whose value (here a URL with a password) comes from the environment,
+// so it is never on the command line; the value is applied and shown redacted.
+TEST(CliConfigShow, SetEnvReadsTheValueFromTheEnvironment) {
+  TempConfig file(
+      "pools:\n"
+      "  cache:\n"
+      "    backend: redis\n"
+      "    url: redis://127.0.0.1:6379\n");
+  auto r = run_connpool({"config", "show", "--json", "--config", file.path(), "--set-env",
+                         "pools.cache.url=CACHE_URL"},
+                        {{"CACHE_URL", "redis://:pw-from-env@127.0.0.1:6390"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("pw-from-env"), std::string::npos) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["pools"]["cache"]["url"]["value"], "redis://:***@127.0.0.1:6390");
+
+  auto missing = run_connpool(
+      {"config", "show", "--config", file.path(), "--set-env", "pools.cache.url=NOT_SET_ANYWHERE"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("NOT_SET_ANYWHERE is not set"), std::string::npos) << missing.err;
+}
+
 TEST(CliConfig, MissingSubcommandIsACommandLineError) {
   auto r = run_connpool({"config"});
   EXPECT_EQ(r.exit_code, 2);

@@ -48,9 +48,13 @@ std::string http_body(const std::string& response) {
 }
 
 ServeChild::ServeChild(const std::vector<std::string>& args, const std::vector<std::string>& env)
+    : ServeChild(CONNPOOL_BIN, args, env) {}
+
+ServeChild::ServeChild(const std::string& program, const std::vector<std::string>& args,
+                       const std::vector<std::string>& env)
     : log_("/tmp/connpool-cli-test-" + std::to_string(::getpid()) + "-" +
            std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".log") {
-  std::vector<std::string> argv = {CONNPOOL_BIN};
+  std::vector<std::string> argv = {program};
   argv.insert(argv.end(), args.begin(), args.end());
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -115,6 +119,7 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<std::string> env_s;
   for (const char* keep : {"PATH", "HOME"}) {
+    if (env.contains(keep)) continue;  // the test's own value wins
     if (const char* v = std::getenv(keep)) env_s.push_back(std::string(keep) + "=" + v);
   }
   for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);

@@ -17,7 +17,8 @@ struct RunResult {
   std::string err;
 };
 
-/// Runs CONNPOOL_BIN with `args`. The environment holds only PATH, HOME and `env`, so the
+/// Runs CONNPOOL_BIN with `args`. The environment holds only PATH, HOME and `env` (whose PATH
+/// or HOME, if given, replace the test's), so the
 /// developer's own REDIS_URL or CONNPOOL_* never leak into a test. Killed after `timeout`.
 RunResult run_connpool(const std::vector<std::string>& args,
                        const std::map<std::string, std::string>& env = {},
@@ -40,6 +41,9 @@ std::string http_body(const std::string& response);
 class ServeChild {
  public:
   ServeChild(const std::vector<std::string>& args, const std::vector<std::string>& env);
+  /// As above for any program (an example that serves until signalled).
+  ServeChild(const std::string& program, const std::vector<std::string>& args,
+             const std::vector<std::string>& env);
   ~ServeChild();
   ServeChild(const ServeChild&) = delete;
   ServeChild& operator=(const ServeChild&) = delete;

@@ -1,0 +1,327 @@
+// `connpool bench firestore`: C concurrent callers doing get, set or query loops for S seconds
+// against a collection the bench seeds, in three channel modes:
+//   pooled   N channels (own HTTP/2 connection each), up to L concurrent RPCs per channel
+//   single   one channel carrying every RPC
+//   per-op   a new channel (new TCP + HTTP/2 connection) for every operation
+// Prints ops/s, latency percentiles, errors and the client's CPU time per operation (getrusage of
+// this process: our code plus gRPC's threads; the emulator is another process). --json prints
+// one JSON object per (mode, op).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // GCC bug 109224, see cmd_bench_redis
+
+#include "connpool/firestore/firestore.hpp"
+
+#include "bench/support_bench.hpp"
+#include "commands.hpp"
+#include <sys/resource.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace connpool::cli {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = connpool::firestore;
+using Clock = std::chrono::steady_clock;
+
+struct BenchOptions {
+  int concurrency = 32;
+  double duration_s = 10;
+  double warmup_s = 3;
+  int channels = 4;
+  int leases_per_channel = 100;
+  std::string mode = "all";
+  std::string op = "all";
+  int threads = 1;
+  int docs = 100;
+  bool json = false;
+  std::string project;
+  std::string emulator_host;
+  std::string collection = "connpool_bench";
+};
+
+struct Shared {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> record{false};
+};
+
+struct WorkerResult {
+  std::vector<std::uint32_t> latencies_us;
+  std::uint64_t errors = 0;
+  std::string first_error;
+};
+
+fs::Map doc_fields(int i) {
+  static const char* kCities[] = {"Paris", "Oslo", "Lima", "Kyiv"};
+  return fs::Map{{"n", i},
+                 {"city", kCities[i % 4]},
+                 {"score", i * 0.5},
+                 {"tags", fs::Array{"a", "b"}},
+                 {"payload", std::string(100, 'x')}};
+}
+
+asio::awaitable<WorkerResult> worker(fs::Client client, const BenchOptions& o, std::string op,
+                                     Shared& shared, unsigned seed) {
+  WorkerResult out;
+  out.latencies_us.reserve(1 << 14);
+  std::minstd_rand rng(seed);
+  static const char* kCities[] = {"Paris", "Oslo", "Lima", "Kyiv"};
+  while (!shared.stop.load(std::memory_order_relaxed)) {
+    const int i = static_cast<int>(rng() % static_cast<unsigned>(o.docs));
+    const auto start = Clock::now();
+    Error err;
+    bool ok = true;
+    if (op == "get") {
+      auto r = co_await client.get_document(o.collection, "d" + std::to_string(i));
+      ok = r && r->has_value();
+      if (!r) err = r.error();
+      if (r && !r->has_value()) err = Error(errc::not_found, "seeded document missing");
+    } else if (op == "set") {
+      auto r = co_await client.set_document(o.collection, "w" + std::to_string(i), doc_fields(i));
+      ok = static_cast<bool>(r);
+      if (!r) err = r.error();
+    } else {
+      fs::Query q(o.collection);
+      q.where("city", fs::Op::equal, kCities[i % 4]).limit(5);
+      auto r = co_await client.run_query(std::move(q));
+      ok = static_cast<bool>(r);
+      if (!r) err = r.error();
+    }
+    if (!shared.record.load(std::memory_order_relaxed)) continue;
+    out.latencies_us.push_back(static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
+    if (!ok) {
+      ++out.errors;
+      if (out.first_error.empty()) out.first_error = err.to_string();
+    }
+  }
+  co_return out;
+}
+
+fs::FirestoreOptions make_options(const BenchOptions& o) {
+  fs::FirestoreOptions f;
+  auto env = [](const char* n) {
+    const char* v = std::getenv(n);
+    return v ? std::string(v) : std::string();
+  };
+  f.project_id = o.project.empty() ? env("GOOGLE_CLOUD_PROJECT") : o.project;
+  f.emulator_host = o.emulator_host.empty() ? env("FIRESTORE_EMULATOR_HOST") : o.emulator_host;
+  return f;
+}
+
+core::PoolConfig config_for(const BenchOptions& o, const std::string& mode) {
+  auto c = fs::default_pool_config();
+  c.acquire_timeout = std::chrono::milliseconds(30000);
+  if (mode == "pooled") {
+    c.min_size = static_cast<std::size_t>(o.channels);
+    c.max_size = static_cast<std::size_t>(o.channels);
+    c.max_leases_per_connection = static_cast<std::size_t>(o.leases_per_channel);
+  } else if (mode == "single") {
+    c.min_size = 1;
+    c.max_size = 1;
+    c.max_leases_per_connection = static_cast<std::size_t>(std::max(o.concurrency, 1));
+  } else {  // per-op: every lease retires its channel when it comes back
+    c.min_size = 0;
+    c.max_size = static_cast<std::size_t>(o.concurrency);
+    c.max_leases_per_connection = 1;
+    c.max_lifetime = std::chrono::milliseconds(1);
+    c.max_lifetime_jitter = 0;
+  }
+  return c;
+}
+
+int run_one(const BenchOptions& o, const std::string& mode, const std::string& op) {
+  asio::io_context io(o.threads);
+  auto work = asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < o.threads; ++t) threads.emplace_back([&io] { io.run(); });
+  auto finish = [&] {
+    work.reset();
+    io.stop();
+    for (auto& t : threads) t.join();
+  };
+  auto fo = make_options(o);
+  if (mode == "per-op") fo.ping_on_connect = false;  // the operation itself opens the channel
+  int rc = kExitOk;
+  {
+    auto client = fs::Client::create(io.get_executor(), fo, config_for(o, mode));
+    if (!client) {
+      std::fprintf(stderr, "connpool bench firestore: %s\n", client.error().to_string().c_str());
+      finish();
+      return kExitConfigError;
+    }
+    Shared shared;
+    std::vector<std::future<WorkerResult>> futures;
+    for (int w = 0; w < o.concurrency; ++w) {
+      futures.push_back(
+          asio::co_spawn(io, worker(*client, o, op, shared, 1234u + w), asio::use_future));
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup_s));
+    const double cpu0 = cpu_seconds();
+    const auto t0 = Clock::now();
+    shared.record = true;
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s));
+    shared.record = false;
+    const auto elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double cpu = cpu_seconds() - cpu0;
+    shared.stop = true;
+    std::vector<std::uint32_t> all;
+    std::uint64_t errors = 0;
+    std::string first_error;
+    for (auto& f : futures) {
+      auto r = f.get();
+      all.insert(all.end(), r.latencies_us.begin(), r.latencies_us.end());
+      errors += r.errors;
+      if (first_error.empty()) first_error = r.first_error;
+    }
+    const auto ops = all.size();
+    const double ops_per_sec = static_cast<double>(ops) / elapsed;
+    const double cpu_us_per_op = ops ? cpu * 1e6 / static_cast<double>(ops) : 0;
+    const auto p50 = percentile(all, 0.50);
+    const auto p99 = percentile(all, 0.99);
+    const auto stats = client->pool().stats();
+    if (o.json) {
+      nlohmann::json j{{"backend", "firestore"},
+                       {"mode", mode},
+                       {"op", op},
+                       {"concurrency", o.concurrency},
+                       {"duration_s", elapsed},
+                       {"ops", ops},
+                       {"ops_per_sec", ops_per_sec},
+                       {"p50_us", p50},
+                       {"p99_us", p99},
+                       {"errors", errors},
+                       {"cpu_us_per_op", cpu_us_per_op},
+                       {"channels", mode == "pooled"   ? o.channels
+                                    : mode == "single" ? 1
+                                                       : 0},
+                       {"leases_per_channel", stats.max_leases_per_connection},
+                       {"channels_opened", stats.created}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf(
+          "firestore %-7s %-5s c=%-4d %9.0f ops/s  p50 %6u us  p99 %7u us  cpu %6.1f us/op  "
+          "errors %llu  channels opened %llu\n",
+          mode.c_str(), op.c_str(), o.concurrency, ops_per_sec, p50, p99, cpu_us_per_op,
+          static_cast<unsigned long long>(errors), static_cast<unsigned long long>(stats.created));
+    }
+    if (!first_error.empty()) {
+      std::fprintf(stderr, "connpool bench firestore: first error: %s\n", first_error.c_str());
+    }
+    if (errors > 0) rc = kExitFailure;
+    client->pool().close_blocking(std::chrono::seconds(5));
+  }
+  finish();
+  return rc;
+}
+
+int seed(const BenchOptions& o) {
+  asio::io_context io(1);
+  auto work = asio::make_work_guard(io);
+  std::thread t([&io] { io.run(); });
+  int rc = kExitOk;
+  {
+    auto c = fs::Client::create(io.get_executor(), make_options(o));
+    if (!c) {
+      std::fprintf(stderr, "connpool bench firestore: %s\n", c.error().to_string().c_str());
+      rc = kExitConfigError;
+    } else {
+      std::vector<fs::Write> writes;
+      for (int i = 0; i < o.docs; ++i) {
+        writes.push_back(fs::Write::set(o.collection + "/d" + std::to_string(i), doc_fields(i)));
+      }
+      for (std::size_t i = 0; i < writes.size() && rc == kExitOk; i += fs::kMaxWritesPerCommit) {
+        std::vector<fs::Write> batch(
+            writes.begin() + static_cast<std::ptrdiff_t>(i),
+            writes.begin() +
+                static_cast<std::ptrdiff_t>(std::min(writes.size(), i + fs::kMaxWritesPerCommit)));
+        if (auto r = c->blocking().commit(std::move(batch)); !r) {
+          std::fprintf(stderr, "connpool bench firestore: seeding: %s\n",
+                       r.error().to_string().c_str());
+          rc = kExitFailure;
+        }
+      }
+      c->pool().close_blocking(std::chrono::seconds(5));
+    }
+  }
+  work.reset();
+  io.stop();
+  t.join();
+  return rc;
+}
+
+}  // namespace
+
+void add_bench_firestore(CLI::App& bench, int& exit_code) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd = bench.add_subcommand(
+      "firestore", "get / set / query loops from many concurrent callers against Firestore");
+  cmd->add_option("--concurrency,-c", o->concurrency, "concurrent callers")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--duration,-d", o->duration_s, "measured seconds per (mode, op)")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--warmup", o->warmup_s, "unmeasured seconds before each measurement")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--channels", o->channels, "channels in pooled mode")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cmd->add_option("--leases-per-channel", o->leases_per_channel,
+                  "concurrent RPCs per channel in pooled mode")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--mode", o->mode, "pooled, single, per-op or all")
+      ->check(CLI::IsMember({"pooled", "single", "per-op", "all"}))
+      ->capture_default_str();
+  cmd->add_option("--op", o->op, "get, set, query or all")
+      ->check(CLI::IsMember({"get", "set", "query", "all"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", o->threads, "client io threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--docs", o->docs, "documents seeded and read")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--collection", o->collection, "collection to seed and use")
+      ->capture_default_str();
+  cmd->add_option("--project", o->project, "project id (default: $GOOGLE_CLOUD_PROJECT)");
+  cmd->add_option("--emulator-host", o->emulator_host,
+                  "emulator host:port (default: $FIRESTORE_EMULATOR_HOST)");
+  cmd->add_flag("--json", o->json, "print one JSON object per (mode, op)");
+  cmd->callback([o, &exit_code] {
+    if (int rc = seed(*o); rc != kExitOk) {
+      exit_code = rc;
+      return;
+    }
+    std::vector<std::string> modes = o->mode == "all"
+                                         ? std::vector<std::string>{"pooled", "single", "per-op"}
+                                         : std::vector<std::string>{o->mode};
+    std::vector<std::string> ops = o->op == "all" ? std::vector<std::string>{"get", "set", "query"}
+                                                  : std::vector<std::string>{o->op};
+    exit_code = kExitOk;
+    for (const auto& op : ops) {
+      for (const auto& m : modes) {
+        const int rc = run_one(*o, m, op);
+        if (rc != kExitOk) exit_code = rc;
+      }
+    }
+  });
+}
+
+}  // namespace connpool::cli

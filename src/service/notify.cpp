@@ -1,0 +1,32 @@
+#include "connpool/service/notify.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+
+namespace connpool::service {
+
+bool sd_notify(std::string_view state) noexcept {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || path[0] == '\0') return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::size_t len = std::strlen(path);
+  if (len >= sizeof(addr.sun_path)) return false;
+  std::memcpy(addr.sun_path, path, len);
+  // "@name" is an abstract socket: its first byte is NUL on the wire.
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const auto addr_len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
+  const ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL,
+                                reinterpret_cast<const sockaddr*>(&addr), addr_len);
+  ::close(fd);
+  return sent == static_cast<ssize_t>(state.size());
+}
+
+}  // namespace connpool::service
