@@ -133,7 +133,7 @@ using MinimalPool = connpool::bench::MinimalCoroutinePool<Conn>;
 
 void BM_Uncontended_MinimalCoroutinePool(benchmark::State& state) {
   asio::io_context ioc;
-  MinimalPool pool(8);
+  MinimalPool pool(ioc.get_executor(), 8);
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
@@ -230,7 +230,7 @@ BENCHMARK(BM_B_64Coroutines_Pool8)->UseRealTime()->Unit(benchmark::kMillisecond)
 // Like for like with BM_B_64Coroutines_Pool8: same users, same thread, the minimal pool.
 void BM_B_MinimalCoroutinePool_64Coroutines_Pool8(benchmark::State& state) {
   asio::io_context ioc(1);
-  MinimalPool pool(8);
+  MinimalPool pool(ioc.get_executor(), 8);
   std::atomic<long> ops{0};
   for (auto _ : state) {
     const long target = ops.load() + 64L * kCyclesPerUser;
@@ -297,7 +297,7 @@ BENCHMARK(BM_D_Waiters_Pool4)
 void BM_D_MinimalCoroutinePool_Waiters_Pool4(benchmark::State& state) {
   const auto waiters = static_cast<int>(state.range(0));
   asio::io_context ioc;
-  MinimalPool pool(4);
+  MinimalPool pool(ioc.get_executor(), 4);
   long ops = 0;
   for (auto _ : state) {
     for (int i = 0; i < waiters; ++i) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
@@ -19,7 +20,8 @@ namespace connpool::bench {
 template <class Conn>
 class MinimalCoroutinePool {
  public:
-  explicit MinimalCoroutinePool(std::size_t size) {
+  MinimalCoroutinePool(boost::asio::any_io_executor executor, std::size_t size)
+      : executor_(std::move(executor)) {
     for (std::size_t i = 0; i < size; ++i) {
       owned_.push_back(std::make_unique<Conn>());
       idle_.push_back(owned_.back().get());
@@ -47,11 +49,12 @@ class MinimalCoroutinePool {
     }
     auto handler = std::move(waiters_.front());
     waiters_.pop_front();
-    auto ex = boost::asio::get_associated_executor(handler);
-    boost::asio::post(ex, [h = std::move(handler), c]() mutable { std::move(h)(c); });
+    // One executor for everything: the waiter resumes there, never inside release().
+    boost::asio::post(executor_, [h = std::move(handler), c]() mutable { std::move(h)(c); });
   }
 
  private:
+  boost::asio::any_io_executor executor_;
   std::vector<std::unique_ptr<Conn>> owned_;
   std::deque<Conn*> idle_;
   std::deque<boost::asio::any_completion_handler<void(Conn*)>> waiters_;
