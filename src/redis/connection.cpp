@@ -257,13 +257,15 @@ asio::awaitable<void> ConnectionImpl::read_loop(std::shared_ptr<ConnectionImpl> 
       }
     }
     got.clear();
-    for (auto& d : done) deliver(d.executor, std::move(d.handler), std::move(d.replies));
-    done.clear();
+    // A surplus reply breaks the connection before the matched replies are delivered, so no
+    // caller can hand it back to the pool as healthy in between.
     if (unexpected) {
       self->fail(Error(errc::protocol_error,
                        self->url_.endpoint() + " sent a reply nobody asked for (push message?)"));
-      co_return;
     }
+    for (auto& d : done) deliver(d.executor, std::move(d.handler), std::move(d.replies));
+    done.clear();
+    if (unexpected) co_return;
   }
 }
 
