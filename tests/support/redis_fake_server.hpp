@@ -17,10 +17,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -80,6 +82,12 @@ class FakeSession {
       if (!co_await write(chunk)) break;
     }
     co_return sent_ - start;
+  }
+
+  /// Waits `d` (to trickle bytes); the server's shutdown waits for at most one pause.
+  asio::awaitable<void> pause(std::chrono::milliseconds d) {
+    asio::steady_timer timer(socket_->get_executor(), d);
+    co_await timer.async_wait(kNothrow);
   }
 
   void close() {

@@ -277,5 +277,36 @@ TEST(HostileSubscriber, EndlessReplyBreaksTheConnection) {
   pending.wait();
 }
 
+// A reply that trickles in forever, a byte at a time, well under max_reply_bytes: bytes of an
+// unfinished reply are no sign of life, so the PING health check replaces the connection.
+TEST(HostileSubscriber, TricklingReplyDoesNotKeepTheConnectionAlive) {
+  IoThreads io{1};
+  FakeServer fake(FakeServer::Script([](FakeSession& s) -> asio::awaitable<void> {
+    while (auto cmd = co_await s.read_command()) {
+      if ((*cmd)[0] == "SUBSCRIBE") {
+        if (!co_await s.write("*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n$1000000\r\n")) {
+          co_return;
+        }
+        while (co_await s.write("x")) co_await s.pause(milliseconds(20));
+        co_return;
+      }
+      if (!co_await s.write("+OK\r\n")) co_return;
+    }
+  }));
+  auto url = RedisUrl::parse(fake.url("client_name="));
+  ASSERT_TRUE(url) << url.error().to_string();
+  SubscriberOptions options;
+  options.ping_interval = milliseconds(200);
+  auto sub = Subscriber::create(io.executor(), *url, options);
+  ASSERT_TRUE(sub) << sub.error().to_string();
+  auto subscribed = sub->wait(sub->subscribe({"c"}));
+  ASSERT_TRUE(subscribed) << subscribed.error().to_string();
+  EXPECT_TRUE(eventually([&] {
+    auto e = sub->last_error();
+    return e && e->code() == errc::timeout;
+  })) << "a reply that never completes kept the Subscriber's health check quiet";
+  sub->close();
+}
+
 }  // namespace
 }  // namespace connpool::redis
