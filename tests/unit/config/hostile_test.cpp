@@ -95,6 +95,18 @@ TEST(HostileConfig, DurationsAreBounded) {
   ASSERT_TRUE(fine) << fine.error().message();
 }
 
+TEST(HostileConfig, DeepYamlIsAnErrorNotACrash) {
+  // yaml-cpp guards its own recursion; the loader turns its refusal into a located error.
+  for (const std::string& yaml :
+       {"pools: " + std::string(100000, '[') + std::string(100000, ']') + "\n",
+        "pools: " + std::string(100000, '{') + "\n"}) {
+    auto c = load_from_string(yaml, "deep.yaml", {});
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().code(), errc::invalid_config);
+    EXPECT_NE(c.error().message().find("deep.yaml"), std::string::npos) << c.error().message();
+  }
+}
+
 class SecretFile {
  public:
   SecretFile(const std::string& text, ::mode_t mode) {
