@@ -403,7 +403,13 @@ Result<Config> load(const EnvMap& env, const Flags& flags) {
   text << in.rdbuf();
   auto layer = read_yaml(text.str(), *path);
   if (!layer) return layer.error();
-  return build(*layer, env, flags, path, path_origin);
+  auto config = build(*layer, env, flags, path, path_origin);
+  if (!config) return config;
+  if (auto warning = secret_file_warning(*path, *layer)) {
+    warn_once(*warning);
+    config->warnings.push_back(std::move(*warning));
+  }
+  return config;
 }
 
 }  // namespace connpool::config

@@ -55,24 +55,33 @@ std::string redact_url(std::string_view url) {
     out.append(rest.substr(0, scheme_end + 3));
     rest.remove_prefix(scheme_end + 3);
   }
-  // The authority ends at the first '/', '?' or '#'; userinfo is what precedes its last '@'
-  // (a password may itself contain '@' when the user forgot to percent-encode it).
-  const auto authority_end = rest.find_first_of("/?#");
-  std::string_view authority = rest.substr(0, authority_end);
-  const auto at = authority.rfind('@');
+  // The userinfo is what precedes the last '@' before the query, as the Redis URL parsers read
+  // it: a password may hold a raw '@', '/', ':', '#' or '?' when the user forgot to
+  // percent-encode it. An '@' between the first '?' and the next '=' means that '?' belonged to
+  // the password (option names never hold '@').
+  std::size_t at = std::string_view::npos;
+  const auto first_q = rest.find('?');
+  if (first_q != std::string_view::npos) {
+    const auto scoped_at = rest.substr(0, rest.find('=', first_q)).rfind('@');
+    if (scoped_at != std::string_view::npos && scoped_at > first_q) at = scoped_at;
+  }
+  if (at == std::string_view::npos) at = rest.substr(0, first_q).rfind('@');
   if (at != std::string_view::npos) {
-    std::string_view userinfo = authority.substr(0, at);
+    std::string_view userinfo = rest.substr(0, at);
     const auto colon = userinfo.find(':');
-    if (colon != std::string_view::npos) {
+    // The user name is kept only when it is plainly one (no byte that could start a password
+    // the parser would split differently); otherwise the whole userinfo is hidden.
+    if (colon != std::string_view::npos &&
+        userinfo.substr(0, colon).find_first_of("/?#") == std::string_view::npos) {
       out.append(userinfo.substr(0, colon + 1)).append(kRedacted);
     } else {
       // redis://secret@host: several Redis clients read a lone userinfo as the password.
       out.append(kRedacted);
     }
-    out.append(authority.substr(at));
-  } else {
-    out.append(authority);
+    rest.remove_prefix(at);
   }
+  const auto authority_end = rest.find_first_of("/?#");
+  out.append(rest.substr(0, authority_end));
   if (authority_end == std::string_view::npos) return out;
   rest.remove_prefix(authority_end);
   const auto q = rest.find('?');

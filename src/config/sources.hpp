@@ -46,6 +46,12 @@ std::optional<std::string> check_pool_name(std::string_view name);
 /// scalar belongs) come out here, located; value errors come out when the layer is applied.
 Result<Layer> read_yaml(std::string_view text, std::string_view file_name);
 
+/// A warning when the file at `path` holds a secret (a URL password or secret parameter, the
+/// admin token) and its group or others may read it; nullopt when it is fine.
+std::optional<std::string> secret_file_warning(const std::string& path, const Layer& layer);
+/// Writes `warning` to stderr, once per process.
+void warn_once(const std::string& warning);
+
 /// Reads CONNPOOL_ENV, CONNPOOL_ADMIN_*, CONNPOOL_POOLS__*__* (REDIS_URL and the Firestore
 /// variables need the file's pools and are handled by the loader).
 Result<Layer> read_env_layer(const std::map<std::string, std::string, std::less<>>& env);

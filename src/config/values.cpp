@@ -30,6 +30,8 @@ Parsed<std::size_t> parse_size(std::string_view text) {
 Parsed<core::milliseconds> parse_duration_value(std::string_view text) {
   auto r = core::parse_duration(text);
   if (!r) return Broken{r.error().message()};
+  // Longer is a typo, and `now() + d` would overflow the steady clock (about 292 years).
+  if (*r > kMaxDuration) return Broken{"must be at most 1 year (8760h), got " + quote(text)};
   return *r;
 }
 
@@ -144,13 +146,14 @@ Parsed<std::string> parse_redis_url(std::string_view text) {
   } else if (redis::SentinelUrl::matches(text)) {
     kind = Kind::sentinel;
   } else {
+    // Not a URL this parser understands, so no part of it can be told apart from a password
+    // (redis:/user:secret@host): nothing of it is shown.
     return Broken{
         "must start with redis://, rediss://, unix://, redis-cluster://, rediss-cluster:// or "
-        "redis-sentinel://, got " +
-        quote(redact_url(text))};
+        "redis-sentinel:// (the value is not shown: it may hold a password)"};
   }
   if (kind == Kind::single || kind == Kind::unix_socket) {
-    const auto at = rest.substr(0, rest.find_first_of("?#")).rfind('@');
+    const auto at = rest.substr(0, rest.find('?')).rfind('@');
     std::string_view target = rest.substr(at == std::string_view::npos ? 0 : at + 1);
     if (kind == Kind::unix_socket) {
       if (!target.starts_with("/")) {

@@ -29,6 +29,9 @@ struct Parsed {
 };
 
 Parsed<std::size_t> parse_size(std::string_view text);
+/// The longest duration any key accepts (the Redis URL parsers use the same bound).
+inline constexpr core::milliseconds kMaxDuration = std::chrono::hours(24 * 365);
+/// A duration (250ms, 30s, 10m, 1h), at most kMaxDuration.
 Parsed<core::milliseconds> parse_duration_value(std::string_view text);
 Parsed<double> parse_ratio(std::string_view text);
 Parsed<bool> parse_bool(std::string_view text);

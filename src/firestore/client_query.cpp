@@ -55,6 +55,11 @@ Task<std::vector<Document>> run_query_in(std::shared_ptr<ClientImpl> impl, Query
 
 namespace {
 
+// list_collection_ids gathers every page in memory: bounds for a server that never stops paging
+// (real collections ids of one parent are far fewer).
+constexpr std::size_t kMaxCollectionIdPages = 10'000;
+constexpr std::size_t kMaxCollectionIds = 1'000'000;
+
 Task<QueryStream> stream_impl(std::shared_ptr<ClientImpl> impl, Query query) {
   if (query.is_limit_to_last()) {
     co_return fail(errc::invalid_argument,
@@ -188,7 +193,16 @@ Task<std::vector<std::string>> collection_ids_impl(std::shared_ptr<ClientImpl> i
     req.set_parent(*name);
   }
   std::vector<std::string> out;
-  for (;;) {
+  for (std::size_t page = 0;; ++page) {
+    // A server that keeps handing out page tokens (broken, hostile, or a token that repeats)
+    // must not keep this loop, and its memory, growing forever.
+    if (page >= kMaxCollectionIdPages || out.size() > kMaxCollectionIds) {
+      co_return Error(errc::protocol_error,
+                      "ListCollectionIds: the server is still paging after " +
+                          std::to_string(page) + " pages and " + std::to_string(out.size()) +
+                          " ids; stopped (limits: " + std::to_string(kMaxCollectionIdPages) +
+                          " pages, " + std::to_string(kMaxCollectionIds) + " ids)");
+    }
     // A named local: GCC 12 miscompiles braced lists inside co_await.
     CallPolicy policy{"ListCollectionIds", Routing::parent, req.parent(), true};
     auto r = co_await unary_call<v1::ListCollectionIdsResponse>(
@@ -198,6 +212,10 @@ Task<std::vector<std::string>> collection_ids_impl(std::shared_ptr<ClientImpl> i
     if (!r) co_return std::move(r).error();
     for (const auto& id : r->collection_ids()) out.push_back(id);
     if (r->next_page_token().empty()) break;
+    if (r->next_page_token() == req.page_token()) {
+      co_return Error(errc::protocol_error,
+                      "ListCollectionIds: the server returned the same page token twice");
+    }
     req.set_page_token(r->next_page_token());
   }
   co_return out;

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 namespace connpool::firestore {
 namespace {
@@ -69,9 +71,17 @@ Result<std::int64_t> int_from_json(const json& j, const std::string& where) {
   return bad(where, "expected an integer as a decimal string");
 }
 
-Result<Value> lenient_value(const json& j, const std::string& where);
+Result<Value> lenient_value(const json& j, const std::string& where, std::size_t depth);
 
-Result<Value> tagged_value(const json& j, const std::string& where, JsonMode mode) {
+// `depth` counts the maps and arrays around `j`; one more than Firestore allows is refused
+// before recursing, so the walk's stack is bounded whatever the input.
+Error too_deep(const std::string& where) {
+  return bad(where, "maps and arrays nest deeper than " + std::to_string(kMaxValueDepth) +
+                        " levels (Firestore's limit)");
+}
+
+Result<Value> tagged_value(const json& j, const std::string& where, JsonMode mode,
+                           std::size_t depth) {
   if (!j.is_object() || j.size() != 1) {
     return bad(where, "expected an object with exactly one key such as \"stringValue\"");
   }
@@ -133,6 +143,7 @@ Result<Value> tagged_value(const json& j, const std::string& where, JsonMode mod
     }
     return Value(g);
   }
+  if ((key == "arrayValue" || key == "mapValue") && depth >= kMaxValueDepth) return too_deep(at);
   if (key == "arrayValue") {
     if (!v.is_object()) return bad(at, "expected {\"values\": [...]}");
     Array out;
@@ -141,8 +152,8 @@ Result<Value> tagged_value(const json& j, const std::string& where, JsonMode mod
       out.reserve(x.size());
       for (std::size_t i = 0; i < x.size(); ++i) {
         auto e = mode == JsonMode::tagged
-                     ? tagged_value(x[i], at + "/values/" + std::to_string(i), mode)
-                     : lenient_value(x[i], at + "/values/" + std::to_string(i));
+                     ? tagged_value(x[i], at + "/values/" + std::to_string(i), mode, depth + 1)
+                     : lenient_value(x[i], at + "/values/" + std::to_string(i), depth + 1);
         if (!e) return std::move(e).error();
         out.push_back(std::move(*e));
       }
@@ -156,7 +167,8 @@ Result<Value> tagged_value(const json& j, const std::string& where, JsonMode mod
       if (k != "fields" || !x.is_object()) return bad(at, "expected {\"fields\": {...}}");
       for (const auto& [fk, fv] : x.items()) {
         const std::string fat = at + "/fields/" + escape_pointer(fk);
-        auto e = mode == JsonMode::tagged ? tagged_value(fv, fat, mode) : lenient_value(fv, fat);
+        auto e = mode == JsonMode::tagged ? tagged_value(fv, fat, mode, depth + 1)
+                                          : lenient_value(fv, fat, depth + 1);
         if (!e) return std::move(e).error();
         out.emplace(fk, std::move(*e));
       }
@@ -172,8 +184,9 @@ bool looks_tagged(const json& j) {
   return key.size() > 5 && key.ends_with("Value");
 }
 
-Result<Value> lenient_value(const json& j, const std::string& where) {
-  if (looks_tagged(j)) return tagged_value(j, where, JsonMode::lenient);
+Result<Value> lenient_value(const json& j, const std::string& where, std::size_t depth) {
+  if (looks_tagged(j)) return tagged_value(j, where, JsonMode::lenient, depth);
+  if ((j.is_array() || j.is_object()) && depth >= kMaxValueDepth) return too_deep(where);
   switch (j.type()) {
     case json::value_t::null:
       return Value(Null{});
@@ -193,7 +206,7 @@ Result<Value> lenient_value(const json& j, const std::string& where) {
     case json::value_t::array: {
       Array out;
       for (std::size_t i = 0; i < j.size(); ++i) {
-        auto e = lenient_value(j[i], where + "/" + std::to_string(i));
+        auto e = lenient_value(j[i], where + "/" + std::to_string(i), depth + 1);
         if (!e) return std::move(e).error();
         out.push_back(std::move(*e));
       }
@@ -202,7 +215,7 @@ Result<Value> lenient_value(const json& j, const std::string& where) {
     case json::value_t::object: {
       Map out;
       for (const auto& [k, v] : j.items()) {
-        auto e = lenient_value(v, where + "/" + escape_pointer(k));
+        auto e = lenient_value(v, where + "/" + escape_pointer(k), depth + 1);
         if (!e) return std::move(e).error();
         out.emplace(k, std::move(*e));
       }
@@ -218,11 +231,82 @@ Result<Map> fields_at(const json& j, const std::string& where, JsonMode mode) {
   Map out;
   for (const auto& [k, v] : j.items()) {
     const std::string at = where + "/" + escape_pointer(k);
-    auto e = mode == JsonMode::tagged ? tagged_value(v, at, mode) : lenient_value(v, at);
+    auto e = mode == JsonMode::tagged ? tagged_value(v, at, mode, 0) : lenient_value(v, at, 0);
     if (!e) return std::move(e).error();
     out.emplace(k, std::move(*e));
   }
   return out;
+}
+
+// One pass over the text, before nlohmann builds (and later recursively prints or walks) a
+// tree: refuses nesting deeper than `limit`, naming the JSON pointer where it happens. Only
+// structure is tracked (strings are skipped, keys kept for the path); syntax is left to the
+// parser.
+Result<void> check_json_depth(std::string_view text, std::size_t limit) {
+  struct Level {
+    bool object = false;
+    bool expect_key = false;
+    std::string key;
+    std::size_t index = 0;
+  };
+  std::vector<Level> stack;
+  bool in_string = false;
+  bool escaped = false;
+  bool capturing = false;
+  std::string captured;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+        if (capturing) captured.push_back(c);
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+        if (capturing) stack.back().key = std::move(captured);
+      } else if (capturing) {
+        captured.push_back(c);
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        capturing = !stack.empty() && stack.back().object && stack.back().expect_key;
+        captured.clear();
+        break;
+      case '{':
+      case '[':
+        if (stack.size() >= limit) {
+          std::string where;
+          for (const Level& l : stack) {
+            where += "/" + (l.object ? escape_pointer(l.key) : std::to_string(l.index));
+          }
+          return bad(where, "JSON nests deeper than " + std::to_string(limit) + " levels");
+        }
+        stack.push_back(Level{c == '{', c == '{', {}, 0});
+        break;
+      case '}':
+      case ']':
+        if (!stack.empty()) stack.pop_back();
+        break;
+      case ',':
+        if (!stack.empty()) {
+          if (stack.back().object) {
+            stack.back().expect_key = true;
+          } else {
+            ++stack.back().index;
+          }
+        }
+        break;
+      case ':':
+        if (!stack.empty() && stack.back().object) stack.back().expect_key = false;
+        break;
+      default:
+        break;
+    }
+  }
+  return ok();
 }
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -285,7 +369,7 @@ json to_json(const Document& d) {
 }
 
 Result<Value> value_from_json(const json& j, JsonMode mode) {
-  return mode == JsonMode::tagged ? tagged_value(j, "", mode) : lenient_value(j, "");
+  return mode == JsonMode::tagged ? tagged_value(j, "", mode, 0) : lenient_value(j, "", 0);
 }
 
 Result<Map> fields_from_json(const json& j, JsonMode mode) {
@@ -324,6 +408,7 @@ std::string dump(const json& j, int indent) {
 }
 
 Result<json> parse_json(std::string_view text) {
+  if (auto deep = check_json_depth(text, kMaxJsonDepth); !deep) return std::move(deep).error();
   auto j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     // Parse again with exceptions only to get the position for the message; contained here.

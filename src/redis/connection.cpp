@@ -47,7 +47,8 @@ ConnectionImpl::ConnectionImpl(Strand strand, RedisUrl url, std::shared_ptr<asio
       tls_(std::move(tls)),
       stream_(make_stream(strand_, url_, tls_.get())),
       resolver_(strand_),
-      watch_timer_(strand_) {
+      watch_timer_(strand_),
+      reader_(url_.max_reply_bytes) {
   watch_timer_.expires_at(Clock::time_point::max());
 }
 
@@ -256,13 +257,15 @@ asio::awaitable<void> ConnectionImpl::read_loop(std::shared_ptr<ConnectionImpl> 
       }
     }
     got.clear();
-    for (auto& d : done) deliver(d.executor, std::move(d.handler), std::move(d.replies));
-    done.clear();
+    // A surplus reply breaks the connection before the matched replies are delivered, so no
+    // caller can hand it back to the pool as healthy in between.
     if (unexpected) {
       self->fail(Error(errc::protocol_error,
                        self->url_.endpoint() + " sent a reply nobody asked for (push message?)"));
-      co_return;
     }
+    for (auto& d : done) deliver(d.executor, std::move(d.handler), std::move(d.replies));
+    done.clear();
+    if (unexpected) co_return;
   }
 }
 
@@ -300,7 +303,12 @@ asio::awaitable<void> ConnectionImpl::watch_loop(std::shared_ptr<ConnectionImpl>
 
 void RequestBatch::add(std::span<const std::string_view> args) {
   auto cmd = detail::FormattedCommand::format(args);
-  bytes_.append(cmd.data(), cmd.size());
+  if (!cmd) {
+    // Remembered and returned by execute(): the batch is refused as a whole.
+    if (!error_) error_ = std::move(cmd).error();
+    return;
+  }
+  bytes_.append(cmd->data(), cmd->size());
   ++count_;
 }
 
@@ -334,8 +342,10 @@ boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(
 
 boost::asio::awaitable<Result<Reply>> Connection::execute(
     std::span<const std::string_view> args, std::optional<std::chrono::milliseconds> timeout) {
+  auto cmd = detail::FormattedCommand::format(args);
+  if (!cmd) co_return std::move(cmd).error();
   detail::Chunk chunk;
-  chunk.command = detail::FormattedCommand::format(args);
+  chunk.command = std::move(*cmd);
   const auto deadline = impl_->deadline_from(timeout);
   auto replies = co_await detail::async_submit(impl_, std::move(chunk), 1, deadline,
                                                boost::asio::use_awaitable);
@@ -345,6 +355,7 @@ boost::asio::awaitable<Result<Reply>> Connection::execute(
 
 boost::asio::awaitable<Result<std::vector<Reply>>> Connection::execute(
     const RequestBatch& batch, std::optional<std::chrono::milliseconds> timeout) {
+  if (batch.error()) co_return *batch.error();
   if (batch.empty()) co_return std::vector<Reply>{};
   detail::Chunk chunk;
   chunk.owned = batch.bytes();

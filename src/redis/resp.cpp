@@ -5,11 +5,20 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <string>
 #include <vector>
 
 namespace connpool::redis::detail {
+
+/// The object functions' way back to their reader (hiredis passes the reader's privdata to
+/// every task).
+struct ReaderAccess {
+  static void charge(void* privdata) noexcept {
+    if (privdata != nullptr) static_cast<RespReader*>(privdata)->object_bytes_ += sizeof(Reply);
+  }
+};
 
 namespace {
 
@@ -28,6 +37,7 @@ constexpr std::size_t kMaxArrayReserve = 1024;
 // its parent and index; children arrive in index order, and a child is complete before the
 // next one is placed, so growing the parent's vector never moves an element still being read).
 Reply* place(const redisReadTask* task, Reply value) {
+  ReaderAccess::charge(task->privdata);
   if (task->parent != nullptr) {
     auto* parent = static_cast<Reply*>(task->parent->obj);
     auto& elements = parent->elements();
@@ -72,9 +82,11 @@ redisReplyObjectFunctions kFunctions = {create_string, create_array, create_inte
 
 }  // namespace
 
-RespReader::RespReader() : reader_(redisReaderCreateWithFunctions(&kFunctions)) {
+RespReader::RespReader(std::size_t max_reply_bytes)
+    : reader_(redisReaderCreateWithFunctions(&kFunctions)), max_reply_bytes_(max_reply_bytes) {
   if (reader_ == nullptr) throw std::bad_alloc();
   reader_->maxbuf = kReaderMaxBuf;
+  reader_->privdata = this;
 }
 
 RespReader::~RespReader() {
@@ -88,18 +100,83 @@ Result<void> RespReader::feed(const char* data, std::size_t size) {
   return ok();
 }
 
+Error RespReader::too_large(std::size_t seen) const {
+  return Error(errc::protocol_error, "reply from server exceeds max_reply_bytes (" +
+                                         std::to_string(max_reply_bytes_) + " bytes; " +
+                                         std::to_string(seen) + " seen)");
+}
+
 Result<std::optional<Reply>> RespReader::next() {
   void* obj = nullptr;
+  const std::size_t unread_before = reader_->len - reader_->pos;
   if (redisReaderGetReply(reader_, &obj) != REDIS_OK) {
     return Error(errc::protocol_error, std::string("malformed RESP from server: ") +
                                            (reader_->errstr[0] ? reader_->errstr : "parse error"));
   }
-  if (obj == nullptr) return std::optional<Reply>{};
-  std::unique_ptr<Reply> owned(static_cast<Reply*>(obj));
-  return std::optional<Reply>(std::move(*owned));
+  // The unread tail survives hiredis' buffer compaction, so the difference is what the parser
+  // consumed (into the reply it returned, or into the one still being built).
+  const std::size_t unread = reader_->len - reader_->pos;
+  if (obj != nullptr) {
+    reply_bytes_ = 0;
+    object_bytes_ = 0;
+    std::unique_ptr<Reply> owned(static_cast<Reply*>(obj));
+    return std::optional<Reply>(std::move(*owned));
+  }
+  reply_bytes_ += unread_before - unread;
+  const std::size_t seen = reply_bytes_ + object_bytes_ + unread;
+  if (seen > max_reply_bytes_) return too_large(seen);
+  // The parser waits at the item it cannot finish yet (its type byte already consumed): a bulk
+  // header announcing more than the limit is refused now, not after max_reply_bytes of data.
+  const char* item = reader_->buf + reader_->pos;
+  if (reader_->ridx >= 0 && reader_->rstack[reader_->ridx].type == REDIS_REPLY_STRING &&
+      unread > 0) {
+    std::size_t announced = 0;
+    for (std::size_t i = 0; i < unread && item[i] >= '0' && item[i] <= '9'; ++i) {
+      if (announced > max_reply_bytes_) break;
+      announced = announced * 10 + static_cast<std::size_t>(item[i] - '0');
+    }
+    if (announced > max_reply_bytes_ ||
+        reply_bytes_ + object_bytes_ + announced > max_reply_bytes_) {
+      return Error(errc::protocol_error,
+                   "reply from server announces a bulk string above max_reply_bytes (" +
+                       std::to_string(max_reply_bytes_) + " bytes)");
+    }
+  }
+  return std::optional<Reply>{};
 }
 
-FormattedCommand FormattedCommand::format(std::span<const std::string_view> args) {
+std::size_t FormattedCommand::wire_size(std::span<const std::string_view> args) noexcept {
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  const auto digits = [](std::size_t n) {
+    std::size_t d = 1;
+    while (n >= 10) {
+      n /= 10;
+      ++d;
+    }
+    return d;
+  };
+  std::size_t total = 1 + digits(args.size()) + 2;  // *<n>\r\n
+  for (const std::string_view arg : args) {
+    const std::size_t item = 1 + digits(arg.size()) + 2 + 2;  // $<len>\r\n ... \r\n
+    if (arg.size() > kMax - item || total > kMax - item - arg.size()) return kMax;
+    total += item + arg.size();
+  }
+  return total;
+}
+
+Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_view> args,
+                                                  std::size_t max_bytes) {
+  if (args.empty()) return Error(errc::invalid_argument, "empty Redis command");
+  const std::size_t size = wire_size(args);
+  // hiredis computes the size in an int: whatever the configured limit, INT_MAX is the hard one.
+  const std::size_t limit =
+      std::min(max_bytes, static_cast<std::size_t>(std::numeric_limits<int>::max()));
+  if (size > limit) {
+    // The arguments are not quoted (they may be secrets): only the command's size.
+    return Error(errc::invalid_argument, "Redis command of " + std::to_string(size) +
+                                             " bytes exceeds the " + std::to_string(limit) +
+                                             "-byte limit (Redis's proto-max-bulk-len)");
+  }
   // Small commands (the common case) avoid heap allocation for the argument tables.
   constexpr std::size_t kInline = 16;
   const char* argv_inline[kInline];

@@ -15,10 +15,19 @@ struct redisReader;
 
 namespace connpool::redis::detail {
 
+/// Default bound of one reply and of one command: Redis's own proto-max-bulk-len (512 MiB).
+inline constexpr std::size_t kDefaultMaxReplyBytes = std::size_t{512} * 1024 * 1024;
+inline constexpr std::size_t kDefaultMaxCommandBytes = std::size_t{512} * 1024 * 1024;
+
 /// Incremental reply parser. Not thread-safe: owned by one connection's reader.
+///
+/// A reply is bounded by `max_reply_bytes`: its wire bytes plus a per-element charge (so a
+/// huge array of tiny elements counts what it costs in memory, not only on the wire). A reply
+/// that goes over it, or a bulk header announcing more, is errc::protocol_error. Memory is
+/// never reserved from an announced length: the buffer grows only as bytes arrive.
 class RespReader {
  public:
-  RespReader();
+  explicit RespReader(std::size_t max_reply_bytes = kDefaultMaxReplyBytes);
   ~RespReader();
   RespReader(const RespReader&) = delete;
   RespReader& operator=(const RespReader&) = delete;
@@ -30,15 +39,28 @@ class RespReader {
   Result<std::optional<Reply>> next();
 
  private:
+  friend struct ReaderAccess;
+  Error too_large(std::size_t seen) const;
+
   redisReader* reader_;
+  std::size_t max_reply_bytes_;
+  std::size_t reply_bytes_ = 0;   // bytes of the current reply the parser already consumed
+  std::size_t object_bytes_ = 0;  // the in-memory charge of its elements built so far
 };
 
 /// One command in RESP wire form, allocated by hiredis's formatter.
 class FormattedCommand {
  public:
   FormattedCommand() = default;
-  /// Formats `args` (binary-safe) with redisFormatCommandArgv.
-  static FormattedCommand format(std::span<const std::string_view> args);
+  /// Formats `args` (binary-safe) with redisFormatCommandArgv. A command whose wire size
+  /// exceeds `max_bytes` (or that has no argument) is errc::invalid_argument, refused before
+  /// anything is allocated: hiredis 0.14 sums the lengths in an int, so a command of 2 GiB or
+  /// more would overflow its buffer.
+  static Result<FormattedCommand> format(std::span<const std::string_view> args,
+                                         std::size_t max_bytes = kDefaultMaxCommandBytes);
+  /// The RESP wire size of `args` ("*<n>\r\n" then "$<len>\r\n<arg>\r\n" each), computed
+  /// without overflow (saturates at SIZE_MAX).
+  static std::size_t wire_size(std::span<const std::string_view> args) noexcept;
 
   [[nodiscard]] const char* data() const noexcept { return data_.get(); }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }

@@ -61,7 +61,7 @@ Result<void> parse_db(std::string_view text, int& db) {
 }
 
 Result<void> set_duration(std::string_view name, std::string_view value, milliseconds& field) {
-  auto d = core::parse_duration(value);
+  auto d = detail::parse_bounded_duration(value);
   if (!d) return bad_option(name, d.error().message());
   field = *d;
   return ok();
@@ -102,6 +102,12 @@ Result<void> apply_option(RedisUrl& u, std::string_view name, std::string_view v
   }
   if (name == "command_timeout" || name == "read_timeout" || name == "socket_timeout") {
     return set_duration(name, value, u.command_timeout);
+  }
+  if (name == "max_reply_bytes") {
+    auto n = detail::parse_byte_size(value);
+    if (!n) return bad_option(name, n.error().message());
+    u.max_reply_bytes = *n;
+    return ok();
   }
   if (name == "pipeline_auto") {
     auto b = parse_bool(name, value);
@@ -238,14 +244,16 @@ Result<RedisUrl> RedisUrl::parse(std::string_view url) {
                    "' (expected redis://, rediss:// or unix://)");
   }
   const std::string_view query = parts->query;
+  if (!parts->userinfo_problem.empty()) return bad_url(std::string(parts->userinfo_problem));
   if (parts->has_fragment) return bad_url("fragments ('#') are not allowed");
 
   if (u.transport == Transport::unix_socket) {
-    // The userinfo ends at the last '@' before the path, so a raw '@' in a password still works.
+    // The userinfo ends at the last '@' before the query (see split_url), so a raw '@' or '/'
+    // in a password still works.
     std::string_view rest = parts->rest;
-    if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-      if (auto r = parse_userinfo(u, rest.substr(0, at)); !r) return std::move(r).error();
-      rest = rest.substr(at + 1);
+    if (parts->has_userinfo) {
+      if (auto r = parse_userinfo(u, parts->userinfo); !r) return std::move(r).error();
+      rest = rest.substr(parts->userinfo.size() + 1);
     }
     if (rest.empty() || rest.front() != '/') {
       return bad_url("unix:// needs an absolute socket path (unix:///path/to/redis.sock)");

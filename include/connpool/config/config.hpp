@@ -125,6 +125,9 @@ struct Config {
   /// Pools sorted by name. Empty when nothing is configured.
   std::vector<PoolSpec> pools;
   AdminConfig admin;
+  /// Warnings about the configuration that do not stop it from loading, e.g. a file that holds
+  /// a password and other users can read (load() also writes each to stderr, once).
+  std::vector<std::string> warnings;
 
   /// The pool called `name`, or nullptr.
   [[nodiscard]] const PoolSpec* find(std::string_view name) const;

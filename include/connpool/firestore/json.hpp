@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -44,7 +45,16 @@ enum class JsonMode {
 [[nodiscard]] nlohmann::json to_json(const Map& fields);  ///< {"name": <value>, ...}
 [[nodiscard]] nlohmann::json to_json(const Document& d);
 
+/// Firestore's own limit on nested maps and arrays in a value: deeper input is refused.
+inline constexpr std::size_t kMaxValueDepth = 20;
+/// The deepest JSON text parse_json accepts: a tagged value costs 3 JSON levels per Firestore
+/// level ({"mapValue": {"fields": {...}}}), plus a document's own wrapper and a margin, so input
+/// just over Firestore's limit still gets the converter's message with the value's path.
+inline constexpr std::size_t kMaxJsonDepth = 3 * kMaxValueDepth + 8;
+
 /// Errors (errc::invalid_argument) give the JSON pointer of the bad part: "/fields/a/mapValue...".
+/// Maps and arrays nested deeper than kMaxValueDepth are refused (the error names the path);
+/// the walk's recursion is bounded by that depth.
 Result<Value> value_from_json(const nlohmann::json& j, JsonMode mode = JsonMode::tagged);
 Result<Map> fields_from_json(const nlohmann::json& j, JsonMode mode = JsonMode::tagged);
 /// Reads a document object; "name", "createTime" and "updateTime" are optional.
@@ -53,7 +63,9 @@ Result<Document> document_from_json(const nlohmann::json& j, JsonMode mode = Jso
 /// Serializes with `indent` (-1 = one line). Invalid UTF-8 in strings (which Firestore itself
 /// never returns) is replaced by U+FFFD rather than failing.
 [[nodiscard]] std::string dump(const nlohmann::json& j, int indent = -1);
-/// Parses text; syntax errors become errc::invalid_argument with the position.
+/// Parses text; syntax errors become errc::invalid_argument with the position. Text nested
+/// deeper than kMaxJsonDepth is refused before any tree is built (the error names the path):
+/// the JSON tree's own serialisation and our walks recurse once per level.
 Result<nlohmann::json> parse_json(std::string_view text);
 
 /// Standard base64 (RFC 4648, with padding).

@@ -45,24 +45,31 @@ class ConnectionImpl;
 /// Several commands in wire form, sent together and answered in order (see Pipeline).
 class RequestBatch {
  public:
-  /// Appends one command (binary-safe arguments).
+  /// Appends one command (binary-safe arguments). A command over the size limit (512 MiB,
+  /// Redis's proto-max-bulk-len) is not added: the batch keeps the error (errc::invalid_argument)
+  /// and Connection::execute returns it without sending anything.
   void add(std::span<const std::string_view> args);
-  /// Appends all commands of `other`.
+  /// Appends all commands of `other` (and its error, if any).
   void append(const RequestBatch& other) {
     bytes_ += other.bytes_;
     count_ += other.count_;
+    if (!error_ && other.error_) error_ = other.error_;
   }
+  /// The first refused command's error, if any.
+  [[nodiscard]] const std::optional<Error>& error() const noexcept { return error_; }
   [[nodiscard]] std::size_t size() const noexcept { return count_; }
   [[nodiscard]] bool empty() const noexcept { return count_ == 0; }
   [[nodiscard]] const std::string& bytes() const noexcept { return bytes_; }
   void clear() noexcept {
     bytes_.clear();
     count_ = 0;
+    error_.reset();
   }
 
  private:
   std::string bytes_;
   std::size_t count_ = 0;
+  std::optional<Error> error_;
 };
 
 class Connection {

@@ -65,6 +65,11 @@ struct RedisUrl {
   /// breaks the connection (errc::timeout): RESP has no way to skip a late reply.
   /// Default 5000 ms. 0 means: no deadline.
   milliseconds command_timeout{5000};
+  /// Largest reply accepted from the server, in bytes (its wire size plus a small charge per
+  /// array element). A larger reply, or a bulk header announcing one, breaks that connection
+  /// (errc::protocol_error); nothing is reserved from an announced length. Default 512 MiB
+  /// (Redis's proto-max-bulk-len). Query: max_reply_bytes=64MiB (B, KiB, MiB, GiB; 1 B..4 GiB).
+  std::size_t max_reply_bytes = std::size_t{512} * 1024 * 1024;
   /// Auto-pipelining: independent commands of many callers share pooled connections (shared
   /// leases), written together and matched in order. Default true. Query: pipeline_auto=on|off.
   bool pipeline_auto = true;

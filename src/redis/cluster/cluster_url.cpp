@@ -29,7 +29,7 @@ Result<void> set_count(std::string_view name, std::string_view value, std::size_
 
 Result<void> set_duration(std::string_view name, std::string_view value,
                           std::chrono::milliseconds& out) {
-  auto d = core::parse_duration(value);
+  auto d = detail::parse_bounded_duration(value);
   if (!d) return bad_option(name, d.error().message());
   out = *d;
   return ok();
@@ -110,6 +110,7 @@ Result<ClusterUrl> ClusterUrl::parse(std::string_view url) {
                    "' (expected redis-cluster:// or rediss-cluster://)");
   }
   const std::string_view query = parts->query;
+  if (!parts->userinfo_problem.empty()) return bad_url(std::string(parts->userinfo_problem));
   if (parts->has_fragment) return bad_url("fragments ('#') are not allowed");
   if (const std::string_view path = parts->path; !path.empty() && path != "/" && path != "/0") {
     return bad_url("path '" + std::string(path) +

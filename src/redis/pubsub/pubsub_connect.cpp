@@ -48,7 +48,7 @@ make_stream(const asio::strand<asio::any_io_executor>& strand, const RedisUrl& u
 
 PubSubSession::PubSubSession(const asio::strand<asio::any_io_executor>& strand, const RedisUrl& url,
                              asio::ssl::context* tls)
-    : stream(make_stream(strand, url, tls)), ping_timer(strand) {}
+    : stream(make_stream(strand, url, tls)), ping_timer(strand), reader(url.max_reply_bytes) {}
 
 void PubSubSession::close() noexcept {
   closed = true;
@@ -136,8 +136,8 @@ asio::awaitable<Result<void>> SubscriberImpl::handshake(PubSubSession& session,
   std::string bytes;
   std::vector<std::string> steps;
   auto add = [&](std::span<const std::string_view> args, std::string step) {
-    auto cmd = FormattedCommand::format(args);
-    bytes.append(cmd.data(), cmd.size());
+    // The handshake's own commands (AUTH, SELECT, CLIENT SETNAME) are far below the limit.
+    if (auto cmd = FormattedCommand::format(args)) bytes.append(cmd->data(), cmd->size());
     steps.push_back(std::move(step));
   };
   const std::string db_text = std::to_string(url.db);

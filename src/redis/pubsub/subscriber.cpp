@@ -90,7 +90,11 @@ void SubscriberImpl::close() noexcept {
 void SubscriberImpl::send(std::span<const std::string_view> args) {
   if (!session_ || session_->closed) return;
   auto cmd = FormattedCommand::format(args);
-  session_->out.emplace_back(cmd.data(), cmd.size());
+  if (!cmd) {
+    set_error(std::move(cmd).error());  // change() refuses such a command before it gets here
+    return;
+  }
+  session_->out.emplace_back(cmd->data(), cmd->size());
   if (!session_->write_active) write_next(session_);
 }
 
@@ -241,13 +245,14 @@ asio::awaitable<Error> SubscriberImpl::read_session(std::shared_ptr<PubSubSessio
                       eof ? url.endpoint() + " closed the connection"
                           : "read from " + url.endpoint() + " failed: " + ec.message());
     }
-    session->last_read = SteadyClock::now();
-    session->ping_outstanding = false;
     if (auto fed = session->reader.feed(buf.data(), n); !fed) co_return fed.error();
     for (;;) {
       auto next = session->reader.next();
       if (!next) co_return next.error();
       if (!*next) break;
+      // Only a complete reply proves the server alive: bytes of an endless reply do not.
+      session->last_read = SteadyClock::now();
+      session->ping_outstanding = false;
       if (auto d = dispatch(std::move(**next)); !d) co_return d.error();
     }
     notify();
@@ -303,6 +308,13 @@ asio::awaitable<Result<void>> SubscriberImpl::change(std::shared_ptr<SubscriberI
     if (add) co_return Error(errc::invalid_argument, "subscribe needs at least one name");
     names.assign(wanted.begin(), wanted.end());  // unsubscribe from everything
     if (names.empty()) co_return ok();
+  }
+  {
+    std::vector<std::string_view> args{"SUBSCRIBE"};
+    args.insert(args.end(), names.begin(), names.end());
+    if (FormattedCommand::wire_size(args) > kDefaultMaxCommandBytes) {
+      co_return Error(errc::invalid_argument, "subscribe: the names exceed the command size limit");
+    }
   }
   for (const auto& n : names) {
     if (add) {

@@ -55,6 +55,7 @@ Result<SentinelUrl> SentinelUrl::parse(std::string_view url) {
   const auto parts = detail::split_url(url);
   if (!parts) return bad_url("expected the scheme redis-sentinel://");
   const std::string_view query = parts->query;
+  if (!parts->userinfo_problem.empty()) return bad_url(std::string(parts->userinfo_problem));
   if (parts->has_fragment) return bad_url("fragments ('#') are not allowed");
   std::string_view authority = parts->authority;
   std::string_view path = parts->path;
@@ -99,7 +100,7 @@ Result<SentinelUrl> SentinelUrl::parse(std::string_view url) {
                                                "': missing '=value' or bad percent-encoding");
       }
     } else if (name == "sentinel_refresh") {
-      auto d = core::parse_duration(value);
+      auto d = detail::parse_bounded_duration(value);
       if (!d) {
         return Error(
             errc::invalid_config,

@@ -8,9 +8,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -28,6 +32,50 @@ inline std::size_t open_fds() {
     ++n;
   }
   return n;
+}
+
+/// Inodes of the sockets this process holds open ("socket:[inode]" in /proc/self/fd).
+inline std::set<unsigned long> open_socket_inodes() {
+  std::set<unsigned long> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::error_code link_ec;
+    const std::string target = std::filesystem::read_symlink(it->path(), link_ec).string();
+    if (!link_ec && target.rfind("socket:[", 0) == 0) out.insert(std::stoul(target.substr(8)));
+  }
+  return out;
+}
+
+/// This process's TCP sockets whose peer is `port` on IPv4 loopback: the client side of the
+/// connections to a proxy (from /proc/net/tcp, restricted to our own open sockets).
+inline std::set<unsigned long> client_sockets_to(std::uint16_t port) {
+  const auto mine = open_socket_inodes();
+  std::set<unsigned long> out;
+  std::ifstream table("/proc/self/net/tcp");
+  std::string line;
+  std::getline(table, line);  // header
+  while (std::getline(table, line)) {
+    std::istringstream in(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout;
+    unsigned long inode = 0;
+    in >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
+        inode;
+    const auto colon = remote.find(':');
+    if (colon == std::string::npos) continue;
+    if (std::stoul(remote.substr(colon + 1), nullptr, 16) != port) continue;
+    if (mine.contains(inode)) out.insert(inode);
+  }
+  return out;
+}
+
+/// True once none of `sockets` is open in this process any more.
+inline bool all_closed(const std::set<unsigned long>& sockets) {
+  const auto mine = open_socket_inodes();
+  for (unsigned long s : sockets) {
+    if (mine.contains(s)) return false;
+  }
+  return true;
 }
 
 /// Polls `pred` every 20 ms for at most `limit`; the last answer is returned.

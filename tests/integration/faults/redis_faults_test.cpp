@@ -289,6 +289,9 @@ TEST_P(RedisFaults, ResetMidPipelineFailsExactlyTheInFlightCommands) {
   ASSERT_TRUE(eventually([&] { return server_count() == 100 + kPipelined + kSingles; }))
       << "server count " << server_count();
   const auto connections_before_reset = proxy_->total_connections();
+  // The client side of every connection the reset will hit (the pool's 8).
+  const auto reset_sockets = client_sockets_to(proxy_->port());
+  EXPECT_EQ(reset_sockets.size(), 8u);
   proxy_->reset_all();
 
   auto batch_result = batch.get();
@@ -303,9 +306,11 @@ TEST_P(RedisFaults, ResetMidPipelineFailsExactlyTheInFlightCommands) {
   }
   EXPECT_EQ(singles_failed, kSingles);
   proxy_->pass();
-  // The reset also hit the idle connections; give their readers a moment to see the RST, so
-  // that "after" really means after (a command racing the RST would be in flight too).
-  std::this_thread::sleep_for(200ms);
+  // The reset also hit the idle connections: wait until every one of them saw the RST and
+  // closed its socket, so that "after" really means after (a command racing the RST would be
+  // in flight too).
+  ASSERT_TRUE(eventually([&] { return all_closed(reset_sockets); }, 20s))
+      << "a connection hit by the reset still holds its socket";
 
   // After: every command succeeds, on new connections through the proxy.
   IncrLoad after;

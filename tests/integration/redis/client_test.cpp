@@ -12,9 +12,11 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <future>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace connpool::redis {
@@ -336,13 +338,30 @@ TEST_P(ClientTest, DroppedWatchingTransactionDoesNotLeakWatch) {
   EXPECT_TRUE(c.wait(d.discard()));
 }
 
+// The server's count of clients blocked in BLPOP and friends (INFO clients).
+long long blocked_clients(Client& c) {
+  const std::array<SV, 2> info{"INFO", "clients"};
+  auto r = c.wait(c.command(std::span<const SV>(info)));
+  if (!r || !r->is_string()) return -1;
+  const std::string& text = r->str();
+  const auto at = text.find("blocked_clients:");
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + 16));
+}
+
 TEST_P(ClientTest, BlockingPopTakesExclusiveLease) {
   Client& c = *client_;
   const std::string key = k("queue");
   const std::array<SV, 1> keys{key};
-  auto waiting = asio::co_spawn(io_.context(), c.blpop(keys, seconds(5)), asio::use_future);
-  // The pop blocks on its own connection; a push through the normal path wakes it.
-  std::this_thread::sleep_for(milliseconds(100));
+  const long long blocked_before = blocked_clients(c);
+  auto waiting = asio::co_spawn(io_.context(), c.blpop(keys, seconds(30)), asio::use_future);
+  // The pop blocks on its own connection: the server says so (INFO clients, blocked_clients),
+  // while the pool keeps serving other commands. Then a push through the normal path wakes it.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (blocked_clients(c) <= blocked_before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_GT(blocked_clients(c), blocked_before) << "BLPOP never blocked on the server";
   const std::array<SV, 1> item{"job1"};
   EXPECT_EQ(must(c.wait(c.rpush(key, item))), 1);
   auto popped = must(waiting.get());

@@ -77,6 +77,25 @@ class FakeFirestore final : public v1::Firestore::Service {
     return grpc::Status::OK;
   }
 
+  // A hostile listing: "docs/same" hands out the same page token forever, "docs/endless" a new
+  // one forever (20000 ids a page); anything else lists one page.
+  grpc::Status ListCollectionIds(grpc::ServerContext* ctx, const v1::ListCollectionIdsRequest* req,
+                                 v1::ListCollectionIdsResponse* resp) override {
+    record(ctx, req->parent());
+    ++list_pages;
+    if (req->parent().ends_with("/docs/same")) {
+      resp->add_collection_ids("c");
+      resp->set_next_page_token("same-token");
+    } else if (req->parent().ends_with("/docs/endless")) {
+      const int page = list_pages.load();
+      for (int i = 0; i < 20000; ++i) resp->add_collection_ids("c" + std::to_string(i));
+      resp->set_next_page_token("t" + std::to_string(page));
+    } else {
+      resp->add_collection_ids("only");
+    }
+    return grpc::Status::OK;
+  }
+
   std::vector<Seen> seen() {
     std::lock_guard lock(mu_);
     return seen_;
@@ -84,6 +103,7 @@ class FakeFirestore final : public v1::Firestore::Service {
 
   std::atomic<int> unavailable_left{0};
   std::atomic<int> commits{0};
+  std::atomic<int> list_pages{0};
   std::atomic<bool> cancelled_seen{false};
 
  private:
@@ -228,6 +248,28 @@ TEST_F(RpcTest, CancellingTheAwaitingCoroutineCancelsTheRpc) {
   }
   EXPECT_TRUE(service_.cancelled_seen.load()) << "the server never saw the cancellation";
   EXPECT_EQ(client_->pool().stats().leases, 0u);
+}
+
+TEST_F(RpcTest, ListCollectionIdsStopsOnAServerThatNeverStopsPaging) {
+  auto one = client_->blocking().list_collection_ids("docs/one");
+  ASSERT_TRUE(one) << one.error().to_string();
+  EXPECT_EQ(*one, std::vector<std::string>{"only"});
+
+  service_.list_pages = 0;
+  auto same = client_->blocking().list_collection_ids("docs/same");
+  ASSERT_FALSE(same);
+  EXPECT_EQ(same.error().code(), errc::protocol_error);
+  EXPECT_NE(same.error().message().find("same page token"), std::string::npos)
+      << same.error().message();
+  EXPECT_EQ(service_.list_pages.load(), 2);
+
+  service_.list_pages = 0;
+  auto endless = client_->blocking().list_collection_ids("docs/endless");
+  ASSERT_FALSE(endless);
+  EXPECT_EQ(endless.error().code(), errc::protocol_error);
+  EXPECT_NE(endless.error().message().find("still paging"), std::string::npos)
+      << endless.error().message();
+  EXPECT_LE(service_.list_pages.load(), 51);  // 1000000 ids at 20000 a page
 }
 
 TEST(RpcNoServer, ConnectFailureIsUnavailable) {

@@ -93,7 +93,8 @@ TEST(Resp, FormatterIsBinarySafe) {
   const std::string key("k\0y", 3);
   const std::vector<std::string_view> args{"SET", key, ""};
   auto cmd = FormattedCommand::format(args);
-  EXPECT_EQ(std::string(cmd.data(), cmd.size()),
+  ASSERT_TRUE(cmd);
+  EXPECT_EQ(std::string(cmd->data(), cmd->size()),
             std::string("*3\r\n$3\r\nSET\r\n$3\r\nk\0y\r\n$0\r\n\r\n", 28));
 }
 
@@ -102,8 +103,9 @@ TEST(Resp, FormatterManyArguments) {
   for (int i = 0; i < 40; ++i) owned.push_back(std::to_string(i));
   std::vector<std::string_view> args(owned.begin(), owned.end());
   auto cmd = FormattedCommand::format(args);
+  ASSERT_TRUE(cmd);
   RespReader r;  // a request is itself valid RESP: an array of bulk strings
-  auto parsed = parse_all(r, std::string_view(cmd.data(), cmd.size()));
+  auto parsed = parse_all(r, std::string_view(cmd->data(), cmd->size()));
   ASSERT_EQ(parsed.size(), 1u);
   ASSERT_EQ(parsed[0].elements().size(), 40u);
   EXPECT_EQ(parsed[0].elements()[39], Reply::string("39"));
