@@ -20,6 +20,7 @@
 #pragma once
 
 #include "connpool/core/pool.hpp"
+#include "connpool/firestore/bulk_writer.hpp"
 #include "connpool/firestore/connector.hpp"
 #include "connpool/firestore/listener.hpp"
 #include "connpool/firestore/options.hpp"
@@ -181,6 +182,10 @@ class Client {
   /// limit_to_last, bad options), resource_exhausted (the cap is reached).
   Result<Listener> listen(DocumentRef document, ListenOptions options = {});
   Result<Listener> listen(Query query, ListenOptions options = {});
+
+  // ---- Bulk writes (connpool/firestore/bulk_writer.hpp) ----
+  /// A writer for many independent (non-atomic) writes through BatchWrite.
+  [[nodiscard]] BulkWriter bulk_writer(BulkWriterOptions options = {}) const;
 
   [[nodiscard]] pool_type& pool() const noexcept;
   [[nodiscard]] const FirestoreOptions& options() const noexcept;
