@@ -31,7 +31,7 @@ struct ListenerImpl : std::enable_shared_from_this<ListenerImpl> {
         fsm(std::move(order)),
         opts(o) {}
 
-  // Fixed at construction.
+  // Fixed at construction, or (timer, fsm) touched only on the strand.
   std::shared_ptr<ClientImpl> client;
   boost::asio::strand<boost::asio::any_io_executor> strand;
   boost::asio::steady_timer timer;  // strand only
