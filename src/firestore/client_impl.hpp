@@ -12,6 +12,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -53,6 +54,9 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
 
   std::mutex rng_mu;
   std::mt19937_64 rng{std::random_device{}()};
+
+  /// Open listeners on this pool (capped by FirestoreOptions::max_listeners; listen/listener.cpp).
+  std::atomic<std::size_t> open_listeners{0};
 };
 
 // Calls shared between the client's translation units.

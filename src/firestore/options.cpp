@@ -40,6 +40,7 @@ Result<void> FirestoreOptions::validate() const {
   if (transaction_max_attempts < 1) return bad("transaction_max_attempts must be >= 1");
   if (ping_after_idle.count() < 0) return bad("ping_after_idle must be >= 0");
   if (max_reconnect_backoff.count() <= 0) return bad("max_reconnect_backoff must be > 0");
+  if (max_listeners == 0) return bad("max_listeners must be > 0");
   if (auto p = parse_document_path(health_check_document); !p) {
     return bad("health_check_document: " + p.error().message());
   }

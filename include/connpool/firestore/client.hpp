@@ -20,7 +20,9 @@
 #pragma once
 
 #include "connpool/core/pool.hpp"
+#include "connpool/firestore/bulk_writer.hpp"
 #include "connpool/firestore/connector.hpp"
+#include "connpool/firestore/listener.hpp"
 #include "connpool/firestore/options.hpp"
 #include "connpool/firestore/query.hpp"
 #include "connpool/firestore/value.hpp"
@@ -172,6 +174,18 @@ class Client {
   /// backoff and run again, up to FirestoreOptions::transaction_max_attempts. An error returned by
   /// `fn` rolls back and is returned as is.
   Task<void> run_transaction(TransactionFunction fn);
+
+  // ---- Real-time listeners (connpool/firestore/listener.hpp) ----
+  /// Streams snapshots of one document / of a query's results until closed. Each open listener
+  /// holds one shared channel lease for as long as its stream is up, and at most
+  /// FirestoreOptions::max_listeners are open per pool. Errors: invalid_argument (bad path,
+  /// limit_to_last, bad options), resource_exhausted (the cap is reached).
+  Result<Listener> listen(DocumentRef document, ListenOptions options = {});
+  Result<Listener> listen(Query query, ListenOptions options = {});
+
+  // ---- Bulk writes (connpool/firestore/bulk_writer.hpp) ----
+  /// A writer for many independent (non-atomic) writes through BatchWrite.
+  [[nodiscard]] BulkWriter bulk_writer(BulkWriterOptions options = {}) const;
 
   [[nodiscard]] pool_type& pool() const noexcept;
   [[nodiscard]] const FirestoreOptions& options() const noexcept;

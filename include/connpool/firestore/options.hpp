@@ -5,6 +5,7 @@
 #include "connpool/core/result.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -58,6 +59,10 @@ struct FirestoreOptions {
   /// gRPC reconnect backoff cap for a channel that lost its connection. Default 1000 ms: after a
   /// server restart, channels are usable again within about this long.
   milliseconds max_reconnect_backoff{1000};
+  /// Real-time listeners open at once on this client's pool. Each holds one channel lease while
+  /// its stream is up, so keep it below max_size * max_leases_per_connection to leave room for
+  /// other calls. Default 200. Must be > 0.
+  std::size_t max_listeners = 200;
 
   /// "projects/P/databases/D".
   [[nodiscard]] std::string database_name() const;
