@@ -1,7 +1,7 @@
 #include "connpool/service/runtime.hpp"
 
 #include "connpool/config/redact.hpp"
-#include "connpool/service/fd_limit.hpp"
+#include "connpool/monitor/fd_limit.hpp"
 #include "connpool/service/urls.hpp"
 
 #include <algorithm>
@@ -95,14 +95,12 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
   if (options.raise_fd_limit) {
     // Before any socket exists: a pool warming up, the admin server's clients and gRPC channels
     // all draw from this limit, and EMFILE would show up as unrelated connect failures.
-    auto limit = raise_fd_limit();
+    auto limit = monitor::raise_fd_limit();
     if (!limit && options.logger) {
       options.logger(core::LogLevel::warning,
                      "cannot raise the open-files limit: " + limit.error().to_string());
-    } else if (limit && limit->soft != limit->soft_before && options.logger) {
-      options.logger(core::LogLevel::info, "open-files limit raised from " +
-                                               std::to_string(limit->soft_before) + " to " +
-                                               std::to_string(limit->soft));
+    } else if (limit && limit->raised() && options.logger) {
+      options.logger(core::LogLevel::info, limit->to_string());
     }
   }
   std::unique_ptr<Runtime> rt(new Runtime());
@@ -163,6 +161,10 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
     ao.bind_address = config.admin.bind;
     ao.port = options.admin_port.value_or(config.admin.port);
     ao.bearer_token = config.admin.token;
+    ao.protect_all = config.admin.protect_all;
+    ao.allowed_hosts = config.admin.allowed_hosts;
+    ao.max_connections = config.admin.max_connections;
+    ao.idle_timeout = config.admin.idle_timeout;
     auto server = monitor::AdminServer::start(executor, ao, rt->pools_, rt->metrics_);
     if (!server) return std::move(server).error().with_context("admin server");
     rt->admin_.emplace(std::move(*server));

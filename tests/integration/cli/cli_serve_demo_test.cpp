@@ -62,6 +62,49 @@ TEST(CliServe, AnswersOnTheAdminPortAndDrainsOnSigterm) {
   EXPECT_FALSE(connpool::test::loopback_accepts(admin)) << "admin port still open after exit";
 }
 
+// The admin.* settings reach the server that serve runs: protect_all guards /metrics, and a
+// Host name not in admin.allowed_hosts gets 421 (DNS rebinding).
+std::string get_with_host(std::uint16_t port, const std::string& path, const std::string& host) {
+  const int fd = loopback_connect(port);
+  if (fd < 0) return {};
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+  std::string out;
+  if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+      out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST(CliServe, AdminSettingsReachTheAdminServer) {
+  std::string error;
+  auto redis = RedisServer::start({}, &error);
+  ASSERT_TRUE(redis) << error;
+  const std::uint16_t admin = free_loopback_port();
+  ServeChild serve({"serve", "--drain-timeout", "5s", "--set", "admin.protect_all=true", "--set",
+                    "admin.allowed_hosts=pools.internal"},
+                   {"REDIS_URL=redis://127.0.0.1:" + std::to_string(redis->port()),
+                    "CONNPOOL_ADMIN_PORT=" + std::to_string(admin),
+                    "CONNPOOL_ADMIN_TOKEN=t0ken-for-test", "HOME=/tmp"});
+  std::string health;
+  for (int i = 0; i < 200 && health.find("200 OK") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(50ms);
+    health = http_get(admin, "/healthz");
+  }
+  ASSERT_NE(health.find("200 OK"), std::string::npos) << serve.output();
+  EXPECT_NE(http_get(admin, "/metrics").find(" 401 "), std::string::npos);
+  EXPECT_NE(get_with_host(admin, "/healthz", "rebound.example").find(" 421 "), std::string::npos);
+  EXPECT_NE(get_with_host(admin, "/healthz", "pools.internal:9090").find("200 OK"),
+            std::string::npos);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait_exit(20s), 0) << serve.output();
+}
+
 // Under systemd (deploy/systemd/connpool.service, Type=notify) serve says READY=1 once its
 // pools exist and the admin endpoint listens, and STOPPING=1 when SIGTERM starts the drain.
 TEST(CliServe, NotifiesSystemdWhenReadyAndWhenStopping) {

@@ -1,4 +1,3 @@
-#include "connpool/service/fd_limit.hpp"
 #include "connpool/service/notify.hpp"
 #include "connpool/service/urls.hpp"
 #include "connpool/service/version.hpp"
@@ -18,25 +17,6 @@
 
 namespace connpool::service {
 namespace {
-
-TEST(FdLimit, SoftLimitIsRaisedToTheHardLimit) {
-  rlimit before{};
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &before), 0);
-  // Start from a low soft limit, as a default shell gives (1024 or less).
-  rlimit low = before;
-  low.rlim_cur = std::min<rlim_t>(before.rlim_max, 256);
-  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
-
-  auto raised = raise_fd_limit();
-  ASSERT_TRUE(raised) << raised.error().to_string();
-  EXPECT_EQ(raised->soft_before, low.rlim_cur);
-  EXPECT_EQ(raised->soft, before.rlim_max);
-  EXPECT_EQ(raised->hard, before.rlim_max);
-  rlimit now{};
-  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &now), 0);
-  EXPECT_EQ(now.rlim_cur, now.rlim_max);
-  ::setrlimit(RLIMIT_NOFILE, &before);
-}
 
 // A datagram socket standing in for systemd's notification socket.
 class NotifySocket {
