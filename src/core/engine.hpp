@@ -5,6 +5,7 @@
 // an `Actions` value, and `run(Actions)` performs it after the lock is released.
 #pragma once
 
+#include "connpool/core/backoff.hpp"
 #include "connpool/core/circuit_breaker.hpp"
 #include "connpool/core/detail/pool_engine.hpp"
 #include "connpool/core/lease.hpp"
@@ -135,7 +136,8 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   void record_error_locked(const Error& error, Actions& actions);
   [[nodiscard]] bool can_take_lease(const Slot& slot) const;
   [[nodiscard]] std::string state_summary_locked() const;
-  [[nodiscard]] Nanos backoff_delay_locked();
+  [[nodiscard]] Nanos next_connect_delay_locked();
+  [[nodiscard]] static core::BackoffPolicy connect_backoff_policy(const PoolConfig& config);
   [[nodiscard]] TimePoint lifetime_deadline_locked(TimePoint created);
   [[nodiscard]] Nanos housekeeping_period() const;
   void begin_close_locked(Actions& actions);
@@ -157,6 +159,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   static boost::asio::awaitable<void> connect_task(std::shared_ptr<Engine> self);
   static boost::asio::awaitable<void> check_task(std::shared_ptr<Engine> self, Slot* slot);
   boost::asio::awaitable<Result<void>> validate_with_timeout(Slot* slot);
+  [[nodiscard]] static Nanos safety_net(milliseconds timeout);
   void on_connected(Result<OwnedConnection> result, Nanos connect_time, std::uint64_t generation);
   void notify(const std::function<void(PoolObserver&)>& event) const;
 
@@ -179,7 +182,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   std::size_t checking_ = 0;
   std::uint64_t next_token_ = 1;
   std::uint64_t next_waiter_ = 1;
-  unsigned consecutive_connect_failures_ = 0;
+  core::Backoff connect_backoff_;  // failures() = connect failures in a row
   TimePoint next_connect_at_{};
   bool closed_ = false;
   PoolStats counters_;  // only the counter fields are used

@@ -49,6 +49,7 @@ Engine::Engine(asio::any_io_executor executor, PoolConfig config, ConnectorOps o
       clock_(clock_or_default(options_.clock)),
       observer_(options_.observer.get()),
       config_(std::move(config)),
+      connect_backoff_(connect_backoff_policy(config_), seed_or_random(options_.seed) + 1),
       breaker_(config_.circuit_breaker, clock_->now()),
       target_(config_.min_size),
       rng_(seed_or_random(options_.seed)),

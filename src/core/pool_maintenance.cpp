@@ -1,9 +1,9 @@
 // Background work of the pool: connecting with backoff, health checks, eviction, lifetimes,
 // acquire deadlines, leak detection, resizing, closing; plus stats and invariants.
+#include "deadline_race.hpp"
 #include "engine.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -14,7 +14,6 @@
 #include <string>
 
 namespace asio = boost::asio;
-using namespace boost::asio::experimental::awaitable_operators;
 
 namespace connpool::core::detail {
 
@@ -221,6 +220,10 @@ void Engine::record_error_locked(const Error& error, Actions& actions) {
 // failing, only one probe at a time, spaced by the backoff.
 void Engine::plan_connects_locked(TimePoint now, Actions& actions) {
   if (closed_) return;
+  // While the circuit is open only the background probe (maintain_locked) connects. (Before
+  // core::Backoff this held by accident for reconnect_backoff_initial 0: 0 * pow(2, 1024) is
+  // NaN, and std::min(max, NaN) gave the 10 s cap after about a thousand failures.)
+  if (config_.circuit_breaker.enabled && breaker_.state() == CircuitState::open) return;
   const std::size_t pending = slots_.size() + connecting_ + closing_;
   if (pending >= config_.max_size) return;
   std::size_t want = 0;
@@ -239,7 +242,7 @@ void Engine::plan_connects_locked(TimePoint now, Actions& actions) {
     schedule_wake_locked(next_connect_at_);
     return;
   }
-  if (consecutive_connect_failures_ > 0) {
+  if (connect_backoff_.failures() > 0) {
     if (connecting_ > 0) return;
     want = 1;
   }
@@ -247,14 +250,22 @@ void Engine::plan_connects_locked(TimePoint now, Actions& actions) {
   actions.connects += want;
 }
 
-Nanos Engine::backoff_delay_locked() {
-  const double initial = static_cast<double>(Nanos(config_.reconnect_backoff_initial).count());
-  const double cap = static_cast<double>(Nanos(config_.reconnect_backoff_max).count());
-  const double exponent = static_cast<double>(consecutive_connect_failures_ - 1);
-  double delay = std::min(cap, initial * std::pow(config_.reconnect_backoff_multiplier, exponent));
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  delay *= 1.0 + config_.reconnect_backoff_jitter * (2.0 * unit(rng_) - 1.0);
-  return Nanos(static_cast<Nanos::rep>(std::max(0.0, delay)));
+core::BackoffPolicy Engine::connect_backoff_policy(const PoolConfig& config) {
+  core::BackoffPolicy policy;
+  // reconnect_backoff_initial 0 means "retry at once": next_connect_delay_locked() skips the
+  // Backoff then, whose policy needs a positive initial delay.
+  policy.initial = std::max<Nanos>(Nanos(1), config.reconnect_backoff_initial);
+  policy.max = std::max<Nanos>(policy.initial, config.reconnect_backoff_max);
+  policy.multiplier = config.reconnect_backoff_multiplier;
+  policy.jitter = config.reconnect_backoff_jitter;
+  return policy;
+}
+
+// Counts one more connect failure and says how long to wait before the next attempt.
+Nanos Engine::next_connect_delay_locked() {
+  const Nanos delay = connect_backoff_.next();
+  if (config_.reconnect_backoff_initial.count() == 0) return Nanos(0);
+  return delay;
 }
 
 TimePoint Engine::lifetime_deadline_locked(TimePoint created) {
@@ -266,22 +277,29 @@ TimePoint Engine::lifetime_deadline_locked(TimePoint created) {
   return created + life;
 }
 
+// The pool's own timer is a safety net behind the connector's deadline: it stops waiting a
+// little after it, so that a connector that keeps its deadline reports its own, more precise
+// error, and one that does not cannot stall the pool.
+Nanos Engine::safety_net(milliseconds timeout) {
+  return Nanos(timeout) + std::max<Nanos>(milliseconds(20), Nanos(timeout) / 10);
+}
+
 asio::awaitable<void> Engine::connect_task(std::shared_ptr<Engine> self) {
   const TimePoint started = self->clock_->now();
   const std::uint64_t generation = self->connect_generation_.load();
+  const milliseconds timeout = self->config_.connect_timeout;
+  const Deadline deadline = Deadline::after(timeout);
+  auto race = std::make_shared<DeadlineRace<Result<OwnedConnection>>>(self->executor_);
+  auto on_exception = [](const std::exception& e) -> Result<OwnedConnection> {
+    return Error(errc::connect_failed, std::string("connector failed: ") + e.what());
+  };
+  auto outcome =
+      co_await race->run(self->ops_.connect(deadline), safety_net(timeout), on_exception, self);
   Result<OwnedConnection> result = Error(errc::connect_failed, "connect did not run");
-  try {
-    asio::steady_timer timer(self->executor_, self->config_.connect_timeout);
-    auto outcome =
-        co_await (self->ops_.connect() || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-    if (outcome.index() == 0) {
-      result = std::move(std::get<0>(outcome));
-    } else {
-      result = Error(errc::connect_timeout,
-                     "connect timed out after " + format_duration(self->config_.connect_timeout));
-    }
-  } catch (const std::exception& e) {
-    result = Error(errc::connect_failed, std::string("connector failed: ") + e.what());
+  if (outcome) {
+    result = std::move(*outcome);
+  } else {
+    result = Error(errc::connect_timeout, "connect timed out after " + format_duration(timeout));
   }
   self->on_connected(std::move(result), self->clock_->now() - started, generation);
 }
@@ -295,7 +313,7 @@ void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time,
     const TimePoint now = clock_->now();
     if (result) {
       ++counters_.created;
-      consecutive_connect_failures_ = 0;
+      connect_backoff_.reset();
       next_connect_at_ = TimePoint{};
       counters_.last_connect_error.reset();
       if (observer_) {
@@ -323,10 +341,9 @@ void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time,
       return_slot_locked(&slot, now, actions);  // to a waiter, to idle, or closed if the pool is
     } else {
       ++counters_.connect_failures;
-      ++consecutive_connect_failures_;
       counters_.last_connect_error = result.error();
       record_error_locked(result.error(), actions);
-      next_connect_at_ = now + backoff_delay_locked();
+      next_connect_at_ = now + next_connect_delay_locked();
       if (config_.circuit_breaker.enabled) {
         breaker_.probe_failed(now);
         breaker_.record(false, now);
@@ -334,7 +351,7 @@ void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time,
       }
       actions.logs.push_back({LogLevel::warning,
                               "pool '" + options_.name + "': connect failed (" +
-                                  std::to_string(consecutive_connect_failures_) +
+                                  std::to_string(connect_backoff_.failures()) +
                                   " in a row): " + result.error().to_string(),
                               false});
     }
@@ -345,19 +362,32 @@ void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time,
 
 asio::awaitable<Result<void>> Engine::validate_with_timeout(Slot* slot) {
   const TimePoint started = clock_->now();
+  const milliseconds timeout = config_.validation_timeout;
+  const Deadline deadline = Deadline::after(timeout);
+  auto race = std::make_shared<DeadlineRace<Result<void>>>(executor_);
+  auto on_exception = [](const std::exception& e) -> Result<void> {
+    return Error(errc::validation_failed, std::string("validation failed: ") + e.what());
+  };
+  auto outcome = co_await race->run(ops_.validate(slot->conn.get(), deadline), safety_net(timeout),
+                                    on_exception, shared_from_this());
   Result<void> result;
-  try {
-    asio::steady_timer timer(executor_, config_.validation_timeout);
-    auto outcome = co_await (ops_.validate(slot->conn.get()) ||
-                             timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-    if (outcome.index() == 0) {
-      result = std::move(std::get<0>(outcome));
-    } else {
-      result = Error(errc::validation_timeout,
-                     "validation timed out after " + format_duration(config_.validation_timeout));
+  if (outcome) {
+    result = std::move(*outcome);
+  } else {
+    result =
+        Error(errc::validation_timeout, "validation timed out after " + format_duration(timeout));
+    // The connector may still be using the connection: it closes when the check returns. The
+    // slot, broken from now on, keeps an empty handle until the caller destroys it.
+    std::shared_ptr<void> parked;
+    {
+      std::lock_guard lock(mu_);
+      parked = std::shared_ptr<void>(std::move(slot->conn));
+      if (!slot->broken) {
+        slot->broken = true;
+        slot->close_reason = CloseReason::health_check;
+      }
     }
-  } catch (const std::exception& e) {
-    result = Error(errc::validation_failed, std::string("validation failed: ") + e.what());
+    race->keep_until_done(std::move(parked));
   }
   const bool ok = result.has_value();
   Actions actions;
@@ -487,7 +517,7 @@ void Engine::retire_all() noexcept {
     if (closed_) return;
     connect_generation_.fetch_add(1);
     // The failures so far were against the old backend: try the new one at once.
-    consecutive_connect_failures_ = 0;
+    connect_backoff_.reset();
     next_connect_at_ = TimePoint{};
     for (Slot& s : slots_) {
       if (s.broken || s.retiring) continue;
@@ -615,7 +645,7 @@ std::string Engine::check_invariants() const {
       problems << "a connection is neither idle, leased nor being checked (leaked slot); ";
     }
     if (!s.leases.empty() && can_take_lease(s)) has_room = true;
-    if (!s.conn) problems << "a slot has no connection; ";
+    if (!s.conn && !s.broken) problems << "a slot in service has no connection; ";
   }
   if (in_use != in_use_) problems << "in_use " << in_use_ << " != counted " << in_use << "; ";
   if (leases != leases_) problems << "leases " << leases_ << " != counted " << leases << "; ";

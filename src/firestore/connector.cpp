@@ -42,6 +42,11 @@ boost::asio::awaitable<Result<void>> ping(ChannelState& ch, std::chrono::millise
     co_return ok();
   }
   auto err = status_to_error(status, "ping");
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    // The deadline is the pool's connect/validation deadline (or call_timeout): say so.
+    failure_code =
+        failure_code == errc::connect_failed ? errc::connect_timeout : errc::validation_timeout;
+  }
   co_return Error(failure_code, err.message() + " (target " + shared.target + ")");
 }
 
@@ -62,7 +67,24 @@ const FirestoreOptions& FirestoreConnector::options() const noexcept {
   return shared_->options;
 }
 
+namespace {
+// The ping's gRPC deadline: the pool's deadline, never more than call_timeout.
+std::chrono::milliseconds ping_budget(const FirestoreOptions& options, core::Deadline deadline) {
+  return std::max(std::chrono::milliseconds(1),
+                  std::min(options.call_timeout, deadline.remaining()));
+}
+}  // namespace
+
 boost::asio::awaitable<Result<std::unique_ptr<FirestoreConnection>>> FirestoreConnector::connect() {
+  return connect(core::Deadline::after(shared_->options.call_timeout));
+}
+
+boost::asio::awaitable<Result<void>> FirestoreConnector::validate(FirestoreConnection& conn) {
+  return validate(conn, core::Deadline::after(shared_->options.call_timeout));
+}
+
+boost::asio::awaitable<Result<std::unique_ptr<FirestoreConnection>>> FirestoreConnector::connect(
+    core::Deadline deadline) {
   auto shared = shared_;  // keep the state alive in the coroutine frame
   auto st = std::make_unique<detail::ChannelState>();
   st->id = shared->next_channel_id.fetch_add(1, std::memory_order_relaxed);
@@ -93,15 +115,17 @@ boost::asio::awaitable<Result<std::unique_ptr<FirestoreConnection>>> FirestoreCo
   st->stub = detail::v1::Firestore::NewStub(st->channel);
   st->channel->GetState(/*try_to_connect=*/true);
   if (shared->options.ping_on_connect) {
-    // Bounded by the call timeout here and by the pool's connect_timeout (via cancellation).
-    auto r = co_await detail::ping(*st, shared->options.call_timeout, errc::connect_failed);
+    // Bounded by gRPC's own deadline: the pool's connect deadline or call_timeout.
+    auto r =
+        co_await detail::ping(*st, ping_budget(shared->options, deadline), errc::connect_failed);
     if (!r) co_return std::move(r).error();
   }
   st->touch();
   co_return std::make_unique<FirestoreConnection>(std::move(st));
 }
 
-boost::asio::awaitable<Result<void>> FirestoreConnector::validate(FirestoreConnection& conn) {
+boost::asio::awaitable<Result<void>> FirestoreConnector::validate(FirestoreConnection& conn,
+                                                                  core::Deadline deadline) {
   auto& st = conn.state();
   const auto state = st.channel->GetState(/*try_to_connect=*/false);
   if (state == GRPC_CHANNEL_SHUTDOWN) {
@@ -115,7 +139,8 @@ boost::asio::awaitable<Result<void>> FirestoreConnector::validate(FirestoreConne
   const auto idle = std::chrono::steady_clock::now().time_since_epoch().count() -
                     st.last_used_ns.load(std::memory_order_relaxed);
   if (idle >= std::chrono::nanoseconds(st.shared->options.ping_after_idle).count()) {
-    co_return co_await detail::ping(st, st.shared->options.call_timeout, errc::validation_failed);
+    co_return co_await detail::ping(st, ping_budget(st.shared->options, deadline),
+                                    errc::validation_failed);
   }
   co_return ok();
 }

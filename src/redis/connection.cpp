@@ -321,7 +321,8 @@ Connection::~Connection() {
 }
 
 boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(
-    boost::asio::any_io_executor executor, RedisUrl url) {
+    boost::asio::any_io_executor executor, RedisUrl url,
+    std::optional<std::chrono::steady_clock::time_point> deadline) {
   namespace asio = boost::asio;
   std::shared_ptr<asio::ssl::context> tls;
   if (url.transport == Transport::tls) {
@@ -331,8 +332,8 @@ boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(
   }
   auto strand = asio::make_strand(executor);
   auto impl = std::make_shared<detail::ConnectionImpl>(strand, std::move(url), std::move(tls));
-  auto opened =
-      co_await asio::co_spawn(strand, detail::ConnectionImpl::open(impl), asio::use_awaitable);
+  auto opened = co_await asio::co_spawn(strand, detail::ConnectionImpl::open(impl, deadline),
+                                        asio::use_awaitable);
   if (!opened) {
     impl->fail(opened.error());
     co_return std::move(opened).error();

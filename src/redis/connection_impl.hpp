@@ -67,8 +67,10 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
 
   ConnectionImpl(Strand strand, RedisUrl url, std::shared_ptr<asio::ssl::context> tls);
 
-  /// Runs on the strand: transport, TLS, then the AUTH/SELECT/SETNAME round trip.
-  static asio::awaitable<Result<void>> open(std::shared_ptr<ConnectionImpl> self);
+  /// Runs on the strand: transport, TLS, then the AUTH/SELECT/SETNAME round trip, all by
+  /// `deadline` (now + url.pool.connect_timeout without one).
+  static asio::awaitable<Result<void>> open(std::shared_ptr<ConnectionImpl> self,
+                                            std::optional<Clock::time_point> deadline);
 
   /// Queues `chunk` (carrying `expected` commands) and completes `handler` with the replies.
   /// Thread-safe.

@@ -76,9 +76,10 @@ Result<std::shared_ptr<asio::ssl::context>> make_tls_context(const RedisUrl& url
   return ctx;
 }
 
-asio::awaitable<Result<void>> ConnectionImpl::open(std::shared_ptr<ConnectionImpl> self) {
+asio::awaitable<Result<void>> ConnectionImpl::open(std::shared_ptr<ConnectionImpl> self,
+                                                   std::optional<Clock::time_point> until) {
   const auto timeout = self->url_.pool.connect_timeout;
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = until.value_or(Clock::now() + timeout);
   // Resolver, connect and TLS handshake are bounded by closing the socket when the deadline
   // passes: that aborts whichever step is running, on every transport.
   asio::steady_timer timer(self->strand_);

@@ -155,8 +155,16 @@ class Pool {
 
   static detail::ConnectorOps make_ops(const std::shared_ptr<C>& connector) {
     detail::ConnectorOps ops;
-    ops.connect = [connector]() -> boost::asio::awaitable<Result<detail::OwnedConnection>> {
-      auto r = co_await connector->connect();
+    ops.connect =
+        [connector](Deadline deadline) -> boost::asio::awaitable<Result<detail::OwnedConnection>> {
+      // A connector without a deadline parameter must bound its connect by itself.
+      auto r = co_await [&] {
+        if constexpr (requires { connector->connect(deadline); }) {
+          return connector->connect(deadline);
+        } else {
+          return connector->connect();
+        }
+      }();
       if (!r) co_return std::move(r).error();
       co_return detail::OwnedConnection(r->release(), [connector](void* p) {
         auto* conn = static_cast<connection_type*>(p);
@@ -164,8 +172,13 @@ class Pool {
         delete conn;
       });
     };
-    ops.validate = [connector](void* p) {
-      return connector->validate(*static_cast<connection_type*>(p));
+    ops.validate = [connector](void* p, Deadline deadline) {
+      auto& conn = *static_cast<connection_type*>(p);
+      if constexpr (requires { connector->validate(conn, deadline); }) {
+        return connector->validate(conn, deadline);
+      } else {
+        return connector->validate(conn);
+      }
     };
     ops.recycle = [connector](void* p) {
       return connector->recycle(*static_cast<connection_type*>(p));

@@ -87,8 +87,9 @@ struct PoolConfig {
   milliseconds leak_detection_threshold{0};
 
   /// Reconnect backoff after a failed connect: the first retry waits `initial`, each further
-  /// failure multiplies the wait by `multiplier` up to `max`; every wait is spread by +/- `jitter`
-  /// (a fraction). Defaults 100 ms, 10000 ms, 2.0, 0.2. `initial` 0 means: retry at once.
+  /// failure multiplies the wait by `multiplier` up to `max`; `jitter` is the random share of
+  /// each wait: it is uniform in [wait * (1 - jitter), wait] (core::Backoff). Defaults 100 ms,
+  /// 10000 ms, 2.0, 0.2. `initial` 0 means: retry at once.
   milliseconds reconnect_backoff_initial{100};
   milliseconds reconnect_backoff_max{10000};
   double reconnect_backoff_multiplier = 2.0;

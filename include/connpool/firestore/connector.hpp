@@ -52,8 +52,11 @@ class FirestoreConnection {
 ///   server went away is kept: gRPC reconnects it (backoff capped by max_reconnect_backoff).
 /// - close(): drops the channel; never blocks.
 ///
-/// Cancellation: connect() and validate() honour Asio per-operation cancellation by cancelling
-/// their RPC (grpc::ClientContext::TryCancel). Thread safety: all members are safe from any
+/// Deadlines: connect(deadline) and validate(conn, deadline) give their ping RPC the earlier of
+/// the deadline and `call_timeout` as its gRPC deadline, which gRPC enforces on its own threads;
+/// the pool never cancels them (docs/adr/0001-async-model.md). connect() / validate(conn) use
+/// `call_timeout` alone. Per-operation cancellation from a caller's own strand still cancels
+/// the RPC (grpc::ClientContext::TryCancel). Thread safety: all members are safe from any
 /// thread; copies share their state.
 class FirestoreConnector {
  public:
@@ -62,6 +65,9 @@ class FirestoreConnector {
   /// Options are not validated here; Client::create() does that.
   explicit FirestoreConnector(FirestoreOptions options);
 
+  boost::asio::awaitable<Result<std::unique_ptr<FirestoreConnection>>> connect(
+      core::Deadline deadline);
+  boost::asio::awaitable<Result<void>> validate(FirestoreConnection& conn, core::Deadline deadline);
   boost::asio::awaitable<Result<std::unique_ptr<FirestoreConnection>>> connect();
   boost::asio::awaitable<Result<void>> validate(FirestoreConnection& conn);
   bool recycle(FirestoreConnection& conn) noexcept;

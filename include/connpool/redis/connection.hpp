@@ -77,10 +77,12 @@ class Connection {
   /// Opens a connection on `executor` (a strand is made from it for the I/O coroutines):
   /// connect (TCP_NODELAY + keepalive) or Unix socket, TLS handshake with verification,
   /// then AUTH, SELECT, CLIENT SETNAME in one round trip. The whole sequence is bounded by
-  /// url.pool.connect_timeout. Errors: connect_failed, connect_timeout, tls_error,
-  /// auth_failed (never containing the password), server_error, protocol_error.
+  /// `deadline`, or url.pool.connect_timeout from now without one, enforced on the connection's
+  /// strand. Errors: connect_failed, connect_timeout, tls_error, auth_failed (never containing
+  /// the password), server_error, protocol_error.
   static boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(
-      boost::asio::any_io_executor executor, RedisUrl url);
+      boost::asio::any_io_executor executor, RedisUrl url,
+      std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 
   ~Connection();
   Connection(const Connection&) = delete;

@@ -14,10 +14,14 @@ namespace connpool::redis {
 
 /// Opens, checks and closes redis::Connection objects for a core::Pool.
 ///
-/// - connect(): Connection::connect on the calling coroutine's executor (the pool's).
-/// - validate(): `UNWATCH` + `PING` in one round trip, bounded by url.pool.validation_timeout:
-///   it both resets a WATCH left behind by an exclusive user and proves the link is alive.
-///   A timeout is errc::validation_timeout and breaks the connection.
+/// - connect(deadline): Connection::connect on the calling coroutine's executor (the pool's),
+///   bounded by the deadline on the connection's own strand (the pool never cancels it).
+///   A custom ConnectFn (Sentinel) bounds itself with url.pool.connect_timeout.
+/// - validate(conn, deadline): `UNWATCH` + `PING` in one round trip, bounded by the deadline
+///   (command deadline on the connection's strand): it both resets a WATCH left behind by an
+///   exclusive user and proves the link is alive. A timeout is errc::validation_timeout and
+///   breaks the connection.
+/// - connect() / validate(conn): the same with url.pool.connect_timeout / validation_timeout.
 /// - recycle(): false once the connection is broken (I/O error, timeout, protocol error).
 /// - close(): closes the socket without blocking.
 ///
@@ -34,8 +38,14 @@ class RedisConnector {
       : url_(std::make_shared<const RedisUrl>(std::move(url))),
         connect_(std::make_shared<const ConnectFn>(std::move(connect))) {}
 
-  boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect();
-  boost::asio::awaitable<Result<void>> validate(Connection& conn);
+  boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(core::Deadline deadline);
+  boost::asio::awaitable<Result<void>> validate(Connection& conn, core::Deadline deadline);
+  boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect() {
+    return connect(core::Deadline::after(url_->pool.connect_timeout));
+  }
+  boost::asio::awaitable<Result<void>> validate(Connection& conn) {
+    return validate(conn, core::Deadline::after(url_->pool.validation_timeout));
+  }
   bool recycle(Connection& conn) noexcept { return !conn.broken(); }
   void close(Connection& conn) noexcept { conn.close(); }
 

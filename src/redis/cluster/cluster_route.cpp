@@ -1,5 +1,7 @@
 // Sending one command to the right node: MOVED, ASK, TRYAGAIN, CLUSTERDOWN, READONLY and
 // unsent failures, each bounded (max_redirects / max_retries).
+#include "connpool/core/backoff.hpp"
+
 #include "cluster_state.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -70,13 +72,23 @@ Redirect classify(const Reply& reply, const NodeAddress& from) {
   return r;
 }
 
-asio::awaitable<void> backoff(const ClusterUrl& url, std::size_t attempt) {
-  const auto shift = std::min<std::size_t>(attempt - 1, 10);
-  const std::chrono::milliseconds delay =
-      std::min(std::chrono::milliseconds(url.retry_backoff.count() << shift),
-               std::chrono::milliseconds(1000));
+// TRYAGAIN / CLUSTERDOWN / unreachable-node waits: the project's one Backoff, starting at
+// url.retry_backoff, doubling, capped at 1 s. No jitter: max_retries is documented as a window
+// (8 retries from 25 ms cover about 3.6 s, enough for a failover); with jitter the same count
+// would cover as little as half of it.
+core::Backoff make_backoff(const ClusterUrl& url) {
+  core::BackoffPolicy policy;
+  policy.initial =
+      std::max<std::chrono::nanoseconds>(std::chrono::nanoseconds(1), url.retry_backoff);
+  policy.max = std::max<std::chrono::nanoseconds>(policy.initial, std::chrono::milliseconds(1000));
+  policy.multiplier = 2.0;
+  policy.jitter = 0.0;
+  return core::Backoff(policy);
+}
+
+asio::awaitable<void> backoff(core::Backoff& waits) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(delay);
+  timer.expires_after(waits.next());
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
@@ -121,6 +133,7 @@ asio::awaitable<Result<Reply>> execute(std::shared_ptr<ClusterState> state,
   const ClusterUrl& url = state->url;
   std::size_t redirects = 0;
   std::size_t retries = 0;
+  core::Backoff waits = make_backoff(url);
   NodePtr target;
   bool asking = false;
   for (;;) {
@@ -131,7 +144,7 @@ asio::awaitable<Result<Reply>> execute(std::shared_ptr<ClusterState> state,
           state->note_node_failure();
           ++retries;
           ++state->retries;
-          co_await backoff(url, retries);
+          co_await backoff(waits);
           continue;
         }
         co_return std::move(picked).error().with_context("redis cluster " + std::string(args[0]));
@@ -155,7 +168,7 @@ asio::awaitable<Result<Reply>> execute(std::shared_ptr<ClusterState> state,
         ++state->retries;
         read_only = false;
         state->note_node_failure();
-        co_await backoff(url, retries);
+        co_await backoff(waits);
         continue;
       }
       if (e.is(errc::io_error) || e.is(errc::timeout) || e.is(errc::acquire_timeout)) {
@@ -193,7 +206,7 @@ asio::awaitable<Result<Reply>> execute(std::shared_ptr<ClusterState> state,
           read_only = false;
           state->request_refresh();
         }
-        co_await backoff(url, retries);
+        co_await backoff(waits);
         continue;
     }
   }

@@ -11,6 +11,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -24,7 +25,10 @@
 
 namespace connpool::testing {
 
-enum class Step { ok, fail, slow, never };
+// never: waits until the deadline (as a connector that keeps it does), then times out.
+// overrun: ignores the deadline and succeeds slow_delay after it (the pool's safety net must
+// stop waiting, and close what arrives late).
+enum class Step { ok, fail, slow, never, overrun };
 
 struct FakeConnection {
   int id = 0;
@@ -77,10 +81,13 @@ class FakeConnector {
   using connection_type = FakeConnection;
   explicit FakeConnector(std::shared_ptr<Script> script) : script_(std::move(script)) {}
 
-  boost::asio::awaitable<Result<std::unique_ptr<FakeConnection>>> connect() {
+  boost::asio::awaitable<Result<std::unique_ptr<FakeConnection>>> connect(core::Deadline deadline) {
     ++script_->connect_calls;
     const Step step = script_->next_connect();
-    if (auto waited = co_await wait(step); !waited) co_return std::move(waited).error();
+    if (co_await wait(step, deadline) == Waited::deadline) {
+      co_return Error(errc::connect_timeout,
+                      "connect timed out after " + core::format_duration(deadline.budget));
+    }
     if (step == Step::fail) co_return Error(errc::connect_failed, script_->fail_message);
     auto conn = std::make_unique<FakeConnection>();
     conn->id = script_->next_id++;
@@ -91,10 +98,13 @@ class FakeConnector {
     co_return conn;
   }
 
-  boost::asio::awaitable<Result<void>> validate(FakeConnection& conn) {
+  boost::asio::awaitable<Result<void>> validate(FakeConnection& conn, core::Deadline deadline) {
     ++script_->validate_calls;
     const Step step = script_->next_validate();
-    if (auto waited = co_await wait(step); !waited) co_return std::move(waited).error();
+    if (co_await wait(step, deadline) == Waited::deadline) {
+      co_return Error(errc::validation_timeout,
+                      "validation timed out after " + core::format_duration(deadline.budget));
+    }
     if (step == Step::fail || conn.broken) {
       co_return Error(errc::validation_failed, "PING failed");
     }
@@ -108,18 +118,23 @@ class FakeConnector {
   }
 
  private:
-  // slow: a short real delay; never: waits until cancelled (as a real socket would).
-  boost::asio::awaitable<Result<void>> wait(Step step) {
-    if (step != Step::slow && step != Step::never) co_return ok();
-    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+  enum class Waited { done, deadline };
+  // slow: a short real delay; never: until the deadline; overrun: past it. The timer runs on a
+  // strand of its own, as a real connection's I/O does, so the pool's waiting and this
+  // operation's completion happen on different threads of a multi-threaded io_context.
+  boost::asio::awaitable<Waited> wait(Step step, core::Deadline deadline) {
+    if (step != Step::slow && step != Step::never && step != Step::overrun) co_return Waited::done;
+    auto strand = boost::asio::make_strand(co_await boost::asio::this_coro::executor);
+    boost::asio::steady_timer timer(strand);
     if (step == Step::slow) {
       timer.expires_after(script_->slow_delay);
+    } else if (step == Step::never) {
+      timer.expires_at(deadline.at);
     } else {
-      timer.expires_at(boost::asio::steady_timer::time_point::max());
+      timer.expires_at(deadline.at + script_->slow_delay);
     }
-    auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-    if (ec) co_return Error(errc::cancelled, "cancelled");
-    co_return ok();
+    co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_return step == Step::never ? Waited::deadline : Waited::done;
   }
   std::shared_ptr<Script> script_;
 };

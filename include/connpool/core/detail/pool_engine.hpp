@@ -4,6 +4,7 @@
 #pragma once
 
 #include "connpool/core/clock.hpp"
+#include "connpool/core/connector.hpp"
 #include "connpool/core/observer.hpp"
 #include "connpool/core/pool_config.hpp"
 #include "connpool/core/result.hpp"
@@ -62,10 +63,11 @@ namespace detail {
 /// A type-erased owning pointer to a connection; its deleter closes the connection.
 using OwnedConnection = std::unique_ptr<void, std::function<void(void*)>>;
 
-/// A Connector with its type erased.
+/// A Connector with its type erased. connect and validate receive the deadline they must keep
+/// (the pool never cancels them).
 struct ConnectorOps {
-  std::function<boost::asio::awaitable<Result<OwnedConnection>>()> connect;
-  std::function<boost::asio::awaitable<Result<void>>(void*)> validate;
+  std::function<boost::asio::awaitable<Result<OwnedConnection>>(Deadline)> connect;
+  std::function<boost::asio::awaitable<Result<void>>(void*, Deadline)> validate;
   std::function<bool(void*)> recycle;
 };
 
