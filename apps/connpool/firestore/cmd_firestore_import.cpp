@@ -5,7 +5,8 @@
 // Policy for bad input: a bad line (not JSON, not that shape, longer than --max-line-bytes) is
 // reported with its line number and counted as failed, and the import goes on; so does a write
 // the server refuses. The end prints {"written": N, "failed": M} and exits 1 if M > 0. Input is
-// read as it comes: at most one request's worth of writes is held at a time.
+// read as it comes: at most one request's worth of writes (500, or 8 MiB of input) is held
+// at a time.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // GCC bug 109224, see CMakeLists
 
 #include "firestore_common.hpp"
@@ -93,7 +94,8 @@ class Importer {
       }
       writer_.add(fs::Write::set(o_.collection + "/" + line->id, std::move(line->fields)));
       pending_.emplace_back(in.line_number(), std::move(line->id));
-      if (pending_.size() >= kBatch) {
+      pending_bytes_ += text.size();
+      if (pending_.size() >= kBatch || pending_bytes_ >= kBatchBytes) {
         if (int rc = flush(); rc != kExitOk) return rc;
       }
     }
@@ -109,6 +111,10 @@ class Importer {
 
  private:
   static constexpr std::size_t kBatch = 500;  // one BatchWrite request
+  // Also flush after this much input: 500 lines of up to 1 MiB must not all be held at once,
+  // and a BatchWrite request is capped at 10 MiB by Firestore (the typed JSON is larger than
+  // the encoded writes, so this keeps requests below that).
+  static constexpr std::size_t kBatchBytes = std::size_t{8} << 20;
 
   static fs::BulkWriterOptions writer_options(const fs::Client& client) {
     fs::BulkWriterOptions w;
@@ -141,6 +147,7 @@ class Importer {
     }
     first_index_ += pending_.size();
     pending_.clear();
+    pending_bytes_ = 0;
     if (tty_) std::fprintf(stderr, "\rimported %zu, failed %zu", written_, failed_);
     return kExitOk;
   }
@@ -149,6 +156,7 @@ class Importer {
   const ImportOpts& o_;
   fs::BulkWriter writer_;
   std::vector<std::pair<std::size_t, std::string>> pending_;  // line number, id
+  std::size_t pending_bytes_ = 0;                             // input text of pending_
   std::size_t first_index_ = 0;                               // BulkWriter index of pending_[0]
   std::size_t written_ = 0;
   std::size_t failed_ = 0;

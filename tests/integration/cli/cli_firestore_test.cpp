@@ -103,6 +103,7 @@ TEST_F(CliFirestore, ImportExportRoundTripsTwelveHundredDocuments) {
 TEST_F(CliFirestore, ImportReportsBadLinesByNumberAndWritesTheRest) {
   const std::string good1 = document(1).dump();
   const std::string good2 = document(2).dump();
+  const std::string good3 = document(3).dump();
   const std::string input = good1 + "\n" +             // 1
                             "not json\n" +             // 2
                             R"({"id": "x"})" + "\n" +  // 3
@@ -113,11 +114,12 @@ TEST_F(CliFirestore, ImportReportsBadLinesByNumberAndWritesTheRest) {
                             "\n" +  // 6 blank
                             R"({"id": "big", "fields": {"s": {"stringValue": ")" +
                             std::string(1100000, 'x') + "\"}}}\n" +  // 7
-                            good2 + "\r\n";                          // 8
+                            good2 + "\r\n" +                         // 8
+                            good3;                                   // 9, no final newline
   TempConfig file(input);
   auto r = run_with_stdin("import bad_lines --compact", file.path());
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_EQ(json::parse(r.out), (json{{"written", 2}, {"failed", 5}})) << r.out;
+  EXPECT_EQ(json::parse(r.out), (json{{"written", 3}, {"failed", 5}})) << r.out;
   for (const char* want : {"line 2:", "line 3:", "\"fields\" must be an object", "line 4:",
                            "/n/integerValue", "line 5:", "a/b", "line 7: longer than 1048576"}) {
     EXPECT_NE(r.err.find(want), std::string::npos) << want << "\n" << r.err;
@@ -125,11 +127,12 @@ TEST_F(CliFirestore, ImportReportsBadLinesByNumberAndWritesTheRest) {
   EXPECT_EQ(r.err.find("line 1:"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("line 6:"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("line 8:"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("line 9:"), std::string::npos) << r.err;
   EXPECT_LT(r.err.size(), 4000u) << "the long line is not echoed";
 
   auto exported = run_connpool({"firestore", "export", "bad_lines"}, env());
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
-  EXPECT_EQ(lines_of(exported.out), (std::vector<std::string>{good1, good2}));
+  EXPECT_EQ(lines_of(exported.out), (std::vector<std::string>{good1, good2, good3}));
 }
 
 /// Waits until `pred(child.output())` holds, up to `limit`.
