@@ -134,16 +134,29 @@ void ConnectionImpl::settle(std::unique_lock<std::mutex>& lock, Mux::Completions
 void ConnectionImpl::deliver(Mux::Completions& done) {
   // One post per distinct executor, carrying all of that executor's completions in order.
   struct Ready {
+    // A constructor, not an aggregate: GCC 12 -O3 warns (maybe-uninitialized) on the
+    // aggregate temporary's variant.
+    Ready(ReplyHandler&& h, Result<std::vector<Reply>>&& r)
+        : handler(std::move(h)), result(std::move(r)) {}
     ReplyHandler handler;
     Result<std::vector<Reply>> result;
   };
+  if (done.size() == 1) {  // the common case at low concurrency: no batch to allocate
+    auto& d = done.front();
+    asio::post(d.handler.executor,
+               [h = std::move(d.handler.handler), r = std::move(d.result)]() mutable {
+                 std::move(h)(std::move(r));
+               });
+    done.clear();
+    return;
+  }
   for (std::size_t i = 0; i < done.size(); ++i) {
     if (!done[i].handler.handler) continue;
     const asio::any_io_executor executor = done[i].handler.executor;
     std::vector<Ready> batch;
     for (std::size_t j = i; j < done.size(); ++j) {
       if (!done[j].handler.handler || done[j].handler.executor != executor) continue;
-      batch.push_back(Ready{std::move(done[j].handler.handler), std::move(done[j].result)});
+      batch.emplace_back(std::move(done[j].handler.handler), std::move(done[j].result));
     }
     asio::post(executor, [batch = std::move(batch)]() mutable {
       for (auto& r : batch) std::move(r.handler)(std::move(r.result));
