@@ -90,8 +90,10 @@ class Multiplexer {
     const std::size_t first = pending_.size() - unwritten_;
     for (std::size_t i = first; i < pending_.size(); ++i) {
       writing_.push_back(std::move(pending_[i].chunk));
-      buffers_.push_back(writing_.back().buffer());
     }
+    // Only now, once writing_ stops growing: a short `owned` string lives inside its Chunk
+    // (small-string optimisation), so a reallocation would move the bytes a buffer points at.
+    for (const auto& chunk : writing_) buffers_.push_back(chunk.buffer());
     unwritten_ = 0;
     return buffers_;
   }
