@@ -347,5 +347,8 @@ std::string Subscriber::endpoint() const {
 asio::any_io_executor Subscriber::executor() const {
   return impl_->strand();
 }
+asio::any_io_executor Subscriber::spawn_executor() const {
+  return impl_->strand().get_inner_executor();
+}
 
 }  // namespace connpool::redis
