@@ -121,7 +121,10 @@ class Subscriber {
   /// Blocking form of any coroutine member: `auto m = sub.wait(sub.receive(1s));`.
   template <class T>
   Result<T> wait(boost::asio::awaitable<Result<T>> op) const {
-    return boost::asio::co_spawn(executor(), std::move(op), boost::asio::use_future).get();
+    // Spawned on the executor the Subscriber was created with, not on its strand: the
+    // operations hop to the strand themselves, so the strand adds nothing but a second
+    // refcounted executor copy shared across threads (see tests/integration/redis/tsan.supp).
+    return boost::asio::co_spawn(spawn_executor(), std::move(op), boost::asio::use_future).get();
   }
   /// Blocking receive with a timeout.
   Result<Message> receive_blocking(std::chrono::milliseconds timeout) {
@@ -144,6 +147,8 @@ class Subscriber {
 
  private:
   explicit Subscriber(std::shared_ptr<detail::SubscriberImpl> impl);
+  // The executor given to create() (the strand's inner executor), for wait().
+  [[nodiscard]] boost::asio::any_io_executor spawn_executor() const;
   std::shared_ptr<detail::SubscriberImpl> impl_;
 };
 
