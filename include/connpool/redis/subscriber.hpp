@@ -41,8 +41,9 @@ namespace connpool::redis {
 class Client;
 
 struct SubscriberOptions {
-  /// Wait before the first reconnect attempt; doubles per failed attempt up to
-  /// reconnect_backoff_max. Defaults 100 ms and 2000 ms.
+  /// Reconnect delay (connpool::core::Backoff): at most reconnect_backoff_initial after the
+  /// first failure, doubling per further failure up to reconnect_backoff_max, with full
+  /// jitter; a successful connection resets it. Defaults 100 ms and 2000 ms.
   std::chrono::milliseconds reconnect_backoff_initial{100};
   std::chrono::milliseconds reconnect_backoff_max{2000};
   /// How long subscribe()/unsubscribe() (and the pattern forms) wait for the server's
