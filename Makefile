@@ -12,7 +12,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps build test test-tsan test-core-tsan sanitize sanitize-asan sanitize-tsan bench \
-  demo format format-check clean soak fuzz fuzz-ci package
+  demo format format-check clean soak fuzz fuzz-ci package stress
 
 all: build
 
@@ -116,6 +116,37 @@ soak: deps
 	@cmake --build $(BUILD) -j $(JOBS) --target connpool_soak
 	@SOAK_MINUTES=$(SOAK_MINUTES) $(BUILD)/bin/connpool_soak
 
+# Stress (not part of make test): the Redis timeout, cancellation, reset and restart tests,
+# plus the multiplexer / subscriber unit tests, STRESS_REPEAT times each under ASan+UBSan and
+# under ThreadSanitizer (every backend, not core-only), with STRESS_HOGS busy loops taking the
+# CPU away so that rare interleavings (the crash of issue 14) get their chance. Exits non-zero
+# on the first failure or sanitizer report.
+STRESS_REPEAT ?= 10
+STRESS_HOGS ?= $(JOBS)
+STRESS_FILTER ?= *Timeout*:*Cancel*:*Reset*:*Restart*:*Kill*:*Pause*:*Silent*:*Close*:*Broken*:Multiplexer.*:SubscriberMachine.*
+STRESS_TESTS = connpool_redis_unit_tests connpool_redis_conn_tests connpool_redis_resilience_tests \
+  connpool_redis_faults_tests connpool_redis_pubsub_tests
+stress: deps
+	@set -e; for san in address,undefined thread; do \
+	  dir=build-stress-$${san%%,*}; \
+	  cmake -S . -B $$dir -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONNPOOL_SANITIZE=$$san \
+	    -DCONNPOOL_BUILD_BENCH=OFF >/dev/null; \
+	  cmake --build $$dir -j $(JOBS) --target $(STRESS_TESTS); \
+	done
+	@set -e; hogs=""; \
+	for i in $$(seq $(STRESS_HOGS)); do (while :; do :; done) & hogs="$$hogs $$!"; done; \
+	trap 'kill $$hogs 2>/dev/null' EXIT; \
+	export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"; \
+	export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/sanitizers/tsan.supp"; \
+	for dir in build-stress-address build-stress-thread; do \
+	  for t in $(STRESS_TESTS); do \
+	    echo "stress: $$dir/bin/$$t x$(STRESS_REPEAT) (with $(STRESS_HOGS) CPU hogs)"; \
+	    $$dir/bin/$$t --gtest_filter='$(STRESS_FILTER)' --gtest_repeat=$(STRESS_REPEAT) \
+	      --gtest_brief=1 --gtest_fail_fast 2>&1 | tail -n 40; \
+	    test $${PIPESTATUS[0]} -eq 0; \
+	  done; \
+	done; echo "stress: ok"
+
 FORMAT_FILES = $(shell git ls-files '*.hpp' '*.cpp' '*.h' '*.cc' 2>/dev/null)
 format: deps
 	@clang-format -i $(FORMAT_FILES)
@@ -124,4 +155,4 @@ format-check: deps
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
 
 clean:
-	@rm -rf $(BUILD) build-tsan build-asan
+	@rm -rf $(BUILD) build-tsan build-asan build-stress-address build-stress-thread

@@ -1,5 +1,6 @@
-// The pipelining engine of a Redis connection: submit, the writer handler loop, the reader and
-// the deadline watchdog, failure propagation, and the public Connection facade.
+// The Asio driver of a Redis connection (submit, the writer handler loop, the reader coroutine,
+// the deadline timer, completions grouped per executor) around the I/O-free Multiplexer, and
+// the public Connection facade.
 #include "connpool/redis/connection.hpp"
 
 #include "connection_impl.hpp"
@@ -24,33 +25,14 @@ namespace {
 constexpr std::size_t kInitialReadChunk = 16 * 1024;
 constexpr std::size_t kMaxReadChunk = 256 * 1024;
 
-std::variant<ConnectionImpl::TcpSocket, ConnectionImpl::TlsStream, ConnectionImpl::UnixSocket>
-make_stream(const ConnectionImpl::Strand& strand, const RedisUrl& url, asio::ssl::context* tls) {
-  using V = std::variant<ConnectionImpl::TcpSocket, ConnectionImpl::TlsStream,
-                         ConnectionImpl::UnixSocket>;
-  switch (url.transport) {
-    case Transport::tls:
-      return V(std::in_place_index<1>, asio::any_io_executor(strand), *tls);
-    case Transport::unix_socket:
-      return V(std::in_place_index<2>, asio::any_io_executor(strand));
-    case Transport::tcp:
-      break;
-  }
-  return V(std::in_place_index<0>, asio::any_io_executor(strand));
-}
-
 }  // namespace
 
 ConnectionImpl::ConnectionImpl(Strand strand, RedisUrl url, std::shared_ptr<asio::ssl::context> tls)
     : strand_(std::move(strand)),
       url_(std::move(url)),
-      tls_(std::move(tls)),
-      stream_(make_stream(strand_, url_, tls_.get())),
-      resolver_(strand_),
-      watch_timer_(strand_),
-      reader_(url_.max_reply_bytes) {
-  watch_timer_.expires_at(Clock::time_point::max());
-}
+      link_(strand_, url_, std::move(tls)),
+      timer_(strand_),
+      mux_(url_.endpoint(), url_.command_timeout, url_.max_reply_bytes) {}
 
 Clock::time_point ConnectionImpl::deadline_from(std::optional<std::chrono::milliseconds> t) const {
   const auto timeout = t.value_or(url_.command_timeout);
@@ -60,240 +42,201 @@ Clock::time_point ConnectionImpl::deadline_from(std::optional<std::chrono::milli
 
 std::optional<Error> ConnectionImpl::error() const {
   std::lock_guard lock(mu_);
-  return error_;
+  return mux_.error();
 }
 
-void ConnectionImpl::start_loops() {
-  asio::co_spawn(strand_, read_loop(shared_from_this()), asio::detached);
-  asio::co_spawn(strand_, watch_loop(shared_from_this()), asio::detached);
+asio::awaitable<Result<void>> ConnectionImpl::open(std::shared_ptr<ConnectionImpl> self,
+                                                   Clock::time_point deadline) {
+  auto opened = co_await self->link_.open(deadline, self);
+  if (!opened) co_return opened;
+  asio::co_spawn(self->strand_, read_loop(self), asio::detached);
+  co_return ok();
 }
 
 void ConnectionImpl::submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
                             asio::any_io_executor executor, ReplyHandler handler) {
-  std::unique_lock lock(mu_);
-  if (error_) {
-    Error e = *error_;
-    lock.unlock();
-    deliver(executor, std::move(handler), std::move(e));
-    return;
-  }
-  const std::uint64_t seq = next_seq_++;
   auto slot = handler.get_cancellation_slot();
-  if (slot.is_connected()) {
-    // The caller gave up: answer it now and leave the slot in place, so the late reply is
-    // still matched (and dropped) in order and the connection stays usable for others.
-    slot.assign([weak = weak_from_this(), seq](asio::cancellation_type type) {
+  Mux::Completions done;
+  std::unique_lock lock(mu_);
+  const auto id = mux_.submit(std::move(chunk), expected, deadline,
+                              Waiter{std::move(executor), std::move(handler)}, done);
+  in_flight_.store(mux_.in_flight(), std::memory_order_relaxed);
+  const bool start_writer = mux_.claim_writer();
+  // The write round arms the timer; only a submit behind a busy writer posts for it.
+  const bool rearm = !start_writer && deadline < armed_for_;
+  if (deadline < armed_for_) armed_for_ = deadline;
+  if (id != 0 && slot.is_connected()) {
+    // The caller gave up: it is answered now and the request keeps its place, so the late
+    // reply is still matched (and dropped) in order and the connection stays usable. The
+    // signal is emitted on the caller's side, which must follow the project's rule (no
+    // cancellation from another thread); cancel() only takes the lock.
+    slot.assign([weak = weak_from_this(), id](asio::cancellation_type type) {
       if (type == asio::cancellation_type::none) return;
-      if (auto self = weak.lock()) self->cancel(seq);
+      if (auto self = weak.lock()) self->cancel(id);
     });
   }
-  queue_.push_back(std::move(chunk));
-  // Boost 1.81's any_completion_handler move *assignment* re-wraps the handler (infinite
-  // recursion on completion), so handlers are only ever move-constructed.
-  pending_.push_back(Pending{expected, {}, std::move(handler), std::move(executor), deadline, seq});
-  pending_.back().replies.reserve(expected);
-  in_flight_.fetch_add(expected, std::memory_order_relaxed);
-  const bool start_writer = !std::exchange(writing_, true);
   lock.unlock();
+  deliver(done);
   // The writer is a handler loop on the strand that runs while there is something to write;
   // waking it costs one post, and none at all while it is busy (the batch then just grows).
-  if (start_writer) asio::post(strand_, [self = shared_from_this()] { self->write_pending(); });
+  if (start_writer) asio::post(strand_, [self = shared_from_this()] { self->write_round(); });
+  if (rearm) asio::post(strand_, [self = shared_from_this()] { self->rearm_timer(); });
 }
 
-void ConnectionImpl::cancel(std::uint64_t seq) noexcept {
-  std::optional<ReplyHandler> handler;  // emplace, never assign (see submit())
-  asio::any_io_executor executor;
-  {
-    std::lock_guard lock(mu_);
-    for (auto& p : pending_) {
-      if (p.seq == seq && p.handler) {
-        handler.emplace(std::move(p.handler));
-        executor = p.executor;
-        break;
-      }
-    }
-  }
-  if (handler) {
-    deliver(executor, std::move(*handler), Error(errc::cancelled, "redis command cancelled"));
-  }
-}
-
-void ConnectionImpl::deliver(const asio::any_io_executor& executor, ReplyHandler handler,
-                             Result<std::vector<Reply>> result) {
-  asio::post(executor, [h = std::move(handler), r = std::move(result)]() mutable {
-    std::move(h)(std::move(r));
-  });
+void ConnectionImpl::cancel(std::uint64_t id) noexcept {
+  Mux::Completions done;
+  std::unique_lock lock(mu_);
+  mux_.cancel(id, done);
+  in_flight_.store(mux_.in_flight(), std::memory_order_relaxed);
+  lock.unlock();
+  deliver(done);
 }
 
 void ConnectionImpl::fail(Error error) noexcept {
-  std::deque<Pending> victims;
-  {
-    std::lock_guard lock(mu_);
-    if (error_) return;
-    error_ = error;
+  Mux::Completions done;
+  std::unique_lock lock(mu_);
+  mux_.fail(std::move(error), done);
+  settle(lock, done);
+}
+
+void ConnectionImpl::on_broken(BrokenCallback callback) {
+  std::unique_lock lock(mu_);
+  if (!broken_.load(std::memory_order_acquire)) {
+    on_broken_ = std::move(callback);
+    return;
+  }
+  const Error why = *mux_.error();
+  lock.unlock();
+  if (callback) callback(why);
+}
+
+void ConnectionImpl::settle(std::unique_lock<std::mutex>& lock, Mux::Completions& done) noexcept {
+  in_flight_.store(mux_.in_flight(), std::memory_order_relaxed);
+  const bool newly_broken = mux_.error() && !broken_.load(std::memory_order_relaxed);
+  BrokenCallback callback;
+  std::optional<Error> why;
+  if (newly_broken) {
     broken_.store(true, std::memory_order_release);
-    victims.swap(pending_);
-    queue_.clear();
-    in_flight_.store(0, std::memory_order_relaxed);
+    callback = std::move(on_broken_);
+    on_broken_ = nullptr;
+    why = mux_.error();
   }
-  for (auto& p : victims) {
-    if (p.handler) deliver(p.executor, std::move(p.handler), error);
-  }
-  asio::post(strand_, [self = shared_from_this()] { self->close_transport(); });
+  lock.unlock();
+  deliver(done);
+  if (!newly_broken) return;
+  asio::post(strand_, [self = shared_from_this()] {
+    self->link_.close();
+    self->timer_.cancel();
+  });
+  if (callback) callback(*why);
 }
 
-void ConnectionImpl::close_transport() noexcept {
-  boost::system::error_code ignored;
-  std::visit(
-      [&](auto& s) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(s)>, TlsStream>) {
-          s.next_layer().close(ignored);
-        } else {
-          s.close(ignored);
-        }
-      },
-      stream_);
-  resolver_.cancel();
-  watch_timer_.cancel();
-}
-
-void ConnectionImpl::arm_watchdog() {
-  Clock::time_point front = Clock::time_point::max();
-  {
-    std::lock_guard lock(mu_);
-    if (!pending_.empty()) front = pending_.front().deadline;
+void ConnectionImpl::deliver(Mux::Completions& done) {
+  // One post per distinct executor, carrying all of that executor's completions in order.
+  struct Ready {
+    // A constructor, not an aggregate: GCC 12 -O3 warns (maybe-uninitialized) on the
+    // aggregate temporary's variant.
+    Ready(ReplyHandler&& h, Result<std::vector<Reply>>&& r)
+        : handler(std::move(h)), result(std::move(r)) {}
+    ReplyHandler handler;
+    Result<std::vector<Reply>> result;
+  };
+  if (done.size() == 1) {  // the common case at low concurrency: no batch to allocate
+    auto& d = done.front();
+    asio::post(d.handler.executor,
+               [h = std::move(d.handler.handler), r = std::move(d.result)]() mutable {
+                 std::move(h)(std::move(r));
+               });
+    done.clear();
+    return;
   }
-  if (front < watch_armed_for_) {
-    watch_armed_for_ = front;
-    watch_timer_.expires_at(front);  // wakes watch_loop, which then waits for the new time
-  }
-}
-
-void ConnectionImpl::write_pending() {
-  {
-    std::lock_guard lock(mu_);
-    if (error_ || queue_.empty()) {
-      writing_ = false;
-      return;
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    if (!done[i].handler.handler) continue;
+    const asio::any_io_executor executor = done[i].handler.executor;
+    std::vector<Ready> batch;
+    for (std::size_t j = i; j < done.size(); ++j) {
+      if (!done[j].handler.handler || done[j].handler.executor != executor) continue;
+      batch.emplace_back(std::move(done[j].handler.handler), std::move(done[j].result));
     }
-    writing_batch_.swap(queue_);
+    asio::post(executor, [batch = std::move(batch)]() mutable {
+      for (auto& r : batch) std::move(r.handler)(std::move(r.result));
+    });
   }
-  arm_watchdog();
-  write_buffers_.clear();
-  for (const auto& c : writing_batch_) write_buffers_.push_back(c.buffer());
-  std::visit(
-      [&](auto& s) {
-        asio::async_write(s, write_buffers_,
-                          [self = shared_from_this()](const boost::system::error_code& ec,
-                                                      std::size_t) { self->on_written(ec); });
-      },
-      stream_);
+  done.clear();
+}
+
+void ConnectionImpl::write_round() {
+  std::span<const asio::const_buffer> buffers;
+  {
+    std::lock_guard lock(mu_);
+    buffers = mux_.prepare_write();
+  }
+  if (buffers.empty()) return;
+  rearm_timer();
+  // The buffers stay valid until on_written(): the multiplexer keeps them for this write.
+  link_.async_write(buffers, [self = shared_from_this()](const boost::system::error_code& ec,
+                                                         std::size_t) { self->on_written(ec); });
 }
 
 void ConnectionImpl::on_written(const boost::system::error_code& ec) {
-  writing_batch_.clear();
-  if (ec) {
-    fail(Error(errc::io_error, "write to " + url_.endpoint() + " failed: " + ec.message()));
+  {
     std::lock_guard lock(mu_);
-    writing_ = false;
+    mux_.on_written();
+  }
+  if (ec) {
+    fail(link_.write_error(ec));
+    std::lock_guard lock(mu_);
+    (void)mux_.prepare_write();  // releases the writer
     return;
   }
-  write_pending();  // whatever was queued while this write was in flight
+  write_round();  // whatever was queued while this write was in flight
+}
+
+void ConnectionImpl::rearm_timer() {
+  Clock::time_point next;
+  {
+    std::lock_guard lock(mu_);
+    next = mux_.next_deadline();
+    armed_for_ = std::min(next, timer_at_);
+  }
+  if (next >= timer_at_) return;
+  timer_at_ = next;
+  timer_.expires_at(next);  // an earlier wait completes with operation_aborted
+  timer_.async_wait(
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->on_timer(ec); });
+}
+
+void ConnectionImpl::on_timer(const boost::system::error_code& ec) {
+  if (ec || broken()) return;
+  Mux::Completions done;
+  std::unique_lock lock(mu_);
+  mux_.on_time(Clock::now(), done);
+  const auto next = mux_.next_deadline();
+  armed_for_ = next;
+  settle(lock, done);
+  timer_at_ = Clock::time_point::max();
+  if (next == Clock::time_point::max() || broken()) return;
+  timer_at_ = next;
+  timer_.expires_at(next);
+  timer_.async_wait(
+      [self = shared_from_this()](const boost::system::error_code& ec) { self->on_timer(ec); });
 }
 
 asio::awaitable<void> ConnectionImpl::read_loop(std::shared_ptr<ConnectionImpl> self) {
   std::vector<char> buf(kInitialReadChunk);
-  std::vector<Reply> got;
-  struct Done {
-    asio::any_io_executor executor;
-    ReplyHandler handler;
-    std::vector<Reply> replies;
-  };
-  std::vector<Done> done;
+  Mux::Completions done;
   for (;;) {
-    auto [ec, n] = co_await std::visit(
-        [&](auto& s) { return s.async_read_some(asio::buffer(buf), nothrow); }, self->stream_);
+    auto [ec, n] = co_await self->link_.async_read_some(asio::buffer(buf), nothrow);
     if (ec) {
-      const bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
-      self->fail(Error(errc::io_error,
-                       eof ? self->url_.endpoint() + " closed the connection"
-                           : "read from " + self->url_.endpoint() + " failed: " + ec.message()));
+      self->fail(self->link_.read_error(ec));
       co_return;
     }
-    if (auto fed = self->reader_.feed(buf.data(), n); !fed) {
-      self->fail(fed.error());
-      co_return;
-    }
+    std::unique_lock lock(self->mu_);
+    self->mux_.on_read(buf.data(), n, done);
+    const bool failed = self->mux_.error().has_value();
+    self->settle(lock, done);
+    if (failed) co_return;
     if (n == buf.size() && buf.size() < kMaxReadChunk) buf.resize(buf.size() * 2);
-    for (;;) {
-      auto next = self->reader_.next();
-      if (!next) {
-        self->fail(next.error());
-        co_return;
-      }
-      if (!*next) break;
-      got.push_back(std::move(**next));
-    }
-    if (got.empty()) continue;
-    bool unexpected = false;
-    {
-      std::lock_guard lock(self->mu_);
-      std::size_t i = 0;
-      while (i < got.size()) {
-        if (self->pending_.empty()) {
-          unexpected = !self->error_;
-          break;
-        }
-        Pending& front = self->pending_.front();
-        front.replies.push_back(std::move(got[i++]));
-        if (front.replies.size() == front.expected) {
-          self->in_flight_.fetch_sub(front.expected, std::memory_order_relaxed);
-          if (front.handler) {
-            done.push_back(Done{std::move(front.executor), std::move(front.handler),
-                                std::move(front.replies)});
-          }
-          self->pending_.pop_front();
-        }
-      }
-    }
-    got.clear();
-    // A surplus reply breaks the connection before the matched replies are delivered, so no
-    // caller can hand it back to the pool as healthy in between.
-    if (unexpected) {
-      self->fail(Error(errc::protocol_error,
-                       self->url_.endpoint() + " sent a reply nobody asked for (push message?)"));
-    }
-    for (auto& d : done) deliver(d.executor, std::move(d.handler), std::move(d.replies));
-    done.clear();
-    if (unexpected) co_return;
-  }
-}
-
-asio::awaitable<void> ConnectionImpl::watch_loop(std::shared_ptr<ConnectionImpl> self) {
-  for (;;) {
-    auto [ec] = co_await self->watch_timer_.async_wait(nothrow);
-    if (self->broken()) co_return;
-    if (ec) continue;  // re-armed by arm_watchdog(): wait for the new expiry
-    const auto now = Clock::now();
-    Clock::time_point next = Clock::time_point::max();
-    bool expired = false;
-    {
-      std::lock_guard lock(self->mu_);
-      if (!self->pending_.empty()) {
-        expired = self->pending_.front().deadline <= now;
-        next = self->pending_.front().deadline;
-      }
-    }
-    if (expired) {
-      // RESP replies cannot be skipped, so a late reply would be matched to the wrong caller:
-      // the only safe reaction is to break the connection.
-      self->fail(Error(errc::timeout, "no reply from " + self->url_.endpoint() +
-                                          " before the command deadline (command_timeout " +
-                                          ms_text(self->url_.command_timeout) + ")"));
-      co_return;
-    }
-    self->watch_armed_for_ = next;
-    self->watch_timer_.expires_at(next);
   }
 }
 
@@ -322,8 +265,11 @@ Connection::~Connection() {
 
 boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(
     boost::asio::any_io_executor executor, RedisUrl url,
-    std::optional<std::chrono::steady_clock::time_point> deadline) {
+    std::optional<std::chrono::steady_clock::time_point> until) {
   namespace asio = boost::asio;
+  // One mechanism for every caller: the Link enforces this deadline on the connection's strand
+  // (the pool's core::Deadline arrives here as `until`).
+  const auto deadline = until.value_or(std::chrono::steady_clock::now() + url.pool.connect_timeout);
   std::shared_ptr<asio::ssl::context> tls;
   if (url.transport == Transport::tls) {
     auto ctx = detail::make_tls_context(url);
@@ -376,6 +322,10 @@ std::size_t Connection::in_flight() const noexcept {
 }
 const RedisUrl& Connection::url() const noexcept {
   return impl_->url();
+}
+
+void Connection::on_broken(std::function<void(const Error&)> callback) {
+  impl_->on_broken(std::move(callback));
 }
 
 void Connection::close() noexcept {

@@ -1,84 +1,66 @@
-// The machinery behind redis::Connection: transport, write queue, in-order reply queue, the
-// writer (a completion-handler loop), and two strand coroutines (reader, deadline watchdog).
-// Internal.
+// The Asio driver behind redis::Connection: it moves bytes between the Link (transport) and
+// the Multiplexer (queueing, reply matching, deadlines, cancellation: no I/O), arms one timer
+// at the multiplexer's next deadline, and posts completions to each caller's executor (the
+// completions of one read in one post per executor). Internal.
 #pragma once
 
 #include "connpool/redis/reply.hpp"
 #include "connpool/redis/url.hpp"
 
-#include "resp.hpp"
+#include "detail/multiplexer.hpp"
+#include "detail/transport.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <string>
-#include <variant>
 #include <vector>
 
 namespace connpool::redis::detail {
 
-namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
 using ReplyHandler = asio::any_completion_handler<void(Result<std::vector<Reply>>)>;
 
-/// Bytes waiting to be written: a hiredis-formatted command or a pre-built batch.
-struct Chunk {
-  FormattedCommand command;
-  std::string owned;
-  [[nodiscard]] asio::const_buffer buffer() const noexcept {
-    return command.empty() ? asio::buffer(owned) : asio::buffer(command.data(), command.size());
-  }
-};
-
-/// One submission waiting for `expected` replies.
-struct Pending {
-  std::size_t expected = 1;
-  std::vector<Reply> replies;
-  ReplyHandler handler;            // empty once the caller cancelled: replies are read and dropped
-  asio::any_io_executor executor;  // where the handler runs (the caller's executor)
-  Clock::time_point deadline = Clock::time_point::max();
-  std::uint64_t seq = 0;
+/// A caller waiting for replies: its handler and the executor it completes on.
+struct Waiter {
+  asio::any_io_executor executor;
+  ReplyHandler handler;
 };
 
 class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
  public:
   using Strand = asio::strand<asio::any_io_executor>;
-  using TcpSocket = asio::ip::tcp::socket;
-  using TlsStream = asio::ssl::stream<TcpSocket>;
-  using UnixSocket = asio::local::stream_protocol::socket;
+  using BrokenCallback = std::function<void(const Error&)>;
 
   ConnectionImpl(Strand strand, RedisUrl url, std::shared_ptr<asio::ssl::context> tls);
 
-  /// Runs on the strand: transport, TLS, then the AUTH/SELECT/SETNAME round trip, all by
-  /// `deadline` (now + url.pool.connect_timeout without one).
+  /// Runs on the strand: transport, TLS and AUTH/SELECT/SETNAME, bounded by `deadline`
+  /// (enforced on the strand), then starts the reader.
   static asio::awaitable<Result<void>> open(std::shared_ptr<ConnectionImpl> self,
-                                            std::optional<Clock::time_point> deadline);
+                                            Clock::time_point deadline);
 
-  /// Queues `chunk` (carrying `expected` commands) and completes `handler` with the replies.
-  /// Thread-safe.
+  /// Queues `chunk` (carrying `expected` commands) and completes `handler` with the replies
+  /// on `executor`. Thread-safe.
   void submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
               asio::any_io_executor executor, ReplyHandler handler);
 
   /// Breaks the connection with `error` (first error wins). Thread-safe.
   void fail(Error error) noexcept;
+
+  /// Calls `callback` once, with the error, when the connection breaks (EOF, I/O or protocol
+  /// error, timeout, close): at once if it is already broken. Replaces an earlier callback.
+  /// It runs on whichever thread saw the failure and must not block. Thread-safe.
+  void on_broken(BrokenCallback callback);
 
   [[nodiscard]] bool broken() const noexcept { return broken_.load(std::memory_order_acquire); }
   [[nodiscard]] std::optional<Error> error() const;
@@ -90,54 +72,35 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   [[nodiscard]] Clock::time_point deadline_from(std::optional<std::chrono::milliseconds> t) const;
 
  private:
+  using Mux = Multiplexer<Waiter>;
+
   static asio::awaitable<void> read_loop(std::shared_ptr<ConnectionImpl> self);
-  static asio::awaitable<void> watch_loop(std::shared_ptr<ConnectionImpl> self);
-  asio::awaitable<Result<void>> open_transport();
-  asio::awaitable<Result<void>> handshake(Clock::time_point deadline);
-  void start_loops();
-  void cancel(std::uint64_t seq) noexcept;
-  static void deliver(const asio::any_io_executor& executor, ReplyHandler handler,
-                      Result<std::vector<Reply>> result);
-  void close_transport() noexcept;  // strand only
-  void arm_watchdog();              // strand only
-  void write_pending();             // strand only: one gather write of everything queued
+  void cancel(std::uint64_t id) noexcept;
+  // Runs `done` and, when the multiplexer has just failed, marks the connection broken,
+  // closes the transport and calls the broken callback. Releases `lock` first.
+  void settle(std::unique_lock<std::mutex>& lock, Mux::Completions& done) noexcept;
+  static void deliver(Mux::Completions& done);
+  void write_round();                                    // strand only
   void on_written(const boost::system::error_code& ec);  // strand only
+  void rearm_timer();                                    // strand only
+  void on_timer(const boost::system::error_code& ec);    // strand only
 
   Strand strand_;
   RedisUrl url_;
-  std::shared_ptr<asio::ssl::context> tls_;
-  std::variant<TcpSocket, TlsStream, UnixSocket> stream_;
-  asio::ip::tcp::resolver resolver_;
-  asio::steady_timer watch_timer_;  // fires at the oldest pending deadline
-  Clock::time_point watch_armed_for_ = Clock::time_point::max();  // strand only
-  bool tls_name_mismatch_ = false;                 // strand only (set by the TLS verify callback)
-  bool connect_timed_out_ = false;                 // strand only
-  RespReader reader_;                              // reader coroutine only
-  std::vector<Chunk> writing_batch_;               // strand only
-  std::vector<asio::const_buffer> write_buffers_;  // strand only
+  Link link_;                                              // strand only
+  asio::steady_timer timer_;                               // strand only
+  Clock::time_point timer_at_ = Clock::time_point::max();  // strand only
 
   mutable std::mutex mu_;
-  std::vector<Chunk> queue_;     // guarded by mu_
-  std::deque<Pending> pending_;  // guarded by mu_; same order as the bytes on the wire
-  bool writing_ = false;         // guarded by mu_: a write_pending() round is scheduled or running
-  std::uint64_t next_seq_ = 1;   // guarded by mu_
-  std::optional<Error> error_;   // guarded by mu_
+  Mux mux_;                                                 // guarded by mu_
+  Clock::time_point armed_for_ = Clock::time_point::max();  // guarded by mu_ (timer hint)
+  BrokenCallback on_broken_;                                // guarded by mu_
   std::atomic<bool> broken_{false};
   std::atomic<std::size_t> in_flight_{0};
 };
 
-/// Coroutine completion token that reports errors as values instead of exceptions.
-inline constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-
-inline std::string ms_text(std::chrono::milliseconds d) {
-  return std::to_string(d.count()) + "ms";
-}
-
-/// The TLS context for `url` (CA file or system store, client certificate, verify mode).
-Result<std::shared_ptr<asio::ssl::context>> make_tls_context(const RedisUrl& url);
-
 /// Queues `chunk` on `impl` and completes with its replies: the async operation behind
-/// Connection::execute and the connect handshake.
+/// Connection::execute.
 template <class Token>
 auto async_submit(std::shared_ptr<ConnectionImpl> impl, Chunk chunk, std::size_t expected,
                   Clock::time_point deadline, Token&& token) {

@@ -29,6 +29,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -109,6 +110,12 @@ class Connection {
   [[nodiscard]] std::size_t in_flight() const noexcept;
   /// Closes the socket without waiting; pending commands fail with io_error.
   void close() noexcept;
+  /// Calls `callback` once with the error when the connection breaks, e.g. the server closed
+  /// it while idle (the reader sees EOF at once): at once if it is already broken. A later
+  /// call replaces the callback. It runs on whichever thread saw the failure (an I/O thread,
+  /// or the one calling close()) and must not block or destroy this Connection; post to your
+  /// own executor from it.
+  void on_broken(std::function<void(const Error&)> callback);
 
   [[nodiscard]] const RedisUrl& url() const noexcept;
 

@@ -41,8 +41,9 @@ namespace connpool::redis {
 class Client;
 
 struct SubscriberOptions {
-  /// Wait before the first reconnect attempt; doubles per failed attempt up to
-  /// reconnect_backoff_max. Defaults 100 ms and 2000 ms.
+  /// Reconnect delay (connpool::core::Backoff): at most reconnect_backoff_initial after the
+  /// first failure, doubling per further failure up to reconnect_backoff_max, with full
+  /// jitter; a successful connection resets it. Defaults 100 ms and 2000 ms.
   std::chrono::milliseconds reconnect_backoff_initial{100};
   std::chrono::milliseconds reconnect_backoff_max{2000};
   /// How long subscribe()/unsubscribe() (and the pattern forms) wait for the server's
@@ -121,7 +122,10 @@ class Subscriber {
   /// Blocking form of any coroutine member: `auto m = sub.wait(sub.receive(1s));`.
   template <class T>
   Result<T> wait(boost::asio::awaitable<Result<T>> op) const {
-    return boost::asio::co_spawn(executor(), std::move(op), boost::asio::use_future).get();
+    // Spawned on the executor the Subscriber was created with, not on its strand: the
+    // operations hop to the strand themselves, so the strand adds nothing but a second
+    // refcounted executor copy shared across threads (see tests/integration/redis/tsan.supp).
+    return boost::asio::co_spawn(spawn_executor(), std::move(op), boost::asio::use_future).get();
   }
   /// Blocking receive with a timeout.
   Result<Message> receive_blocking(std::chrono::milliseconds timeout) {
@@ -144,6 +148,8 @@ class Subscriber {
 
  private:
   explicit Subscriber(std::shared_ptr<detail::SubscriberImpl> impl);
+  // The executor given to create() (the strand's inner executor), for wait().
+  [[nodiscard]] boost::asio::any_io_executor spawn_executor() const;
   std::shared_ptr<detail::SubscriberImpl> impl_;
 };
 

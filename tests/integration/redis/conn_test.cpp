@@ -192,6 +192,31 @@ TEST_F(ConnectionTest, ServerKillsConnectionAllPendingFailWithIoError) {
   EXPECT_EQ(again.error().code(), errc::io_error);
 }
 
+// A pool learns that an idle connection died from the reader, which sees the EOF at once.
+TEST_F(ConnectionTest, OnBrokenFiresOnceWhenTheServerKillsAnIdleConnection) {
+  auto c = open(io_, server_->url("client_name=idle-victim"));
+  ASSERT_TRUE(c);
+  std::promise<Error> broke;
+  std::atomic<int> calls{0};
+  (*c)->on_broken([&](const Error& e) {
+    if (calls.fetch_add(1) == 0) broke.set_value(e);
+  });
+  auto admin = open(io_, server_->url());
+  ASSERT_TRUE(admin);
+  EXPECT_EQ(*cmd(io_, **admin, {"CLIENT", "KILL", "SKIPME", "yes", "USER", "default"}),
+            Reply::integer(1));
+  auto fired = broke.get_future();
+  ASSERT_EQ(fired.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "no command was pending: only the reader can have noticed";
+  EXPECT_EQ(fired.get().code(), errc::io_error);
+  EXPECT_TRUE((*c)->broken());
+  (*c)->close();
+  EXPECT_EQ(calls.load(), 1) << "one-shot";
+  std::atomic<bool> late{false};
+  (*c)->on_broken([&](const Error&) { late = true; });
+  EXPECT_TRUE(late.load()) << "a callback set after the break runs at once";
+}
+
 TEST_F(ConnectionTest, ClientPauseHonoursCommandTimeout) {
   auto c = open(io_, server_->url("command_timeout=200ms"));
   ASSERT_TRUE(c);
@@ -384,6 +409,19 @@ TEST(ConnectionFake, MalformedRespIsProtocolErrorAndBreaks) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), errc::protocol_error) << r.error().to_string();
   EXPECT_TRUE((*c)->broken());
+}
+
+// The deadline is enforced on the connection's own strand: the caller cancels nothing.
+TEST(ConnectionFake, ConnectDeadlineIsEnforcedByTheConnection) {
+  IoThreads io{4};
+  FakeServer fake("");
+  const auto start = std::chrono::steady_clock::now();
+  auto c = io.run(Connection::connect(io.executor(), url_of(fake.url("connect_timeout=30s")),
+                                      start + milliseconds(300)));
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code(), errc::connect_timeout) << c.error().to_string();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10))
+      << "the deadline argument, not connect_timeout, bounded the attempt";
 }
 
 TEST(ConnectionFake, SilentServerGivesConnectTimeout) {

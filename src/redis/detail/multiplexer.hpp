@@ -1,0 +1,256 @@
+// The request/reply engine of a pipelined Redis connection, with no I/O: a queue of requests,
+// write coalescing (hands out the buffers to write), in-order reply matching (fed the bytes
+// read), per-request deadlines (fed the time; tells when to look again), cancellation (a
+// cancelled request that was written keeps its place, so its late reply is still consumed in
+// order and dropped; one not yet written is never sent), unexpected replies and the failure of
+// everything in flight. A thin Asio driver (ConnectionImpl) moves the bytes and the timer and
+// runs the completions; unit tests drive this class with byte strings and a manual clock.
+//
+// Not thread-safe: the driver serialises calls (a mutex, since submit comes from any thread).
+// Completions are appended to a caller-provided vector and must be run by the caller after it
+// released its lock. `Handler` is any move-constructible type; it is never move-assigned
+// (Boost 1.81's any_completion_handler move assignment re-wraps the handler).
+#pragma once
+
+#include "connpool/redis/reply.hpp"
+
+#include "../resp.hpp"
+
+#include <boost/asio/buffer.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace connpool::redis::detail {
+
+/// Bytes of one request: a hiredis-formatted command or a pre-built batch.
+struct Chunk {
+  FormattedCommand command;
+  std::string owned;
+  [[nodiscard]] boost::asio::const_buffer buffer() const noexcept {
+    return command.empty() ? boost::asio::buffer(owned)
+                           : boost::asio::buffer(command.data(), command.size());
+  }
+};
+
+template <class Handler>
+class Multiplexer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Replies = std::vector<Reply>;
+
+  /// A finished request: run `handler` with `result` (outside the driver's lock).
+  struct Completion {
+    Handler handler;
+    Result<Replies> result;
+  };
+  using Completions = std::vector<Completion>;
+
+  /// `endpoint` and `command_timeout` only word the error messages. `max_reply_bytes` bounds
+  /// one reply (url.max_reply_bytes): a reply over it fails every request in flight.
+  Multiplexer(std::string endpoint, std::chrono::milliseconds command_timeout,
+              std::size_t max_reply_bytes = kDefaultMaxReplyBytes)
+      : endpoint_(std::move(endpoint)),
+        command_timeout_(command_timeout),
+        reader_(max_reply_bytes) {}
+
+  /// Queues a request that `chunk` carries and `expected` replies answer. Returns its id for
+  /// cancel(), or 0 when the multiplexer already failed (the handler is then in `out`).
+  std::uint64_t submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
+                       Handler handler, Completions& out) {
+    if (error_) {
+      out.push_back(Completion{std::move(handler), *error_});
+      return 0;
+    }
+    const std::uint64_t id = next_id_++;
+    pending_.emplace_back(id, expected, deadline, std::move(chunk), std::move(handler));
+    ++unwritten_;
+    in_flight_ += expected;
+    return id;
+  }
+
+  /// True once, when a request waits and no write round is scheduled: the driver then runs
+  /// one (prepare_write ... on_written, until prepare_write hands out nothing).
+  bool claim_writer() noexcept {
+    if (writer_active_ || unwritten_ == 0 || error_) return false;
+    writer_active_ = true;
+    return true;
+  }
+
+  /// The buffers of every request not written yet, coalesced into one gather write; they stay
+  /// valid until on_written(). Empty (and the writer released) when there is nothing to write.
+  std::span<const boost::asio::const_buffer> prepare_write() {
+    if (error_ || unwritten_ == 0) {
+      writer_active_ = false;
+      return {};
+    }
+    const std::size_t first = pending_.size() - unwritten_;
+    for (std::size_t i = first; i < pending_.size(); ++i) {
+      writing_.push_back(std::move(pending_[i].chunk));
+    }
+    // Only now, once writing_ stops growing: a short `owned` string lives inside its Chunk
+    // (small-string optimisation), so a reallocation would move the bytes a buffer points at.
+    for (const auto& chunk : writing_) buffers_.push_back(chunk.buffer());
+    unwritten_ = 0;
+    return buffers_;
+  }
+
+  /// The write handed out by prepare_write() finished (successfully or not: a failed write is
+  /// reported with fail()).
+  void on_written() noexcept {
+    writing_.clear();
+    buffers_.clear();
+  }
+
+  /// Bytes read from the server: completes every request whose replies are now all there.
+  /// A malformed, oversized (max_reply_bytes) or unexpected reply fails the multiplexer.
+  /// Completions only reach `out`, run by the caller after this returns: so a reply nobody
+  /// asked for has already broken the connection (error() is set) when the replies matched
+  /// before it in the same bytes are delivered, and no caller can hand the connection back to
+  /// the pool as healthy in between.
+  void on_read(const char* data, std::size_t size, Completions& out) {
+    if (error_) return;
+    if (auto fed = reader_.feed(data, size); !fed) {
+      fail(fed.error(), out);
+      return;
+    }
+    for (;;) {
+      auto next = reader_.next();
+      if (!next) {
+        fail(next.error(), out);
+        return;
+      }
+      if (!*next) return;
+      if (pending_.size() == unwritten_) {
+        fail(Error(errc::protocol_error,
+                   endpoint_ + " sent a reply nobody asked for (push message?)"),
+             out);
+        return;
+      }
+      Pending& front = pending_.front();
+      front.replies.push_back(std::move(**next));
+      if (front.replies.size() < front.expected) continue;
+      in_flight_ -= front.expected;
+      if (front.handler) out.push_back(Completion{front.take_handler(), std::move(front.replies)});
+      pending_.pop_front();
+    }
+  }
+
+  /// The caller of request `id` gave up: it completes now with errc::cancelled. A request
+  /// already written keeps its place (its reply is read and dropped), one not written is
+  /// removed. Unknown or finished ids are ignored.
+  void cancel(std::uint64_t id, Completions& out) {
+    if (id == 0 || error_) return;
+    auto it = std::find_if(pending_.begin(), pending_.end(),
+                           [id](const Pending& p) { return p.id == id; });
+    if (it == pending_.end() || !it->handler) return;
+    out.push_back(
+        Completion{it->take_handler(), Error(errc::cancelled, "redis command cancelled")});
+    const auto index = static_cast<std::size_t>(it - pending_.begin());
+    if (index >= pending_.size() - unwritten_) {
+      in_flight_ -= it->expected;
+      --unwritten_;
+      pending_.erase(it);
+    }
+  }
+
+  /// The clock says `now`: a request still waiting past its deadline fails the multiplexer
+  /// with errc::timeout (RESP replies cannot be skipped, so the connection is done).
+  void on_time(Clock::time_point now, Completions& out) {
+    if (!error_ && next_deadline() <= now) {
+      fail(Error(errc::timeout, "no reply from " + endpoint_ +
+                                    " before the command deadline (command_timeout " +
+                                    std::to_string(command_timeout_.count()) + "ms)"),
+           out);
+    }
+  }
+
+  /// The earliest deadline of a request someone still waits for (max() when none): the driver
+  /// calls on_time() then.
+  [[nodiscard]] Clock::time_point next_deadline() const noexcept {
+    auto next = Clock::time_point::max();
+    for (const auto& p : pending_) {
+      if (p.handler && p.deadline < next) next = p.deadline;
+    }
+    return next;
+  }
+
+  /// Fails every request with `error`, and every later submit. The first error wins.
+  void fail(Error error, Completions& out) {
+    if (error_) return;
+    error_ = std::move(error);
+    for (auto& p : pending_) {
+      if (p.handler) out.push_back(Completion{p.take_handler(), *error_});
+    }
+    pending_.clear();
+    unwritten_ = 0;
+    in_flight_ = 0;
+  }
+
+  [[nodiscard]] const std::optional<Error>& error() const noexcept { return error_; }
+  /// Replies still expected (including those of cancelled requests already written).
+  [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_; }
+  /// Requests queued or on the wire (cancelled-but-written ones included).
+  [[nodiscard]] std::size_t pending() const noexcept { return pending_.size(); }
+
+ private:
+  struct Pending {
+    Pending(std::uint64_t i, std::size_t e, Clock::time_point d, Chunk c, Handler&& h)
+        : id(i), expected(e), deadline(d), chunk(std::move(c)) {
+      handler.emplace(std::move(h));
+      replies.reserve(e);
+    }
+    Pending(Pending&& o) noexcept
+        : id(o.id),
+          expected(o.expected),
+          deadline(o.deadline),
+          chunk(std::move(o.chunk)),
+          replies(std::move(o.replies)) {
+      if (o.handler) handler.emplace(o.take_handler());
+    }
+    // deque::erase move-assigns: rebuild the handler by move construction instead.
+    Pending& operator=(Pending&& o) noexcept {
+      id = o.id;
+      expected = o.expected;
+      deadline = o.deadline;
+      chunk = std::move(o.chunk);
+      replies = std::move(o.replies);
+      handler.reset();
+      if (o.handler) handler.emplace(o.take_handler());
+      return *this;
+    }
+    Handler take_handler() {
+      Handler h(std::move(*handler));
+      handler.reset();
+      return h;
+    }
+
+    std::uint64_t id;
+    std::size_t expected;
+    Clock::time_point deadline;
+    Chunk chunk;  // moved to the write batch once written
+    std::vector<Reply> replies;
+    std::optional<Handler> handler;  // empty once cancelled: the replies are read and dropped
+  };
+
+  std::string endpoint_;
+  std::chrono::milliseconds command_timeout_;
+  RespReader reader_;
+  std::deque<Pending> pending_;  // wire order; the last `unwritten_` are not written yet
+  std::size_t unwritten_ = 0;
+  std::size_t in_flight_ = 0;
+  std::uint64_t next_id_ = 1;
+  bool writer_active_ = false;
+  std::vector<Chunk> writing_;  // the chunks of the write in progress
+  std::vector<boost::asio::const_buffer> buffers_;
+  std::optional<Error> error_;
+};
+
+}  // namespace connpool::redis::detail
