@@ -8,6 +8,7 @@
 
 #include "support/redis_fake_server.hpp"
 #include "support/redis_test_util.hpp"
+#include "support/sanitizer_factor.hpp"
 #include <sys/mman.h>
 
 #include <gtest/gtest.h>
@@ -162,7 +163,9 @@ TEST_F(Hostile, EndlessRepliesStopAtMaxReplyBytesAndMemoryStaysBounded) {
       "%zu MiB\n",
       peak >> 20);
   EXPECT_GT(peak, 0u);
-  EXPECT_LT(peak, std::size_t{256} << 20);
+  // Sanitizers add their own shadow memory (TSan measured 594 MiB for the same run): the bound
+  // still proves the endless replies were cut, since unbounded buffering would reach gigabytes.
+  EXPECT_LT(peak, (std::size_t{256} << 20) * connpool::test::kSanitizerFactor);
   EXPECT_TRUE(eventually([&] { return c.pool().stats().leases == 0; }));
   EXPECT_TRUE(eventually([&] {
     (void)c.wait(c.get("k"));  // acquiring finds broken connections and closes them
