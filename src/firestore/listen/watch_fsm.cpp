@@ -151,7 +151,10 @@ std::optional<Snapshot> WatchFsm::push(const google::protobuf::Timestamp& read_t
       if (it != docs_.end()) deletes.push_back(it->second);
     } else if (it == docs_.end()) {
       adds.push_back(std::move(*change));
-    } else if (it->second.update_time != change->update_time) {
+    } else if (it->second.update_time < change->update_time) {
+      // Only a newer version is a change. After a resume the server may send a document at a
+      // version older than one already delivered (seen with the emulator under stream resets):
+      // a document's update time never goes back while it exists, so that is stale, not news.
       updates.emplace_back(it->second, std::move(*change));
     }
   }

@@ -193,6 +193,23 @@ TEST(WatchFsm, ChangesAfterTheLastSnapshotAreReplayedAfterAReconnectNotLostOrRep
   EXPECT_EQ(fsm.resume_token(), "t2");
 }
 
+TEST(WatchFsm, AStaleVersionAfterAResumeIsNotReportedAsAChange) {
+  WatchFsm fsm;
+  initial(fsm, {"a"});
+  auto newer = feed(
+      fsm, {change("a", 30, 3), target(v1::TargetChange::CURRENT, {kId}, "t2"), global(300, "t2")});
+  ASSERT_EQ(newer.size(), 1U);
+  fsm.on_stream_closed();
+  // The resumed stream sends "a" at an older version first, then a newer one.
+  auto steps = feed(
+      fsm, {target(v1::TargetChange::ADD, {kId}), change("a", 20, 2),
+            target(v1::TargetChange::CURRENT, {kId}, "t3"), global(400, "t3"), change("a", 40, 4),
+            target(v1::TargetChange::NO_CHANGE, {kId}, "t4"), global(500, "t4")});
+  ASSERT_EQ(steps.size(), 1U) << "the stale version must not make a snapshot";
+  ASSERT_EQ(steps[0].snapshot->changes.size(), 1U);
+  EXPECT_EQ(steps[0].snapshot->changes[0].document.get("n")->as<std::int64_t>(), 4);
+}
+
 TEST(WatchFsm, ResetPresumesEveryDocumentRemovedUntilResent) {
   WatchFsm fsm;
   initial(fsm, {"a", "b"});
