@@ -451,6 +451,9 @@ std::optional<Error> Engine::circuit_check_locked(TimePoint now, Actions& action
   if (counters_.last_error) message += "; last error: " + counters_.last_error->message();
   Error error(errc::circuit_open, std::move(message));
   ++counters_.errors_by_type[static_cast<std::size_t>(errc::circuit_open)];
+  // Counted like any error (connection_pool_errors_total{type="circuit_open"}), but not made
+  // last_error: that keeps the backend's own failure, which is what the message above quotes.
+  if (observer_) actions.events.emplace_back([error](PoolObserver& o) { o.on_error(error); });
   return error;
 }
 

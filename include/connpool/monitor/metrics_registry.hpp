@@ -27,11 +27,11 @@ namespace connpool::monitor {
 /// validation_failed, validation_timeout) plus what the Redis and Firestore connectors and
 /// health checks return for a failed connect or check. Any other type appears on its first
 /// occurrence. (circuit_open is not here: rejected acquires are not reported to observers.)
-inline constexpr std::array<errc, 11> kPoolErrorTypes = {
+inline constexpr std::array<errc, 12> kPoolErrorTypes = {
     errc::acquire_timeout,   errc::connect_failed,     errc::connect_timeout,
     errc::validation_failed, errc::validation_timeout, errc::auth_failed,
     errc::tls_error,         errc::io_error,           errc::timeout,
-    errc::protocol_error,    errc::server_error,
+    errc::protocol_error,    errc::server_error,       errc::circuit_open,
 };
 
 /// Where each connpool metric comes from:

@@ -25,10 +25,13 @@ TEST_F(PoolTest, BreakerOpensOnBrokenCallsFailsFastAndClosesAfterAProbe) {
   }
   auto s = pool.stats();
   EXPECT_EQ(s.circuit_state, core::CircuitState::open);
+  const int errors_before = observer->errors.load();
   auto refused = spawn_acquire(pool);
   ASSERT_TRUE(run_until(ioc, [&] { return refused->has_value(); }));
   const Error& e = (*refused)->error();
   EXPECT_EQ(e.code(), errc::circuit_open);
+  // The observer counts the rejection (connection_pool_errors_total{type="circuit_open"}).
+  EXPECT_EQ(observer->errors.load(), errors_before + 1);
   EXPECT_NE(e.message().find("circuit open in pool 'test' (failure rate 100% over 4 calls); "
                              "next probe in 5s"),
             std::string::npos)
