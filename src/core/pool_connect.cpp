@@ -130,8 +130,8 @@ void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time,
       slot.expires_at = lifetime_deadline_locked(now);
       slot.leases.reserve(std::min<std::size_t>(config_.max_leases_per_connection, 16));
       if (generation != connect_generation_.load()) {
-        slot.retiring = true;  // started before retire_all(): may point at the old backend
-        slot.close_reason = CloseReason::retired;
+        // Started before retire_all(): may point at the old backend.
+        slot.doom(CloseReason::retired);
       }
       return_slot_locked(&slot, now, actions);  // to a waiter, to idle, or closed if the pool is
     } else {

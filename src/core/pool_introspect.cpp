@@ -88,13 +88,13 @@ std::vector<ConnectionInfo> Engine::connections() const {
   for (const Slot& slot : slots_) {
     ConnectionInfo info;
     info.id = slot.id;
-    if (slot.checking) {
+    if (is_checking(slot.state)) {
       info.state = ConnectionInfo::State::checking;
-    } else if (slot.leases.empty()) {
+    } else if (slot.state == SlotState::idle) {
       info.state = ConnectionInfo::State::idle;
     } else {
-      info.state = (slot.broken || slot.retiring) ? ConnectionInfo::State::draining
-                                                  : ConnectionInfo::State::in_use;
+      info.state =
+          is_doomed(slot.state) ? ConnectionInfo::State::draining : ConnectionInfo::State::in_use;
     }
     info.age = now - slot.created_at;
     info.idle_for = slot.leases.empty() ? now - slot.last_used : Nanos(0);
@@ -116,24 +116,28 @@ std::string Engine::check_invariants() const {
   std::size_t in_idle = 0;
   std::size_t active = 0;
   bool has_room = false;
+  // The state enum rules out the flag combinations that used to need checking here; what is
+  // left is that the state agrees with the lease list, the counters and the idle list.
   for (const Slot& s : slots_) {
-    if (!s.leases.empty()) ++in_use;
+    if (is_leased(s.state)) ++in_use;
     leases += s.leases.size();
-    if (s.checking) ++checking;
-    if (s.in_idle) ++in_idle;
-    if (!s.retiring && !s.broken) ++active;
+    if (is_checking(s.state)) ++checking;
+    if (s.state == SlotState::idle) ++in_idle;
+    if (!is_doomed(s.state)) ++active;
+    if (s.bad_transition) problems << "a connection saw a transition its state forbids; ";
+    if (s.state == SlotState::unplaced || s.state == SlotState::doomed_unplaced) {
+      problems << "a connection is neither idle, leased nor being checked (leaked slot); ";
+    }
+    if (is_leased(s.state) == s.leases.empty()) {
+      problems << "a connection in state " << to_string(s.state) << " carries " << s.leases.size()
+               << " leases; ";
+    }
     if (s.leases.size() > config_.max_leases_per_connection) {
       problems << "a connection carries " << s.leases.size() << " leases (limit "
                << config_.max_leases_per_connection << "); ";
     }
-    if (s.in_idle && (!s.leases.empty() || s.checking || s.broken || s.retiring)) {
-      problems << "an idle-listed connection is leased, checked, broken or retiring; ";
-    }
-    if (!s.in_idle && s.leases.empty() && !s.checking) {
-      problems << "a connection is neither idle, leased nor being checked (leaked slot); ";
-    }
     if (!s.leases.empty() && can_take_lease(s)) has_room = true;
-    if (!s.conn && !s.broken) problems << "a slot in service has no connection; ";
+    if (!s.conn && !is_doomed(s.state)) problems << "a slot in service has no connection; ";
   }
   if (in_use != in_use_) problems << "in_use " << in_use_ << " != counted " << in_use << "; ";
   if (leases != leases_) problems << "leases " << leases_ << " != counted " << leases << "; ";

@@ -87,8 +87,7 @@ void Engine::maintain_locked(TimePoint now, Actions& actions) {
                now - std::max(slot->last_used, slot->last_validated) >=
                    config_.health_check_interval) {
       idle_.erase(std::find(idle_.begin(), idle_.end(), slot));
-      slot->in_idle = false;
-      slot->checking = true;
+      slot->apply(SlotEvent::check_start);
       ++checking_;
       actions.to_check.push_back(slot);
     }
@@ -97,10 +96,7 @@ void Engine::maintain_locked(TimePoint now, Actions& actions) {
   for (Slot& slot : slots_) {
     if (slot.leases.empty()) continue;
     // Leased connections past their lifetime take no new leases and close when returned.
-    if (now >= slot.expires_at && !slot.retiring) {
-      slot.retiring = true;
-      slot.close_reason = CloseReason::lifetime;
-    }
+    if (now >= slot.expires_at && !is_doomed(slot.state)) slot.doom(CloseReason::lifetime);
     if (config_.leak_detection_threshold.count() == 0) continue;
     for (LeaseRecord& record : slot.leases) {
       if (record.leak_reported || now - record.acquired_at < config_.leak_detection_threshold) {

@@ -51,7 +51,7 @@ Result<void> Engine::resize(std::size_t min_size, std::size_t max_size) {
     target_ = std::clamp(target_, min_size, max_size);
     config_.min_idle = std::min(config_.min_idle, max_size);
     std::size_t active = 0;  // what stays in service; closing ones are on their way out
-    for (const Slot& s : slots_) active += (s.retiring || s.broken) ? 0 : 1;
+    for (const Slot& s : slots_) active += is_doomed(s.state) ? 0 : 1;
     // Shrink: idle connections go now, busy ones when their last lease returns.
     while (active + connecting_ > max_size && !idle_.empty()) {
       destroy_locked(idle_.front(), CloseReason::shrink, actions);
@@ -59,9 +59,8 @@ Result<void> Engine::resize(std::size_t min_size, std::size_t max_size) {
     }
     for (Slot& s : slots_) {
       if (active + connecting_ <= max_size) break;
-      if (s.retiring || s.broken) continue;
-      s.retiring = true;
-      s.close_reason = CloseReason::shrink;
+      if (is_doomed(s.state)) continue;  // (no idle one is left here: they went first)
+      s.doom(CloseReason::shrink);
       --active;
     }
     plan_connects_locked(clock_->now(), actions);

@@ -22,9 +22,8 @@ void Engine::retire_all() noexcept {
     connect_backoff_.reset();
     next_connect_at_ = TimePoint{};
     for (Slot& s : slots_) {
-      if (s.broken || s.retiring) continue;
-      s.retiring = true;
-      s.close_reason = CloseReason::retired;
+      if (is_doomed(s.state) || s.state == SlotState::idle) continue;  // idle: closed below
+      s.doom(CloseReason::retired);
     }
     // Idle ones go now; checking ones when their check completes; leased ones on return.
     while (!idle_.empty()) destroy_locked(idle_.front(), CloseReason::retired, actions);

@@ -31,10 +31,7 @@ asio::awaitable<Result<void>> Engine::validate_with_timeout(Slot* slot) {
     {
       std::lock_guard lock(mu_);
       parked = std::shared_ptr<void>(std::move(slot->conn));
-      if (!slot->broken) {
-        slot->broken = true;
-        slot->close_reason = CloseReason::health_check;
-      }
+      slot->doom(CloseReason::health_check);
     }
     race->keep_until_done(std::move(parked));
   }
@@ -67,13 +64,10 @@ asio::awaitable<void> Engine::check_task(std::shared_ptr<Engine> self, Slot* slo
   {
     std::lock_guard lock(self->mu_);
     const TimePoint now = self->clock_->now();
-    slot->checking = false;
+    slot->apply(SlotEvent::check_end);
     --self->checking_;
     slot->last_validated = now;
-    if (!result && !slot->broken) {
-      slot->broken = true;
-      slot->close_reason = CloseReason::health_check;
-    }
+    if (!result) slot->doom(CloseReason::health_check);
     self->return_slot_locked(slot, now, actions);
   }
   self->run(actions);
