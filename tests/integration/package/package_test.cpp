@@ -99,7 +99,9 @@ TEST_F(PackageTest, InstallHasLibrariesHeadersCMakePackageAndPkgConfigFiles) {
         "lib/cmake/connpool/connpoolConfig.cmake", "lib/cmake/connpool/connpoolTargets.cmake",
         "lib/pkgconfig/connpool-core.pc", "lib/pkgconfig/connpool-redis.pc",
         "lib/pkgconfig/connpool-firestore.pc", "lib/pkgconfig/connpool-monitor.pc",
-        "lib/pkgconfig/connpool-config.pc", "lib/pkgconfig/connpool-service.pc"}) {
+        "lib/pkgconfig/connpool-config.pc", "lib/pkgconfig/connpool-defaults.pc",
+        "lib/pkgconfig/connpool-service.pc", "lib/libconnpool_defaults.a",
+        "include/connpool/redis/default_pool.hpp"}) {
     EXPECT_TRUE(stdfs::exists(prefix() + "/" + file)) << file;
   }
   // The service layer's public headers stand alone: none reaches into a detail header.
@@ -160,10 +162,11 @@ TEST_F(PackageTest, ExamplesBuildWithPkgConfigOnlyFromARelocatedPrefix) {
   const std::string out = kWork + "/pkgconfig-consumer";
   stdfs::remove_all(out);
   stdfs::create_directories(out);
-  // Two programs: the Redis quick start (connpool-redis) and the embedded service
-  // (connpool-service, which pulls in every other .pc file).
+  // Two programs: the Redis quick start (connpool-defaults: it calls the default-pool helpers,
+  // which read the configuration) and the embedded service (connpool-service, which pulls in
+  // every other .pc file).
   for (const auto& [source, module] : std::vector<std::pair<std::string, std::string>>{
-           {"redis_quickstart", "connpool-redis"}, {"embedded_service", "connpool-service"}}) {
+           {"redis_quickstart", "connpool-defaults"}, {"embedded_service", "connpool-service"}}) {
     auto compile = sh(launcher() + quote(PACKAGE_CXX) + " -std=c++20 -O1 " +
                           quote(kSource + "/examples/" + source + ".cpp") + " -o " +
                           quote(out + "/" + source) +

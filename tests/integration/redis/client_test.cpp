@@ -3,8 +3,6 @@
 // wait() form, with auto-pipelining on and off.
 #include "connpool/redis/client.hpp"
 
-#include "connpool/redis/default_pool.hpp"
-
 #include "support/redis_server.hpp"
 #include "support/redis_test_util.hpp"
 
@@ -415,37 +413,6 @@ TEST_P(ClientTest, DirectLease) {
   EXPECT_EQ(*r, Reply::status("OK"));
   lease.discard();
   EXPECT_EQ(c.exclusive_pool().stats().leases, 0u);
-}
-
-// The original system's helpers on the process-wide default pool (REDIS_URL, overridden here
-// with configure() because the test server runs on a random port).
-TEST(DefaultPool, HelpersAndScopedLease) {
-  ASSERT_NE(g_server, nullptr);
-  auto bad = DefaultRedisRegistry::instance().configure("redis://u:hunter2@h:port");
-  ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().message().find("hunter2"), std::string::npos);
-  ASSERT_TRUE(DefaultRedisRegistry::instance().configure(g_server->url()));
-
-  auto set = redis_set("default:k", "v1", std::chrono::seconds(60));
-  ASSERT_TRUE(set) << set.error().to_string();
-  EXPECT_TRUE(*set);
-  auto got = redis_get("default:k");
-  ASSERT_TRUE(got) << got.error().to_string();
-  EXPECT_EQ(*got, "v1");
-  EXPECT_EQ(*redis_get("default:missing"), std::nullopt);
-
-  auto pool = get_redis_pool();
-  ASSERT_TRUE(pool);
-  EXPECT_EQ(pool->pool().name(), "redis-default");
-  {
-    auto conn = PooledConnection::acquire();
-    ASSERT_TRUE(conn) << conn.error().to_string();
-    auto ttl = conn->command({"TTL", "default:k"});
-    ASSERT_TRUE(ttl);
-    EXPECT_GT(ttl->as_integer(), 0);
-    EXPECT_EQ(pool->exclusive_pool().stats().leases, 1u);
-  }
-  EXPECT_EQ(pool->exclusive_pool().stats().leases, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(AutoPipelining, ClientTest, ::testing::Values(true, false),
