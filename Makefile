@@ -12,7 +12,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps build test test-tsan test-core-tsan sanitize sanitize-asan sanitize-tsan bench \
-  demo format format-check clean soak fuzz fuzz-ci package stress
+  demo format format-check clean soak fuzz fuzz-ci package stress bench-firestore-node
 
 all: build
 
@@ -73,6 +73,14 @@ sanitize-tsan: deps
 	@$(TSAN_CMAKE) >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	@$(TSAN_ENV) ctest --test-dir build-tsan $(CTEST_FLAGS) -j $(JOBS)
+
+# The official Node client (@google-cloud/firestore, npm-installed into $(BUILD)/firestore-node)
+# against `connpool bench firestore` on one emulator, alternating, ROUNDS rounds (default 3):
+# the ratio table of docs/BENCHMARKS.md. Not part of make test.
+bench-firestore-node: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target connpool
+	@bash bench/firestore-node/compare.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory build CMAKE_FLAGS="$(CMAKE_FLAGS) -DCONNPOOL_BUILD_BENCH=ON"

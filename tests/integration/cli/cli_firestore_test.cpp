@@ -200,5 +200,42 @@ TEST_F(CliFirestore, WatchPrintsAnotherProcesssChangesInOrderAndExitsOnSigint) {
   EXPECT_TRUE(changes[1]["readTime"].is_string());
 }
 
+/// `connpool bench firestore ... --json` for a short run on `collection` (10 seeded documents).
+RunResult run_bench(const std::map<std::string, std::string>& env, const std::string& op,
+                    const std::string& collection) {
+  return run_connpool(
+      {"bench", "firestore", "--mode", "pooled", "--op", op, "--concurrency", "4", "--duration",
+       "0.5", "--warmup", "0.2", "--docs", "10", "--collection", collection, "--json"},
+      env, std::chrono::seconds(120));
+}
+
+TEST_F(CliFirestore, BenchChecksItsResultsAndReportsCpuPerOperation) {
+  auto r = run_bench(env(), "all", "bench_ok");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = json_lines(r.out);
+  ASSERT_EQ(rows.size(), 3u) << r.out;
+  std::vector<std::string> ops;
+  for (const auto& row : rows) {
+    ops.push_back(row["op"].get<std::string>());
+    EXPECT_GT(row["ops"].get<std::uint64_t>(), 0u) << row;
+    EXPECT_EQ(row["errors"].get<std::uint64_t>(), 0u) << row;
+    EXPECT_GT(row["cpu_us_per_op"].get<double>(), 0.0) << row;
+  }
+  EXPECT_EQ(ops, (std::vector<std::string>{"get", "set", "query"}));
+}
+
+TEST_F(CliFirestore, BenchCountsAWrongQueryResultAsAnError) {
+  // A document the bench did not seed matches `city == Paris`: 4 results where 3 are expected.
+  TempConfig stray(R"({"id": "stray", "fields": {"city": {"stringValue": "Paris"}}})"
+                   "\n");
+  ASSERT_EQ(run_with_stdin("import bench_stray", stray.path()).exit_code, 0);
+  auto r = run_bench(env(), "query", "bench_stray");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  const auto rows = json_lines(r.out);
+  ASSERT_EQ(rows.size(), 1u) << r.out;
+  EXPECT_GT(rows[0]["errors"].get<std::uint64_t>(), 0u) << rows[0];
+  EXPECT_NE(r.err.find("query city == Paris: 4 documents, expected 3"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace connpool::test
