@@ -106,6 +106,15 @@ TEST_F(ProxyClients, G_RedisCliAndRedisBenchmark) {
   EXPECT_NE(r.out.find("requests per second"), std::string::npos) << r.out;
 }
 
+// examples/python/redis_pool.py: the original helpers on redis-py pointed at the proxy.
+TEST_F(ProxyClients, G_PythonExample) {
+  const auto r = run_program("/usr/bin/python3", {PYTHON_EXAMPLE},
+                             {{"CONNPOOL_PROXY_URL", "redis://127.0.0.1:" + std::to_string(port_)}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("redis_get('key') -> 'value'"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("pipeline -> [True, True]"), std::string::npos) << r.out;
+}
+
 TEST_F(ProxyClients, H_UpstreamKilledAndRestarted) {
   redis_->stop();
   step("down");
