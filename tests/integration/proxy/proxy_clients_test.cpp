@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <string>
 #include <thread>
@@ -108,8 +109,9 @@ TEST_F(ProxyClients, G_RedisCliAndRedisBenchmark) {
 
 // examples/python/redis_pool.py: the original helpers on redis-py pointed at the proxy.
 TEST_F(ProxyClients, G_PythonExample) {
-  const auto r = run_program("/usr/bin/python3", {PYTHON_EXAMPLE},
-                             {{"CONNPOOL_PROXY_URL", "redis://127.0.0.1:" + std::to_string(port_)}});
+  const auto r =
+      run_program("/usr/bin/python3", {PYTHON_EXAMPLE},
+                  {{"CONNPOOL_PROXY_URL", "redis://127.0.0.1:" + std::to_string(port_)}});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("redis_get('key') -> 'value'"), std::string::npos) << r.out << r.err;
   EXPECT_NE(r.out.find("pipeline -> [True, True]"), std::string::npos) << r.out;
@@ -121,6 +123,38 @@ TEST_F(ProxyClients, H_UpstreamKilledAndRestarted) {
   std::string error;
   ASSERT_TRUE(redis_->restart(&error)) << error;
   step("back");
+}
+
+// `proxies:` in the YAML file: `connpool serve` runs the proxy next to its pool and stops it on
+// SIGTERM.
+TEST_F(ProxyClients, I_UnderServe) {
+  const std::uint16_t port = free_loopback_port();
+  const std::uint16_t admin = free_loopback_port();
+  TempConfig config("pools:\n  cache:\n    backend: redis\n    url: " + redis_->url() +
+                    "\n    min_size: 1\n    max_size: 4\nproxies:\n  sidecar:\n    pool: cache\n"
+                    "    listen: [127.0.0.1:" +
+                    std::to_string(port) + "]\nadmin:\n  port: " + std::to_string(admin) + "\n");
+  ServeChild serve({"serve", "--config", config.path(), "--drain-timeout", "5s"}, {});
+  for (int i = 0; i < 200 && !accepts(port); ++i) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(accepts(port)) << serve.output();
+  auto r = run_program("/usr/bin/redis-cli", {"-p", std::to_string(port), "INCR", "served"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find_first_of("0123456789"), std::string::npos) << r.out;
+  EXPECT_NE(serve.output().find("proxy 'sidecar' listening on 127.0.0.1:"), std::string::npos)
+      << serve.output();
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait_exit(20s), 0) << serve.output();
+  EXPECT_FALSE(accepts(port));
+}
+
+// A proxy naming a pool that does not exist is a configuration error naming the key.
+TEST_F(ProxyClients, J_ServeRejectsAProxyWithoutItsPool) {
+  TempConfig config("pools:\n  cache:\n    backend: redis\n    url: " + redis_->url() +
+                    "\nproxies:\n  sidecar:\n    pool: nope\n    listen: 127.0.0.1:1\n");
+  const auto r = run_connpool({"serve", "--config", config.path()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("proxies.sidecar.pool: no pool is called 'nope'"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace
