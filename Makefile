@@ -6,13 +6,15 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 600
 DEMO_DURATION ?= 30
+BENCH_ROUNDS ?= 3
+BENCH_REQUESTS ?= 50000
 # ccache hits across checkouts (CI builds a fresh clone in another folder): paths relative to
 # the repository, and the working directory kept out of the hash.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps build test test-tsan test-core-tsan sanitize sanitize-asan sanitize-tsan bench \
-  demo format format-check clean soak fuzz fuzz-ci package stress bench-firestore-node
+  demo format format-check clean soak fuzz fuzz-ci package stress bench-firestore-node bench-proxy
 
 all: build
 
@@ -85,6 +87,13 @@ bench-firestore-node: deps
 bench: deps
 	@$(MAKE) --no-print-directory build CMAKE_FLAGS="$(CMAKE_FLAGS) -DCONNPOOL_BUILD_BENCH=ON"
 	@$(BUILD)/bin/connpool_core_bench --benchmark_counters_tabular=true
+
+# `connpool proxy` against redis-server direct and nutcracker (docs/BENCHMARKS.md). Not part of
+# make test: several minutes of redis-benchmark.
+bench-proxy: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target connpool
+	@/usr/bin/python3 bench/proxy/bench_proxy.py $(BUILD)/bin/connpool $(BENCH_ROUNDS) $(BENCH_REQUESTS)
 
 demo: build
 	@if [[ -x $(BUILD)/bin/connpool ]]; then \

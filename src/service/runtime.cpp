@@ -124,6 +124,8 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
     }
   }
 
+  if (auto r = rt->start_proxies(config, executor, options); !r) return std::move(r).error();
+
   if (options.admin) {
     monitor::AdminServerOptions ao;
     ao.bind_address = config.admin.bind;
@@ -141,6 +143,7 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
 }
 
 Runtime::~Runtime() {
+  stop_proxies();
   stop_admin();
   // A group holds its cluster client, whose observer factory holds the metrics registry, which
   // holds the pool registry: forget the groups so the cycle does not keep them all alive.
@@ -176,7 +179,9 @@ std::string Runtime::admin_url() const {
 }
 
 asio::awaitable<void> Runtime::drain(std::chrono::milliseconds deadline) {
-  // Stop every pool handing out first, then wait for each within what is left of the deadline.
+  // Proxies stop taking clients first (their pinned leases go back as the clients close), then
+  // every pool stops handing out, then each is waited for within what is left of the deadline.
+  stop_proxies();
   std::vector<std::function<asio::awaitable<void>(std::chrono::nanoseconds)>> closers;
   for (auto& e : redis_) {
     e.client.pool().close_now();
