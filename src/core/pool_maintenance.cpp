@@ -42,6 +42,10 @@ Nanos Engine::housekeeping_period() const {
                          config_.leak_detection_threshold, config_.max_lifetime}) {
     if (d.count() > 0) finest = std::min(finest, d / 2);
   }
+  // Predictive sizing samples demand every tick.
+  if (config_.sizing_mode() == SizingMode::predictive) {
+    finest = std::min(finest, config_.predictive.sample_interval);
+  }
   return std::max<Nanos>(finest, milliseconds(10));
 }
 
@@ -134,7 +138,7 @@ void Engine::maintain_locked(TimePoint now, Actions& actions) {
     }
   }
 
-  if (config_.dynamic_sizing.enabled) scale_locked(now, actions);
+  size_locked(now, actions);
   plan_connects_locked(now, actions);
   TimePoint next = now + housekeeping_period();
   if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
@@ -151,7 +155,8 @@ void Engine::maintain_locked(TimePoint now, Actions& actions) {
 }
 
 std::size_t Engine::effective_min_locked() const {
-  return config_.dynamic_sizing.enabled ? std::max(config_.min_size, target_) : config_.min_size;
+  return config_.sizing_mode() == SizingMode::fixed ? config_.min_size
+                                                    : std::max(config_.min_size, target_);
 }
 
 // Dynamic sizing: raise the target while the pool is busy (pre-opening connections), lower it
@@ -174,10 +179,7 @@ void Engine::scale_locked(TimePoint now, Actions& actions) {
   const std::size_t base = std::min(std::max(target_, config_.min_size), open);
   target_ = std::max(config_.min_size, base > d.scale_down_step ? base - d.scale_down_step : 0);
   last_scale_change_ = now;
-  for (std::size_t closed = 0;
-       closed < d.scale_down_step && slots_.size() > target_ && !idle_.empty(); ++closed) {
-    destroy_locked(idle_.front(), CloseReason::shrink, actions);
-  }
+  shrink_to_target_locked(d.scale_down_step, actions);
 }
 
 std::string Engine::state_summary_locked() const {
@@ -563,6 +565,9 @@ PoolStats Engine::stats() const {
         std::chrono::duration_cast<std::chrono::system_clock::duration>(now - breaker_.since());
   }
   s.target_size = effective_min_locked();
+  s.sizing = config_.sizing_mode();
+  s.forecast = forecaster_.forecast(config_.predictive.horizon);
+  s.acquire_rate = acquire_rate_;
 
   std::vector<Nanos> ages;
   std::vector<std::uint64_t> uses;
