@@ -7,6 +7,7 @@
 #include "engine.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace connpool::core::detail {
 
@@ -44,7 +45,13 @@ void Engine::predict_locked(TimePoint now, Actions& actions) {
   // now is callers failing fast, not load to prepare for).
   if (config_.circuit_breaker.enabled && breaker_.state() == CircuitState::open) return;
 
-  const std::size_t want = std::clamp(forecaster_.target(), config_.min_size, config_.max_size);
+  // Rounded up with a little slack: Holt's level wobbles around a flat demand by a hair, and 6.001
+  // connections must not open a 7th only for the next wobble to close it again.
+  constexpr double kSlack = 0.1;
+  const double raw =
+      std::max(forecaster_.forecast(p.horizon), forecaster_.level()) * (1.0 + p.headroom);
+  const auto rounded = static_cast<std::size_t>(std::ceil(std::max(0.0, raw - kSlack)));
+  const std::size_t want = std::clamp(rounded, config_.min_size, config_.max_size);
   if (want >= target_) {
     target_ = want;
     last_scale_change_ = now;
