@@ -1,10 +1,12 @@
 // Dynamic pool sizing under a burst (issue 7): BURST_S seconds at 200 concurrent callers, then
 // TAIL_S seconds at 5, on a core pool whose connector takes a realistic time to connect (10 ms)
 // and whose operation holds the lease for a service time (5 ms, an Asio timer: no CPU spent).
-// Two pools in one run, one after the other on the same machine:
-//   dynamic: min_size 5, max_size 64, dynamic sizing on (up: 0.75 utilization, +8 per 100 ms;
+// Three pools in one run, one after the other on the same machine:
+//   dynamic: min_size 5, max_size 64, sizing reactive (up: 0.75 utilization, +8 per 100 ms;
 //            down: 0.5 utilization, -8 per 2 s). The 5 tail callers keep 5 leases out all the
 //            time, so the pool settles where 5 / size > 0.5 (8 connections), not at 5.
+//   off:     the same pool with the feature off (sizing fixed): min_size 5, growth on demand to
+//            64, so the difference to `dynamic` is what dynamic sizing itself does
 //   fixed:   min_size = max_size = 64, pre-opened
 // Prints the pool size every second and the acquire-wait p50/p99 of each phase.
 // Usage: connpool_dynamic_sizing_bench [BURST_S=10] [TAIL_S=30]
@@ -177,13 +179,16 @@ int main(int argc, char** argv) {
 
   core::PoolConfig dynamic = base;
   dynamic.min_size = 5;
-  dynamic.dynamic_sizing.enabled = true;
+  dynamic.sizing = core::SizingMode::reactive;
   dynamic.dynamic_sizing.scale_up_utilization = 0.75;
   dynamic.dynamic_sizing.scale_up_cooldown = 100ms;
   dynamic.dynamic_sizing.scale_up_step = 8;
   dynamic.dynamic_sizing.scale_down_utilization = 0.5;
   dynamic.dynamic_sizing.scale_down_cooldown = 2s;
   dynamic.dynamic_sizing.scale_down_step = 8;
+
+  core::PoolConfig off = dynamic;
+  off.sizing = core::SizingMode::fixed;
 
   core::PoolConfig fixed = base;
   fixed.min_size = 64;
@@ -192,10 +197,12 @@ int main(int argc, char** argv) {
               burst_s, tail_s, static_cast<long long>(kConnectTime.count()),
               static_cast<long long>(kServiceTime.count()));
   const RunResult d = run("dynamic", dynamic, burst_s, tail_s);
+  const RunResult o = run("off", off, burst_s, tail_s);
   const RunResult f = run("fixed", fixed, burst_s, tail_s);
   std::printf("\n%-8s %9s %10s %10s %9s %9s %5s %9s %14s %8s\n", "pool", "burst ops", "burst p50",
               "burst p99", "tail p50", "tail p99", "peak", "end size", "<=2xmin after", "failures");
-  for (const auto& [name, r] : {std::pair{"dynamic", d}, std::pair{"fixed", f}}) {
+  for (const auto& [name, r] :
+       {std::pair{"dynamic", d}, std::pair{"off", o}, std::pair{"fixed", f}}) {
     char near[32] = "never";
     if (r.back_near_min_s >= 0) std::snprintf(near, sizeof near, "%.0f s", r.back_near_min_s);
     std::printf("%-8s %9zu %8.0fus %8.0fus %7.0fus %7.0fus %5zu %9zu %14s %8ld\n", name,

@@ -15,6 +15,7 @@ inline constexpr int kExitConfigError = 2;  ///< bad configuration or command li
 // subcommand with a callback that stores its exit code in `exit_code`.
 void add_bench_redis(CLI::App& bench, int& exit_code);      // bench/cmd_bench_redis.cpp
 void add_bench_firestore(CLI::App& bench, int& exit_code);  // bench/cmd_bench_firestore.cpp
+void add_bench_sizing(CLI::App& bench, int& exit_code);     // bench/cmd_bench_sizing.cpp
 void add_firestore(CLI::App& app, int& exit_code);          // firestore/cmd_firestore.cpp
 void add_demo(CLI::App& app, int& exit_code);               // demo/cmd_demo.cpp
 void add_serve(CLI::App& app, int& exit_code);              // serve/cmd_serve.cpp

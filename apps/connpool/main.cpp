@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
 #if CONNPOOL_CMD_bench_firestore
   connpool::cli::add_bench_firestore(*bench, exit_code);
 #endif
+#if CONNPOOL_CMD_bench_sizing
+  connpool::cli::add_bench_sizing(*bench, exit_code);
+#endif
 #if CONNPOOL_CMD_firestore
   connpool::cli::add_firestore(app, exit_code);
 #endif

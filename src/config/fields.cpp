@@ -175,6 +175,14 @@ const PoolField kPoolFields[] = {
     {"max_leases_per_connection", std::nullopt, ValueKind::size,
      set_size<Top<&PoolConfig::max_leases_per_connection>>,
      get_size<Top<&PoolConfig::max_leases_per_connection>>},
+    {"sizing", std::nullopt, ValueKind::order,
+     [](PoolSpec& p, std::string_view t) -> std::optional<std::string> {
+       auto mode = core::parse_sizing_mode(t);
+       if (!mode) return "must be fixed, reactive or predictive, got " + quote(t);
+       p.pool.sizing = *mode;
+       return std::nullopt;
+     },
+     [](const PoolSpec& p) { return std::string(core::to_string(p.pool.sizing)); }},
     // circuit_breaker.*: CircuitBreakerConfig (connpool/core/circuit_breaker.hpp).
     {"circuit_breaker.enabled", std::nullopt, ValueKind::boolean,
      set_bool<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::enabled>>,
@@ -216,7 +224,8 @@ const PoolField kPoolFields[] = {
     {"circuit_breaker.half_open_calls", std::nullopt, ValueKind::size,
      set_size<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::half_open_calls>>,
      get_size<In<&PoolConfig::circuit_breaker, &core::CircuitBreakerConfig::half_open_calls>>},
-    // dynamic_sizing.*: DynamicSizingConfig (connpool/core/pool_config.hpp).
+    // dynamic_sizing.*: DynamicSizingConfig (connpool/core/pool_config.hpp), the parameters of
+    // sizing: reactive. dynamic_sizing.enabled is deprecated (loader.cpp warns).
     {"dynamic_sizing.enabled", std::nullopt, ValueKind::boolean,
      set_bool<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::enabled>>,
      get_bool<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::enabled>>},
@@ -240,6 +249,25 @@ const PoolField kPoolFields[] = {
     {"dynamic_sizing.scale_down_step", std::nullopt, ValueKind::size,
      set_size<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_down_step>>,
      get_size<In<&PoolConfig::dynamic_sizing, &core::DynamicSizingConfig::scale_down_step>>},
+    // predictive.*: PredictiveSizingConfig (connpool/core/pool_config.hpp).
+    {"predictive.sample_interval", std::nullopt, ValueKind::duration,
+     set_duration<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::sample_interval>>,
+     get_duration<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::sample_interval>>},
+    {"predictive.level_time_constant", std::nullopt, ValueKind::duration,
+     set_duration<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::level_time_constant>>,
+     get_duration<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::level_time_constant>>},
+    {"predictive.trend_time_constant", std::nullopt, ValueKind::duration,
+     set_duration<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::trend_time_constant>>,
+     get_duration<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::trend_time_constant>>},
+    {"predictive.horizon", std::nullopt, ValueKind::duration,
+     set_duration<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::horizon>>,
+     get_duration<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::horizon>>},
+    {"predictive.headroom", std::nullopt, ValueKind::ratio,
+     set_ratio<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::headroom>>,
+     get_ratio<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::headroom>>},
+    {"predictive.scale_down_delay", std::nullopt, ValueKind::duration,
+     set_duration<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::scale_down_delay>>,
+     get_duration<In<&PoolConfig::predictive, &core::PredictiveSizingConfig::scale_down_delay>>},
 };
 
 // admin.allowed_hosts: "a.example, b.example" -> {"a.example", "b.example"}.

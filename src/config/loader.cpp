@@ -363,6 +363,20 @@ class Builder {
   Config config_;
 };
 
+// dynamic_sizing.enabled still selects reactive sizing (core::PoolConfig::sizing_mode()), with a
+// warning naming where it was set and what replaces it.
+void warn_deprecated(Config& config) {
+  for (const PoolSpec& pool : config.pools) {
+    const Origin o = pool.origin_of("dynamic_sizing.enabled");
+    if (o.kind == Origin::Kind::builtin || o.kind == Origin::Kind::profile) continue;
+    std::string warning = o.to_string() + ": pools." + pool.name +
+                          ".dynamic_sizing.enabled is deprecated; use sizing: reactive (the other "
+                          "dynamic_sizing keys stay its parameters)";
+    warn_once(warning);
+    config.warnings.push_back(std::move(warning));
+  }
+}
+
 Result<Config> build(const std::optional<Layer>& file, const EnvMap& env, const Flags& flags,
                      std::optional<std::string> file_name, Origin file_origin) {
   auto env_layer = read_env_layer(env);
@@ -374,6 +388,7 @@ Result<Config> build(const std::optional<Layer>& file, const EnvMap& env, const 
   if (!config) return config;
   config->file = std::move(file_name);
   config->file_origin = std::move(file_origin);
+  warn_deprecated(*config);
   return config;
 }
 

@@ -93,6 +93,7 @@ constexpr std::pair<std::string_view, std::string_view> kPoolOptions[] = {
     {"reconnect_backoff_jitter", "reconnect_backoff_jitter"},
     {"idle_order", "idle_order"},
     {"max_leases_per_connection", "max_leases_per_connection"},
+    {"sizing", "sizing"},
     {"pool_size", "max_size"},
     {"min_idle_conns", "min_idle"},
     {"dial_timeout", "connect_timeout"},

@@ -7,6 +7,7 @@
 
 #include "connpool/core/backoff.hpp"
 #include "connpool/core/circuit_breaker.hpp"
+#include "connpool/core/demand_forecast.hpp"
 #include "connpool/core/detail/pool_engine.hpp"
 #include "connpool/core/detail/slot_state.hpp"
 #include "connpool/core/lease.hpp"
@@ -14,6 +15,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -161,7 +163,16 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   void record_outcome_locked(bool success, TimePoint now, Actions& actions);
   void note_breaker_locked(Actions& actions);
   [[nodiscard]] std::optional<Error> circuit_check_locked(TimePoint now, Actions& actions);
+  void size_locked(TimePoint now, Actions& actions);  // pool_sizing.cpp: per SizingMode
   void scale_locked(TimePoint now, Actions& actions);
+  void predict_locked(TimePoint now, Actions& actions);  // pool_sizing.cpp
+  void shrink_to_target_locked(std::size_t at_most, Actions& actions);
+  // Predictive sizing's demand sample: the peak since the last tick, kept by the lease and
+  // wait paths (a burst shorter than a tick still counts).
+  void note_demand_locked() noexcept {
+    const std::size_t per = config_.max_leases_per_connection;
+    demand_peak_ = std::max(demand_peak_, (leases_ + waiters_.size() + per - 1) / per);
+  }
   [[nodiscard]] std::size_t effective_min_locked() const;
 
   // --- outside the lock -----------------------------------------------------------------------
@@ -204,9 +215,15 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   bool closed_ = false;
   PoolStats counters_;  // only the counter fields are used
   CircuitBreaker breaker_;
-  std::size_t target_ = 0;  // dynamic sizing target (>= config_.min_size)
+  std::size_t target_ = 0;  // reactive/predictive sizing target (>= config_.min_size)
   TimePoint last_scale_up_{};
   TimePoint last_scale_change_{};
+  // Predictive sizing (pool_sizing.cpp)
+  DemandForecaster forecaster_;
+  std::size_t demand_peak_ = 0;
+  TimePoint last_sample_at_{};
+  std::uint64_t last_sample_acquires_ = 0;
+  double acquire_rate_ = 0.0;  // acquires per second over the last sample interval
   std::uint64_t next_slot_id_ = 1;
   // Bumped by retire_all(); a connect that started under an older generation is retired when
   // it completes. Atomic because connect_task reads it outside the lock, just before connecting.

@@ -61,13 +61,43 @@ Result<void> PoolConfig::validate() const {
                    ") must be in [0, 0.5]");
   }
   if (auto r = circuit_breaker.validate(); !r) return r;
-  if (auto r = dynamic_sizing.validate(); !r) return r;
+  if (sizing_mode() == SizingMode::reactive) {
+    if (auto r = dynamic_sizing.validate(); !r) return r;
+  }
+  if (sizing_mode() == SizingMode::predictive) {
+    if (auto r = predictive.validate(); !r) return r;
+  }
+  return ok();
+}
+
+std::string_view to_string(SizingMode m) noexcept {
+  switch (m) {
+    case SizingMode::fixed:
+      return "fixed";
+    case SizingMode::reactive:
+      return "reactive";
+    case SizingMode::predictive:
+      return "predictive";
+  }
+  return "fixed";
+}
+
+std::optional<SizingMode> parse_sizing_mode(std::string_view text) noexcept {
+  if (text == "fixed") return SizingMode::fixed;
+  if (text == "reactive") return SizingMode::reactive;
+  if (text == "predictive") return SizingMode::predictive;
+  return std::nullopt;
+}
+
+Result<void> PredictiveSizingConfig::validate() const {
+  if (sample_interval.count() <= 0) return invalid("predictive.sample_interval must be > 0");
+  if (scale_down_delay.count() < 0) return invalid("predictive.scale_down_delay must be >= 0");
+  if (auto problem = forecast_config_problem(forecast())) return invalid("predictive." + *problem);
   return ok();
 }
 
 Result<void> DynamicSizingConfig::validate() const {
   using std::to_string;
-  if (!enabled) return ok();
   auto bad = [](std::string m) { return invalid("dynamic_sizing." + m); };
   if (!(scale_up_utilization > 0.0 && scale_up_utilization <= 1.0)) {
     return bad("scale_up_utilization (" + to_string(scale_up_utilization) + ") must be in (0, 1]");

@@ -52,6 +52,7 @@ Engine::Engine(asio::any_io_executor executor, PoolConfig config, ConnectorOps o
       connect_backoff_(connect_backoff_policy(config_), seed_or_random(options_.seed) + 1),
       breaker_(config_.circuit_breaker, clock_->now()),
       target_(config_.min_size),
+      forecaster_(config_.predictive.forecast()),
       rng_(seed_or_random(options_.seed)),
       wake_timer_(std::in_place, executor_) {}
 
@@ -103,6 +104,7 @@ RawLease Engine::lease_locked(Slot* slot, TimePoint now, std::source_location wh
   ++slot->use_count;
   ++leases_;
   ++counters_.acquires;
+  note_demand_locked();
   return RawLease(shared_from_this(), slot, token);
 }
 
@@ -256,6 +258,7 @@ void Engine::enqueue_waiter(WaitHandler handler, std::optional<milliseconds> tim
       }
       waiters_.emplace(id, Waiter{std::move(handler), now, deadline, limit, where});
       deadlines_.emplace(deadline, id);
+      note_demand_locked();
       schedule_wake_locked(deadline);
       plan_connects_locked(now, actions);
     }

@@ -51,6 +51,9 @@ PoolStats Engine::stats() const {
         std::chrono::duration_cast<std::chrono::system_clock::duration>(now - breaker_.since());
   }
   s.target_size = effective_min_locked();
+  s.sizing = config_.sizing_mode();
+  s.forecast = forecaster_.forecast(config_.predictive.horizon);
+  s.acquire_rate = acquire_rate_;
 
   std::vector<Nanos> ages;
   std::vector<std::uint64_t> uses;

@@ -32,6 +32,10 @@ Nanos Engine::housekeeping_period() const {
                          config_.leak_detection_threshold, config_.max_lifetime}) {
     if (d.count() > 0) finest = std::min(finest, d / 2);
   }
+  // Predictive sizing samples demand every tick.
+  if (config_.sizing_mode() == SizingMode::predictive) {
+    finest = std::min(finest, config_.predictive.sample_interval);
+  }
   return std::max<Nanos>(finest, milliseconds(10));
 }
 
@@ -120,7 +124,7 @@ void Engine::maintain_locked(TimePoint now, Actions& actions) {
     }
   }
 
-  if (config_.dynamic_sizing.enabled) scale_locked(now, actions);
+  size_locked(now, actions);
   plan_connects_locked(now, actions);
   TimePoint next = now + housekeeping_period();
   if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);

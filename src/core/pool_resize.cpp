@@ -7,7 +7,8 @@
 namespace connpool::core::detail {
 
 std::size_t Engine::effective_min_locked() const {
-  return config_.dynamic_sizing.enabled ? std::max(config_.min_size, target_) : config_.min_size;
+  return config_.sizing_mode() == SizingMode::fixed ? config_.min_size
+                                                    : std::max(config_.min_size, target_);
 }
 
 // Dynamic sizing: raise the target while the pool is busy (pre-opening connections), lower it
@@ -30,10 +31,7 @@ void Engine::scale_locked(TimePoint now, Actions& actions) {
   const std::size_t base = std::min(std::max(target_, config_.min_size), open);
   target_ = std::max(config_.min_size, base > d.scale_down_step ? base - d.scale_down_step : 0);
   last_scale_change_ = now;
-  for (std::size_t closed = 0;
-       closed < d.scale_down_step && slots_.size() > target_ && !idle_.empty(); ++closed) {
-    destroy_locked(idle_.front(), CloseReason::shrink, actions);
-  }
+  shrink_to_target_locked(d.scale_down_step, actions);
 }
 
 Result<void> Engine::resize(std::size_t min_size, std::size_t max_size) {

@@ -41,10 +41,16 @@ json config_json(const core::PoolConfig& c) {
         {"failure_rate_threshold", c.circuit_breaker.failure_rate_threshold},
         {"minimum_calls", c.circuit_breaker.minimum_calls},
         {"open_duration_ms", c.circuit_breaker.open_duration.count()}}},
+      {"sizing", core::to_string(c.sizing_mode())},
       {"dynamic_sizing",
        {{"enabled", c.dynamic_sizing.enabled},
         {"scale_up_utilization", c.dynamic_sizing.scale_up_utilization},
         {"scale_down_utilization", c.dynamic_sizing.scale_down_utilization}}},
+      {"predictive",
+       {{"sample_interval_ms", c.predictive.sample_interval.count()},
+        {"horizon_ms", c.predictive.horizon.count()},
+        {"headroom", c.predictive.headroom},
+        {"scale_down_delay_ms", c.predictive.scale_down_delay.count()}}},
   };
 }
 
@@ -187,7 +193,10 @@ json pool_json(const PoolSource& pool, bool with_connections) {
         {"total", s.total},
         {"min", s.min_size},
         {"max", s.max_size}}},
+      {"sizing", core::to_string(s.sizing)},
       {"target_size", s.target_size},
+      {"forecast", s.forecast},
+      {"acquire_rate", s.acquire_rate},
       {"leases", s.leases},
       {"waiting", s.waiting},
       {"utilization", s.utilization},

@@ -132,6 +132,13 @@ void collect_pools(const PoolRegistry& pools, std::vector<MetricFamily>& out) {
   auto circuit = family("connection_pool_circuit_state",
                         "1 for the circuit breaker's current state (closed when disabled), else 0.",
                         MetricType::Gauge);
+  auto target = family("connection_pool_target_size",
+                       "Connections the pool aims to keep open (min_size when sizing is fixed).",
+                       MetricType::Gauge);
+  auto forecast = family("connection_pool_forecast",
+                         "Predictive sizing: connections demanded predictive.horizon ahead (0 "
+                         "in the other sizing modes).",
+                         MetricType::Gauge);
 
   for (const auto& p : pools.list()) {
     const auto s = p->stats();
@@ -144,13 +151,16 @@ void collect_pools(const PoolRegistry& pools, std::vector<MetricFamily>& out) {
     add_gauge(utilization, base, s.utilization);
     add_gauge(max_size, base, static_cast<double>(s.max_size));
     add_gauge(min_size, base, static_cast<double>(s.min_size));
+    add_gauge(target, base, static_cast<double>(s.target_size));
+    add_gauge(forecast, base, s.forecast);
     for (auto state :
          {core::CircuitState::closed, core::CircuitState::open, core::CircuitState::half_open}) {
       add_gauge(circuit, with_label(base, "state", core::to_string(state)),
                 s.circuit_state == state ? 1.0 : 0.0);
     }
   }
-  for (auto* f : {&size, &waiting, &utilization, &max_size, &min_size, &circuit}) {
+  for (auto* f :
+       {&size, &waiting, &utilization, &max_size, &min_size, &target, &forecast, &circuit}) {
     if (!f->metric.empty()) out.push_back(std::move(*f));
   }
 }

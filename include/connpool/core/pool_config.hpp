@@ -2,11 +2,14 @@
 #pragma once
 
 #include "connpool/core/circuit_breaker.hpp"
+#include "connpool/core/demand_forecast.hpp"
 #include "connpool/core/result.hpp"
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace connpool::core {
 
@@ -18,12 +21,51 @@ enum class IdleOrder {
   fifo,  ///< least recently returned first: spreads use over all connections
 };
 
+/// How the pool moves its size between min_size and max_size.
+enum class SizingMode {
+  /// min_size open, growth on demand up to max_size, shrink by max_idle_time only (default).
+  fixed,
+  /// Dynamic sizing: grow while busy, shrink after a quiet cooldown (DynamicSizingConfig).
+  reactive,
+  /// Forecast demand from the recent past and open connections for it before callers have to
+  /// wait; close idle ones above the forecast once it falls (PredictiveSizingConfig).
+  predictive,
+};
+std::string_view to_string(SizingMode m) noexcept;
+/// "fixed" | "reactive" | "predictive" (exact, lowercase); nullopt otherwise.
+std::optional<SizingMode> parse_sizing_mode(std::string_view text) noexcept;
+
+/// Parameters of SizingMode::predictive. The forecaster (demand_forecast.hpp) is fed, every
+/// `sample_interval`, the peak number of connections demanded since the previous sample (leases
+/// plus waiters, per max_leases_per_connection); the pool's target is its forecast at `horizon`
+/// plus `headroom`, within [min_size, max_size].
+struct PredictiveSizingConfig {
+  /// How often demand is sampled and the target recomputed. Default 100 ms. Must be > 0.
+  milliseconds sample_interval{100};
+  /// See ForecastConfig. Defaults 1000 ms, 3000 ms, 3000 ms, 0.2.
+  milliseconds level_time_constant{1000};
+  milliseconds trend_time_constant{3000};
+  milliseconds horizon{3000};
+  double headroom = 0.2;
+  /// The target falls only after the forecast has stayed below it this long, so a dip between
+  /// two bursts does not close connections the next burst needs. Default 5000 ms. 0 means:
+  /// follow the forecast down at once.
+  milliseconds scale_down_delay{5000};
+
+  [[nodiscard]] ForecastConfig forecast() const {
+    return {level_time_constant, trend_time_constant, horizon, headroom};
+  }
+  [[nodiscard]] Result<void> validate() const;
+};
+
 /// Optional policy that moves the pool's target size between min_size and max_size with load
 /// (the model: Bigtable's DynamicChannelPool). The target acts as a raised min_size: the pool
 /// pre-opens connections up to it and, after a burst, closes idle ones above it without waiting
 /// for max_idle_time.
+/// These are the parameters of SizingMode::reactive.
 struct DynamicSizingConfig {
-  /// Off by default: the pool grows on demand and shrinks by max_idle_time only.
+  /// Deprecated: set PoolConfig::sizing = SizingMode::reactive instead. true still selects
+  /// reactive sizing when `sizing` is left at fixed.
   bool enabled = false;
   /// Grow when leases / (open connections x max_leases_per_connection) reach this, or when
   /// anyone waits. Default 0.75. Range (0, 1].
@@ -105,8 +147,18 @@ struct PoolConfig {
 
   /// Fail fast while the backend is failing. Off by default. See circuit_breaker.hpp.
   CircuitBreakerConfig circuit_breaker;
-  /// Move the pool size with load. Off by default.
+  /// How the pool size follows load. Default fixed.
+  SizingMode sizing = SizingMode::fixed;
+  /// Parameters of reactive sizing (and its deprecated switch `enabled`).
   DynamicSizingConfig dynamic_sizing;
+  /// Parameters of predictive sizing.
+  PredictiveSizingConfig predictive;
+
+  /// The mode in effect: `sizing`, or reactive when only the deprecated
+  /// dynamic_sizing.enabled is set.
+  [[nodiscard]] SizingMode sizing_mode() const noexcept {
+    return sizing == SizingMode::fixed && dynamic_sizing.enabled ? SizingMode::reactive : sizing;
+  }
 
   /// Checks the rules between fields. The error (errc::invalid_config) names the field and the
   /// rule, e.g. "min_size (30) > max_size (20)".

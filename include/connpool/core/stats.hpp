@@ -3,6 +3,7 @@
 
 #include "connpool/core/circuit_breaker.hpp"
 #include "connpool/core/error.hpp"
+#include "connpool/core/pool_config.hpp"
 
 #include <array>
 #include <chrono>
@@ -104,8 +105,14 @@ struct PoolStats {
   std::uint64_t circuit_transitions = 0;
   std::uint64_t circuit_rejections = 0;  ///< acquires failed fast with circuit_open
 
-  // Dynamic sizing: the size the pool currently aims for (== min_size when disabled)
+  // Sizing: the mode in effect and the size the pool currently aims for (== min_size when fixed)
+  SizingMode sizing = SizingMode::fixed;
   std::size_t target_size = 0;
+  /// Predictive sizing: the demand (connections) forecast `predictive.horizon` ahead; 0 in the
+  /// other modes.
+  double forecast = 0.0;
+  /// Predictive sizing: acquires per second over the last sample interval; 0 in other modes.
+  double acquire_rate = 0.0;
 
   LifetimeStats lifetimes;
 

@@ -244,4 +244,81 @@ TEST_F(BenchCli, BaselineRejectsTlsAndReportsAnUnreachableServer) {
   EXPECT_EQ(down.out.find("pw"), std::string::npos) << "password leaked: " << down.out;
 }
 
+// The top-level keys of a one-line JSON object (nested objects skipped), in order.
+std::vector<std::string> top_keys(const std::string& line) {
+  std::vector<std::string> keys;
+  int depth = 0;
+  bool in_string = false;
+  std::string current;
+  bool expect_key = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (in_string) {
+      if (c == '"') {
+        in_string = false;
+        if (expect_key && depth == 1 && i + 1 < line.size() && line[i + 1] == ':') {
+          keys.push_back(current);
+        }
+      } else {
+        current += c;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      current.clear();
+    } else if (c == '{') {
+      ++depth;
+      expect_key = true;
+    } else if (c == '}') {
+      --depth;
+    } else if (c == ',') {
+      expect_key = true;
+    } else if (c == ':') {
+      expect_key = false;
+    }
+  }
+  return keys;
+}
+
+TEST_F(BenchCli, SizingRunsEveryModeOnTheSameWorkloadWithTheIssueFields) {
+  auto o = run(std::string(CONNPOOL_CLI) + " bench sizing --url redis://127.0.0.1:" +
+               std::to_string(server_->port()) + " --scale 0.1 --connect-delay 50ms --json");
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  const auto ls = lines(o.out);
+  ASSERT_EQ(ls.size(), 3u) << o.out;
+  const std::vector<std::string> fields = {"p50_acquire_wait_us", "p99_acquire_wait_us",
+                                           "acquire_timeouts", "connection_seconds",
+                                           "max_size_reached"};
+  const char* modes[] = {"fixed", "reactive", "predictive"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    std::vector<std::string> want = {"mode"};
+    want.insert(want.end(), fields.begin(), fields.end());
+    want.push_back("phases");
+    EXPECT_EQ(top_keys(ls[i]), want) << ls[i];
+    EXPECT_NE(ls[i].find(std::string("\"mode\":\"") + modes[i] + "\""), std::string::npos);
+    for (const char* phase : {"ramp", "spike", "wave"}) {
+      const auto at = ls[i].find(std::string("\"") + phase + "\":{");
+      ASSERT_NE(at, std::string::npos) << phase << " missing in " << ls[i];
+      const std::string obj = ls[i].substr(at + std::string(phase).size() + 3);
+      EXPECT_EQ(top_keys(obj.substr(0, obj.find('}') + 1)), fields) << obj;
+    }
+    EXPECT_LE(json_int(ls[i], "p50_acquire_wait_us"), json_int(ls[i], "p99_acquire_wait_us"));
+    // min_size 2 connections stay open for the whole run: it cannot be 0.
+    EXPECT_GT(std::strtod(ls[i].c_str() + ls[i].find("\"connection_seconds\":") + 21, nullptr), 0.0)
+        << ls[i];
+  }
+}
+
+TEST_F(BenchCli, SizingRejectsABadDelayOrMode) {
+  const std::string base = std::string(CONNPOOL_CLI) + " bench sizing --url redis://127.0.0.1:" +
+                           std::to_string(server_->port());
+  auto delay = run(base + " --connect-delay fast 2>&1");
+  EXPECT_EQ(delay.exit_code, 2) << delay.out;
+  EXPECT_NE(delay.out.find("--connect-delay"), std::string::npos) << delay.out;
+  auto mode = run(base + " --modes fixed,elastic 2>&1");
+  EXPECT_EQ(mode.exit_code, 2) << mode.out;
+  EXPECT_NE(mode.out.find("--modes"), std::string::npos) << mode.out;
+}
+
 }  // namespace

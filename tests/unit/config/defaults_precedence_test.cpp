@@ -264,6 +264,65 @@ TEST(Precedence, SectionKeysFromEachLayer) {
   EXPECT_FALSE(d->find("redis")->pool.dynamic_sizing.enabled);
 }
 
+TEST(Precedence, SizingModeAndPredictiveParametersFromEachLayer) {
+  auto c = load_from_string(
+      "pools:\n"
+      "  cache:\n"
+      "    backend: redis\n"
+      "    url: redis://h\n"
+      "    sizing: predictive\n"
+      "    predictive: {horizon: 2s, headroom: 0.5}\n",
+      "c.yaml", {{"CONNPOOL_POOLS__CACHE__PREDICTIVE__SCALE_DOWN_DELAY", "10s"}},
+      Flags{{}, {}, {"pools.cache.predictive.sample_interval=50ms"}});
+  ASSERT_TRUE(c) << c.error().message();
+  const PoolSpec& p = pool(*c, "cache");
+  using std::chrono::milliseconds;
+  EXPECT_EQ(p.pool.sizing, core::SizingMode::predictive);
+  EXPECT_EQ(p.pool.predictive.horizon, milliseconds(2000));
+  EXPECT_DOUBLE_EQ(p.pool.predictive.headroom, 0.5);
+  EXPECT_EQ(p.pool.predictive.scale_down_delay, milliseconds(10000));
+  EXPECT_EQ(p.pool.predictive.sample_interval, milliseconds(50));
+  EXPECT_EQ(p.pool.predictive.level_time_constant, milliseconds(1000));  // core default
+  EXPECT_EQ(p.origin_of("sizing").to_string(), "c.yaml:5:13");
+  EXPECT_EQ(p.origin_of("predictive.scale_down_delay").to_string(),
+            "env:CONNPOOL_POOLS__CACHE__PREDICTIVE__SCALE_DOWN_DELAY");
+  EXPECT_TRUE(c->warnings.empty());
+
+  // A bad mode names the key and the choices; a bad parameter of the mode in use names it.
+  auto bad = load_from_string(
+      "pools:\n  cache: {backend: redis, url: 'redis://h', sizing: smart}\n", "c.yaml", {});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("sizing"), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().message().find("fixed, reactive or predictive"), std::string::npos)
+      << bad.error().message();
+  auto zero =
+      load_from_string("pools:\n  cache: {backend: redis, url: 'redis://h', sizing: predictive}\n",
+                       "c.yaml", {{"CONNPOOL_POOLS__CACHE__PREDICTIVE__HORIZON", "0"}});
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().message().find("predictive.horizon"), std::string::npos)
+      << zero.error().message();
+  // Not in the URL query: the loader points at the pool key.
+  auto query = load_from_string(
+      "pools:\n  cache: {backend: redis, url: 'redis://h/0?sizing=predictive'}\n", "c.yaml", {});
+  ASSERT_FALSE(query);
+  EXPECT_NE(query.error().message().find("pool's own key 'sizing'"), std::string::npos)
+      << query.error().message();
+}
+
+TEST(Precedence, DeprecatedDynamicSizingEnabledMeansReactiveWithAWarning) {
+  auto c = load_from_string(
+      "pools:\n  cache:\n    backend: redis\n    url: redis://h\n"
+      "    dynamic_sizing: {enabled: true}\n",
+      "c.yaml", {});
+  ASSERT_TRUE(c) << c.error().message();
+  const PoolSpec& p = pool(*c, "cache");
+  EXPECT_EQ(p.pool.sizing_mode(), core::SizingMode::reactive);
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("c.yaml:5:"), std::string::npos) << c->warnings[0];
+  EXPECT_NE(c->warnings[0].find("deprecated; use sizing: reactive"), std::string::npos)
+      << c->warnings[0];
+}
+
 TEST(Precedence, AdminFromEachLayer) {
   const std::string yaml = "admin:\n  bind: 127.0.0.2\n  port: 9200\n  token: from-file\n";
   auto a = load_from_string(yaml, "c.yaml", {});

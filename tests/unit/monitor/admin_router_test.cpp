@@ -124,6 +124,12 @@ TEST_F(AdminRouterTest, PoolListDocument) {
   EXPECT_EQ(p["waiting"], 2);
   EXPECT_EQ(p["leases"], 3);
   EXPECT_DOUBLE_EQ(p["utilization"].get<double>(), 0.375);
+  EXPECT_EQ(p["sizing"], "fixed");
+  EXPECT_TRUE(p["target_size"].is_number());
+  EXPECT_DOUBLE_EQ(p["forecast"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(p["acquire_rate"].get<double>(), 0.0);
+  EXPECT_EQ(p["config"]["sizing"], "fixed");
+  EXPECT_EQ(p["config"]["predictive"]["horizon_ms"], 3000);
   EXPECT_EQ(p["config"]["max_size"], 10);  // fake_source's default PoolConfig
   EXPECT_EQ(p["config"]["acquire_timeout_ms"], 5000);
   EXPECT_EQ(p["config"]["idle_order"], "lifo");

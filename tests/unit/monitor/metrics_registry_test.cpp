@@ -38,6 +38,9 @@ TEST(MetricsRegistry, StateGaugesAreReadFromStatsAtScrapeTime) {
     s.min_size = 2;
     s.max_size = 10;
     s.utilization = 0.3;
+    s.sizing = core::SizingMode::predictive;
+    s.target_size = 6;
+    s.forecast = 4.5;
   });
   ASSERT_TRUE(pools->add(fake_source("cache", "redis", stats)));
 
@@ -56,6 +59,8 @@ TEST(MetricsRegistry, StateGaugesAreReadFromStatsAtScrapeTime) {
   EXPECT_EQ(gauge(f, "connection_pool_utilization", base), 0.3);
   EXPECT_EQ(gauge(f, "connection_pool_max_size", base), 10.0);
   EXPECT_EQ(gauge(f, "connection_pool_min_size", base), 2.0);
+  EXPECT_EQ(gauge(f, "connection_pool_target_size", base), 6.0);
+  EXPECT_EQ(gauge(f, "connection_pool_forecast", base), 4.5);
 
   // The next scrape sees the new state: nothing is cached between scrapes.
   stats->update([](core::PoolStats& s) {
