@@ -5,6 +5,7 @@
 
 #include "support/redis_server.hpp"
 #include "support/redis_test_util.hpp"
+#include "support/sanitizer_factor.hpp"
 
 #include <gtest/gtest.h>
 
@@ -48,9 +49,13 @@ class ClientTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     ASSERT_NE(g_server, nullptr);
+    // The default 5 s command deadline, stretched under sanitizers: a 16 MiB GET took longer
+    // than 5 s under TSan on a loaded machine (SixteenMebibyteValue).
+    const auto command_timeout = connpool::test::scaled(milliseconds(5000));
     auto c = Client::create(
-        io_.executor(),
-        g_server->url(std::string("pipeline_auto=") + (GetParam() ? "on" : "off") + "&max_size=4"));
+        io_.executor(), g_server->url(std::string("pipeline_auto=") + (GetParam() ? "on" : "off") +
+                                      "&max_size=4&command_timeout=" +
+                                      std::to_string(command_timeout.count()) + "ms"));
     ASSERT_TRUE(c) << c.error().to_string();
     client_.emplace(std::move(*c));
     prefix_ = std::string(GetParam() ? "on:" : "off:") +
