@@ -44,14 +44,17 @@ done
 grep -q "Dev App Server is now running" "$LOG" || { echo "compare.sh: emulator did not start" >&2; exit 2; }
 export FIRESTORE_EMULATOR_HOST=127.0.0.1:$PORT GOOGLE_CLOUD_PROJECT=connpool-bench
 
+# A run that fails (or finds a wrong result) is recorded, not fatal: report.js counts its errors
+# and the script exits 1 at the end.
+failed=0
 run_node() {
   NODE_PATH=$NODE_DIR/node_modules node "$HERE/bench.js" --op "$1" --concurrency "$CONCURRENCY" \
-    --duration "$DURATION" --warmup "$WARMUP" | sed "s/^{/{\"round\":$2,/" >>"$RESULTS"
+    --duration "$DURATION" --warmup "$WARMUP" | sed "s/^{/{\"round\":$2,/" >>"$RESULTS" || failed=1
 }
 run_connpool() {
   "$CLI" bench firestore --mode pooled --op "$1" --concurrency "$CONCURRENCY" \
     --duration "$DURATION" --warmup "$WARMUP" --json |
-    sed "s/^{/{\"client\":\"connpool\",\"round\":$2,/" >>"$RESULTS"
+    sed "s/^{/{\"client\":\"connpool\",\"round\":$2,/" >>"$RESULTS" || failed=1
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -68,5 +71,6 @@ for round in $(seq "$ROUNDS"); do
   done
   echo "round $round done; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
-node "$HERE/report.js" "$RESULTS"
+node "$HERE/report.js" "$RESULTS" || failed=1
 echo "raw results: $RESULTS"
+exit "$failed"
