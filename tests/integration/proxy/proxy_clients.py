@@ -194,6 +194,32 @@ def step_concurrency():
     check(peak[0] <= MAX_SIZE, f"server connections peaked at {peak[0]} <= max_size {MAX_SIZE}")
 
 
+def step_slow_reader():
+    r = proxy()
+    big = b"x" * (1 << 20)
+    r.set("big", big)
+    s = socket.create_connection(("127.0.0.1", PROXY_PORT))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(b"GET big\r\n" * 200)  # 200 MiB of replies, and nobody reads them
+    time.sleep(3)
+    s.settimeout(10)
+    received = 0
+    closed = False
+    try:
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                closed = True
+                break
+            received += len(chunk)
+    except (ConnectionResetError, socket.timeout) as e:
+        closed = isinstance(e, ConnectionResetError)
+    s.close()
+    check(closed, f"a client that does not read is disconnected (got {received >> 20} MiB of 200)")
+    check(received < 100 << 20, "its replies were not buffered without bound")
+    check(r.get("big") == big, "other clients are unaffected")
+
+
 def step_upstream_down():
     r = proxy()
     started = time.time()
@@ -228,6 +254,7 @@ STEPS = {
     "pubsub": step_pubsub,
     "killed": step_killed_mid_transaction,
     "concurrency": step_concurrency,
+    "slowreader": step_slow_reader,
     "down": step_upstream_down,
     "back": step_upstream_back,
 }
