@@ -6,6 +6,7 @@
 #include "connpool/redis/subscriber.hpp"
 
 #include "metrics.hpp"
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -175,6 +176,28 @@ asio::awaitable<void> pubsub_pump(std::shared_ptr<Conn> conn,
     if (m->kind == redis::Message::Kind::reconnected) continue;
     if (!conn->emit(render_message(*m))) co_return;
   }
+}
+
+// While a blocking command waits (BLPOP k 0 may wait forever), the driver is not reading the
+// client: without this, a client that hangs up would keep its exclusive connection until the
+// command returns. When the socket becomes readable and a peek says EOF, the upstream connection
+// is closed, which fails the command at once and sends the connection to be discarded (it
+// cannot be reused: the server is still blocked in the command).
+struct HangupWatch {
+  bool active = true;
+};
+
+template <class Conn>
+std::shared_ptr<HangupWatch> watch_hangup(Conn& conn, redis::Connection& upstream) {
+  auto watch = std::make_shared<HangupWatch>();
+  conn.socket.async_wait(asio::socket_base::wait_read, [watch, self = conn.shared_from_this(),
+                                                        &upstream](boost::system::error_code ec) {
+    if (ec || !watch->active) return;  // the command finished first: the lease may be gone
+    char byte = 0;
+    const auto n = ::recv(self->socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) upstream.close();  // EOF; data (a pipelined command) just waits its turn
+  });
+  return watch;
 }
 
 std::string failure_line(const Error& e) {
@@ -386,7 +409,9 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
         replies = std::move(lease).error();
       } else {
         conn.blocking = true;
+        auto watch = watch_hangup(conn, **lease);
         replies = co_await (*lease)->execute(batch, timeout);
+        watch->active = false;
         conn.blocking = false;
         if ((*lease)->broken()) lease->discard();
       }
@@ -408,7 +433,10 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
     }
     if (conn.pinned) {
       conn.blocking = action.no_timeout;
+      std::shared_ptr<HangupWatch> watch;
+      if (action.no_timeout) watch = watch_hangup(conn, **conn.pinned);
       replies = co_await (*conn.pinned)->execute(batch, timeout);
+      if (watch) watch->active = false;
       conn.blocking = false;
       if (!replies || (*conn.pinned)->broken()) {
         // The client's transaction / WATCH / db lives on that connection: it is gone, so the

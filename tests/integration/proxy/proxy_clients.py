@@ -108,6 +108,15 @@ def step_blocking():
     check(time.time() - started < 4, "BLPOP returned when the push came")
     # Meanwhile other clients were not blocked behind it (it has its own connection).
     check(r.blpop(["queue"], timeout=1) is None, "BLPOP times out with nil")
+    # A client that hangs up during BLPOP k 0 does not keep a server connection blocked.
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", PROXY_PORT))
+        s.sendall(b"BLPOP never-pushed 0\r\n")
+        time.sleep(0.3)
+        s.close()
+    time.sleep(0.5)
+    blocked = [c for c in server().client_list() if c.get("cmd") == "blpop"]
+    check(not blocked, f"no server connection left blocked after the clients hung up ({blocked})")
 
 
 def step_pubsub():
