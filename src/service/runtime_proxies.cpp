@@ -1,5 +1,6 @@
 // The configuration's proxies (`proxies:` in the YAML file), started next to the pools they
 // forward to (docs/proxy.md#under-connpool-serve).
+#include "connpool/proxy/proxy_metrics.hpp"
 #include "connpool/proxy/proxy_server.hpp"
 #include "connpool/service/runtime.hpp"
 
@@ -50,6 +51,12 @@ Result<void> Runtime::start_proxies(const config::Config& config,
       }
     }
     proxies_.push_back({spec.name, spec.pool, std::move(*server)});
+  }
+  if (!proxies_.empty()) {
+    std::vector<proxy::ProxyMetricsSource> sources;
+    for (const auto& p : proxies_) sources.push_back({p.name, p.pool, p.server});
+    metrics_->add_collector(
+        [sources = std::move(sources)](auto& out) { proxy::collect_proxy_metrics(sources, out); });
   }
   return ok();
 }

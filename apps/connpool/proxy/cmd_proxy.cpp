@@ -51,6 +51,7 @@ int run_proxy(const ProxyArgs& args) {
   if (!idle) return fail("--idle-timeout: " + idle.error().message());
   options.idle_timeout = *idle;
   options.max_clients = args.max_clients;
+  options.strand_per_client = args.threads > 1;
   options.max_pinned = args.max_pinned;
   options.session.limits.max_request_bytes = args.max_request_bytes;
   options.session.max_output_bytes = args.max_output_bytes;

@@ -4,8 +4,8 @@
 // stateful ones pin the client to an exclusive lease (see session.hpp for the rules).
 //
 // Thread safety: start(), stop(), endpoints() and stats() are safe from any thread. Each client
-// runs on its own strand of the given executor, so a multi-threaded io_context spreads clients
-// over its threads.
+// runs on its own strand of the given executor (unless strand_per_client is false, for a
+// single-threaded io_context), so a multi-threaded io_context spreads clients over its threads.
 //
 // Lifetime: the server keeps the Client (a handle) alive. stop() closes the listeners and every
 // client connection; pinned leases go back (or are discarded) as the client coroutines finish.
@@ -45,6 +45,9 @@ struct ProxyOptions {
   /// A client that sends nothing for this long is disconnected (not while subscribed or in a
   /// blocking command). 0 (default) = never.
   std::chrono::milliseconds idle_timeout{0};
+  /// Run each client on its own strand. Needed when the executor's io_context runs on several
+  /// threads; false saves a dispatch per completion when it runs on one. Default true.
+  bool strand_per_client = true;
 };
 
 class ProxyServer {

@@ -108,6 +108,15 @@ def step_blocking():
     check(time.time() - started < 4, "BLPOP returned when the push came")
     # Meanwhile other clients were not blocked behind it (it has its own connection).
     check(r.blpop(["queue"], timeout=1) is None, "BLPOP times out with nil")
+    # A client that hangs up during BLPOP k 0 does not keep a server connection blocked.
+    for _ in range(3):
+        s = socket.create_connection(("127.0.0.1", PROXY_PORT))
+        s.sendall(b"BLPOP never-pushed 0\r\n")
+        time.sleep(0.3)
+        s.close()
+    time.sleep(0.5)
+    blocked = [c for c in server().client_list() if c.get("cmd") == "blpop"]
+    check(not blocked, f"no server connection left blocked after the clients hung up ({blocked})")
 
 
 def step_pubsub():
@@ -194,6 +203,32 @@ def step_concurrency():
     check(peak[0] <= MAX_SIZE, f"server connections peaked at {peak[0]} <= max_size {MAX_SIZE}")
 
 
+def step_slow_reader():
+    r = proxy()
+    big = b"x" * (1 << 20)
+    r.set("big", big)
+    s = socket.create_connection(("127.0.0.1", PROXY_PORT))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(b"GET big\r\n" * 200)  # 200 MiB of replies, and nobody reads them
+    time.sleep(3)
+    s.settimeout(10)
+    received = 0
+    closed = False
+    try:
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                closed = True
+                break
+            received += len(chunk)
+    except (ConnectionResetError, socket.timeout) as e:
+        closed = isinstance(e, ConnectionResetError)
+    s.close()
+    check(closed, f"a client that does not read is disconnected (got {received >> 20} MiB of 200)")
+    check(received < 100 << 20, "its replies were not buffered without bound")
+    check(r.get("big") == big, "other clients are unaffected")
+
+
 def step_upstream_down():
     r = proxy()
     started = time.time()
@@ -228,6 +263,7 @@ STEPS = {
     "pubsub": step_pubsub,
     "killed": step_killed_mid_transaction,
     "concurrency": step_concurrency,
+    "slowreader": step_slow_reader,
     "down": step_upstream_down,
     "back": step_upstream_back,
 }

@@ -107,6 +107,11 @@ TEST_F(ProxyClients, G_RedisCliAndRedisBenchmark) {
   EXPECT_NE(r.out.find("requests per second"), std::string::npos) << r.out;
 }
 
+// A client that pipelines 200 MiB of replies and never reads is cut off at max_output_bytes.
+TEST_F(ProxyClients, F_SlowReaderIsDisconnected) {
+  step("slowreader");
+}
+
 // examples/python/redis_pool.py: the original helpers on redis-py pointed at the proxy.
 TEST_F(ProxyClients, G_PythonExample) {
   const auto r =
@@ -142,6 +147,22 @@ TEST_F(ProxyClients, I_UnderServe) {
   EXPECT_NE(r.out.find_first_of("0123456789"), std::string::npos) << r.out;
   EXPECT_NE(serve.output().find("proxy 'sidecar' listening on 127.0.0.1:"), std::string::npos)
       << serve.output();
+  run_program("/usr/bin/redis-cli", {"-p", std::to_string(port), "MONITOR"});
+  const std::string metrics = http_body(http_get(admin, "/metrics"));
+  EXPECT_NE(metrics.find("connection_proxy_clients{proxy=\"sidecar\",pool=\"cache\"}"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("connection_proxy_commands_total{proxy=\"sidecar\",pool=\"cache\","
+                         "result=\"ok\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("connection_proxy_refused_total{proxy=\"sidecar\",pool=\"cache\","
+                         "rule=\"monitor\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("connection_proxy_command_duration_seconds_count{proxy=\"sidecar\""),
+            std::string::npos)
+      << metrics;
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait_exit(20s), 0) << serve.output();
   EXPECT_FALSE(accepts(port));
