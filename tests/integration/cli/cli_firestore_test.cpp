@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -68,7 +69,10 @@ json document(int i) {
 }
 
 TEST_F(CliFirestore, ImportExportRoundTripsTwelveHundredDocuments) {
-  constexpr int kDocs = 1200;
+  // make stress-firestore runs it with CONNPOOL_ROUNDTRIP_DOCS=10000 (outside make test).
+  const char* docs_env = std::getenv("CONNPOOL_ROUNDTRIP_DOCS");
+  const int kDocs = docs_env != nullptr && *docs_env != '\0' ? std::atoi(docs_env) : 1200;
+  ASSERT_GT(kDocs, 0);
   std::string input;
   std::vector<json> expected;
   for (int i = 0; i < kDocs; ++i) {
