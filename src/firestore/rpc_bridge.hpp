@@ -136,17 +136,22 @@ class Signal {
 /// as a failed read and leaves the call open, so OnDone never comes. next() therefore gives the
 /// status kStatusGrace to arrive after a failed read and then cancels the call, which ends it.
 /// Cancelling at once could replace a real final status (a server error) with CANCELLED.
+///
+/// Read-ahead pauses hold the call (AddHold, taken inside OnReadDone): the reader restarts
+/// reading from outside gRPC's reactions, which is only safe while gRPC cannot have run OnDone
+/// and freed the call. Without the hold, a call that ended while paused was freed and the
+/// reader's StartRead wrote into freed memory (crashes and stalls under stream resets, issue
+/// 19). The hold is released right after the restarted read, or by release_pause() on cancel.
 template <class Resp>
 class ReadQueue {
  public:
   static constexpr std::size_t kReadAhead = 16;
   static constexpr std::chrono::milliseconds kStatusGrace{1000};
 
-  /// The first read was started (before StartCall).
-  void started() noexcept { reading_ = true; }
-
-  /// From OnReadDone: keeps `buf` when `ok`. True when the reactor must StartRead again now.
-  bool on_read(bool ok, Resp& buf) {
+  /// From OnReadDone: keeps `buf` when `ok`. True when the reactor must StartRead again now;
+  /// when the read-ahead is full, calls `add_hold()` (the reactor's AddHold) and pauses.
+  template <class AddHold>
+  bool on_read(bool ok, Resp& buf, AddHold add_hold) {
     bool again = false;
     {
       std::lock_guard lock(mu_);
@@ -155,14 +160,28 @@ class ReadQueue {
         buf.Clear();
         // Read ahead a little; beyond that, HTTP/2 flow control holds the server back.
         again = queue_.size() < kReadAhead;
-        reading_ = again;
+        if (!again) {
+          add_hold();
+          paused_ = true;
+        }
       } else {
-        reading_ = false;
         read_finished_ = true;
       }
     }
     signal_.signal();
     return again;
+  }
+
+  /// After cancelling: a paused read-ahead will not be restarted; `remove_hold()` lets the call
+  /// end.
+  template <class RemoveHold>
+  void release_pause(RemoveHold remove_hold) {
+    bool release = false;
+    {
+      std::lock_guard lock(mu_);
+      release = std::exchange(paused_, false);
+    }
+    if (release) remove_hold();
   }
 
   /// From OnDone.
@@ -176,11 +195,12 @@ class ReadQueue {
   }
 
   /// The next message, or nullopt once the call ended (then status() holds its result).
-  /// `start_read()` restarts reading after a read-ahead pause; `cancel()` must be
-  /// ClientContext::TryCancel() (thread-safe), used when the awaiting coroutine is cancelled or
+  /// `start_read()` and `remove_hold()` restart reading after a read-ahead pause; `cancel()` must
+  /// be ClientContext::TryCancel() (thread-safe), used when the awaiting coroutine is cancelled or
   /// the status does not follow a failed read. The owner must outlive the awaitable.
-  template <class StartRead, class Cancel>
-  boost::asio::awaitable<std::optional<Resp>> next(StartRead start_read, Cancel cancel) {
+  template <class StartRead, class RemoveHold, class Cancel>
+  boost::asio::awaitable<std::optional<Resp>> next(StartRead start_read, RemoveHold remove_hold,
+                                                   Cancel cancel) {
     for (;;) {
       bool resume_read = false;
       bool stuck = false;
@@ -190,17 +210,17 @@ class ReadQueue {
         if (!queue_.empty()) {
           msg.emplace(std::move(queue_.front()));
           queue_.pop_front();
-          if (!reading_ && !read_finished_) {
-            reading_ = true;
-            resume_read = true;
-          }
+          resume_read = std::exchange(paused_, false);
         } else if (done_) {
           co_return std::nullopt;
         } else {
           stuck = read_finished_;
         }
       }
-      if (resume_read) start_read();
+      if (resume_read) {
+        start_read();
+        remove_hold();  // after StartRead: the call cannot have ended in between
+      }
       if (msg) co_return msg;
       if (stuck) {
         // Nothing more can be read and the call has not ended: cancel it unless it ends soon.
@@ -223,7 +243,7 @@ class ReadQueue {
  private:
   mutable std::mutex mu_;
   std::deque<Resp> queue_;
-  bool reading_ = false;
+  bool paused_ = false;  // read-ahead full: no read outstanding, a hold taken
   bool read_finished_ = false;
   bool done_ = false;
   grpc::Status status_;
@@ -249,24 +269,27 @@ class StreamCall final : public grpc::ClientReadReactor<Resp>,
   void begin(Start start) {
     self_ = this->shared_from_this();
     start(&ctx_, this);
-    reads_.started();
     this->StartRead(&buf_);
     this->StartCall();
   }
 
   /// The next message, or nullopt once the stream ended (then status() holds the result).
   boost::asio::awaitable<std::optional<Resp>> next() {
-    return reads_.next([this] { this->StartRead(&buf_); }, [this] { ctx_.TryCancel(); });
+    return reads_.next([this] { this->StartRead(&buf_); }, [this] { this->RemoveHold(); },
+                       [this] { cancel(); });
   }
 
   /// The final status; valid once next() returned nullopt.
   grpc::Status status() const { return reads_.status(); }
 
   /// Stops the call (the server sees a cancellation). Safe to call at any time.
-  void cancel() { ctx_.TryCancel(); }
+  void cancel() {
+    ctx_.TryCancel();
+    reads_.release_pause([this] { this->RemoveHold(); });
+  }
 
   void OnReadDone(bool ok) override {
-    if (reads_.on_read(ok, buf_)) this->StartRead(&buf_);
+    if (reads_.on_read(ok, buf_, [this] { this->AddHold(); })) this->StartRead(&buf_);
   }
 
   void OnDone(const grpc::Status& s) override {

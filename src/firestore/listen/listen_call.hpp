@@ -28,7 +28,6 @@ class ListenCall final : public grpc::ClientBidiReactor<v1::ListenRequest, v1::L
     self_ = shared_from_this();
     stub->async()->Listen(&ctx_, this);
     StartWrite(&request_);
-    reads_.started();
     StartRead(&buf_);
     StartCall();
   }
@@ -36,17 +35,21 @@ class ListenCall final : public grpc::ClientBidiReactor<v1::ListenRequest, v1::L
   /// The next message, or nullopt once the stream ended (then status() holds the result).
   /// Cancelling the awaiting coroutine cancels the stream.
   boost::asio::awaitable<std::optional<v1::ListenResponse>> next() {
-    return reads_.next([this] { StartRead(&buf_); }, [this] { ctx_.TryCancel(); });
+    return reads_.next([this] { StartRead(&buf_); }, [this] { RemoveHold(); },
+                       [this] { cancel(); });
   }
 
   grpc::Status status() const { return reads_.status(); }
 
-  void cancel() { ctx_.TryCancel(); }
+  void cancel() {
+    ctx_.TryCancel();
+    reads_.release_pause([this] { RemoveHold(); });
+  }
 
   void OnWriteDone(bool /*ok*/) override {}
 
   void OnReadDone(bool ok) override {
-    if (reads_.on_read(ok, buf_)) StartRead(&buf_);
+    if (reads_.on_read(ok, buf_, [this] { AddHold(); })) StartRead(&buf_);
   }
 
   void OnDone(const grpc::Status& s) override {
