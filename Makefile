@@ -14,7 +14,8 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps build test test-tsan test-core-tsan sanitize sanitize-asan sanitize-tsan bench \
-  demo format format-check clean soak fuzz fuzz-ci package stress bench-firestore-node bench-proxy
+  demo format format-check clean soak fuzz fuzz-ci package stress stress-firestore \
+  bench-firestore-node bench-proxy
 
 all: build
 
@@ -170,6 +171,19 @@ stress: deps
 	    test $${PIPESTATUS[0]} -eq 0; \
 	  done; \
 	done; echo "stress: ok"
+
+# Firestore at scale against the emulator (not part of make test): STRESS_LISTENERS listeners on
+# one pool each seeing the write to its document (time and memory printed), then a
+# ROUNDTRIP_DOCS-document `connpool firestore import | export` round trip compared line by line.
+STRESS_LISTENERS ?= 1000
+ROUNDTRIP_DOCS ?= 10000
+stress-firestore: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target connpool_firestore_stress_tests connpool_cli_firestore_test
+	@CONNPOOL_STRESS_LISTENERS=$(STRESS_LISTENERS) $(BUILD)/bin/connpool_firestore_stress_tests --gtest_brief=1
+	@CONNPOOL_ROUNDTRIP_DOCS=$(ROUNDTRIP_DOCS) $(BUILD)/bin/connpool_cli_firestore_test \
+	  --gtest_filter='CliFirestore.ImportExportRoundTrips*' --gtest_brief=1
+	@echo "stress-firestore: ok"
 
 FORMAT_FILES = $(shell git ls-files '*.hpp' '*.cpp' '*.h' '*.cc' 2>/dev/null)
 format: deps
