@@ -92,6 +92,25 @@ TEST_F(PoolTest, AtOrAboveMinSizeTheBackoffIsNotCapped) {
   ASSERT_TRUE(run_until(ioc, [&] { return waiter->has_value(); }));
 }
 
+TEST_F(PoolTest, DeadIdleConnectionsCountAsFailuresForTheBreaker) {
+  auto config = dead_idle_config();
+  config.min_size = 4;
+  config.circuit_breaker.enabled = true;
+  config.circuit_breaker.window_size = 10;
+  config.circuit_breaker.minimum_calls = 4;
+  config.circuit_breaker.failure_rate_threshold = 0.5;
+  config.circuit_breaker.open_duration = 5s;
+  auto pool = make_pool(config);
+  ASSERT_TRUE(run_until(ioc, [&] { return pool.stats().idle == 4; }));
+  EXPECT_EQ(pool.stats().circuit_state, core::CircuitState::closed);
+  script->set_default_connect(Step::fail);
+  script->kill_all();  // no caller made a call: only the death notices can open it
+  ASSERT_TRUE(
+      run_until(ioc, [&] { return pool.stats().circuit_state == core::CircuitState::open; }));
+  pool.close_now();
+  drain(ioc);
+}
+
 TEST_F(PoolTest, ALeasedConnectionThatDiesTakesNoNewLeaseAndClosesOnReturn) {
   auto config = dead_idle_config();
   config.min_size = 1;
