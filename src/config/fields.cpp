@@ -164,6 +164,9 @@ const PoolField kPoolFields[] = {
     {"reconnect_backoff_jitter", std::nullopt, ValueKind::ratio,
      set_ratio<Top<&PoolConfig::reconnect_backoff_jitter>>,
      get_ratio<Top<&PoolConfig::reconnect_backoff_jitter>>},
+    {"min_size_backoff_cap", std::nullopt, ValueKind::duration,
+     set_duration<Top<&PoolConfig::min_size_backoff_cap>>,
+     get_duration<Top<&PoolConfig::min_size_backoff_cap>>},
     {"idle_order", std::nullopt, ValueKind::order,
      [](PoolSpec& p, std::string_view t) {
        return store(

@@ -91,6 +91,7 @@ constexpr std::pair<std::string_view, std::string_view> kPoolOptions[] = {
     {"reconnect_backoff_max", "reconnect_backoff_max"},
     {"reconnect_backoff_multiplier", "reconnect_backoff_multiplier"},
     {"reconnect_backoff_jitter", "reconnect_backoff_jitter"},
+    {"min_size_backoff_cap", "min_size_backoff_cap"},
     {"idle_order", "idle_order"},
     {"max_leases_per_connection", "max_leases_per_connection"},
     {"sizing", "sizing"},

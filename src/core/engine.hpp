@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -174,6 +175,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
     demand_peak_ = std::max(demand_peak_, (leases_ + waiters_.size() + per - 1) / per);
   }
   [[nodiscard]] std::size_t effective_min_locked() const;
+  void note_death_locked(Slot& slot, const Error& error, TimePoint now, Actions& actions);
 
   // --- outside the lock -----------------------------------------------------------------------
   std::optional<RawLease> take_free(std::source_location where, bool for_acquire);
@@ -188,7 +190,11 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   static boost::asio::awaitable<void> check_task(std::shared_ptr<Engine> self, Slot* slot);
   boost::asio::awaitable<Result<void>> validate_with_timeout(Slot* slot);
   [[nodiscard]] static Nanos safety_net(milliseconds timeout);
-  void on_connected(Result<OwnedConnection> result, Nanos connect_time, std::uint64_t generation);
+  void on_connected(Result<OwnedConnection> result, Nanos connect_time, std::uint64_t generation,
+                    std::uint64_t id, const std::shared_ptr<const std::atomic<bool>>& died);
+  [[nodiscard]] std::shared_ptr<const std::atomic<bool>> watch_connection(void* conn,
+                                                                          std::uint64_t id);
+  void on_connection_died(std::uint64_t id, const Error& error);
   void notify(const std::function<void(PoolObserver&)>& event) const;
 
   const boost::asio::any_io_executor executor_;
@@ -224,7 +230,8 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   TimePoint last_sample_at_{};
   std::uint64_t last_sample_acquires_ = 0;
   double acquire_rate_ = 0.0;  // acquires per second over the last sample interval
-  std::uint64_t next_slot_id_ = 1;
+  // Allocated in connect_task, before the connection is watched (its death notice names it).
+  std::atomic<std::uint64_t> next_slot_id_{1};
   // Bumped by retire_all(); a connect that started under an older generation is retired when
   // it completes. Atomic because connect_task reads it outside the lock, just before connecting.
   std::atomic<std::uint64_t> connect_generation_{0};

@@ -35,7 +35,8 @@ Result<void> PoolConfig::validate() const {
         Named{"validate_after_idle", validate_after_idle},
         Named{"leak_detection_threshold", leak_detection_threshold},
         Named{"reconnect_backoff_initial", reconnect_backoff_initial},
-        Named{"reconnect_backoff_max", reconnect_backoff_max}}) {
+        Named{"reconnect_backoff_max", reconnect_backoff_max},
+        Named{"min_size_backoff_cap", min_size_backoff_cap}}) {
     if (!non_negative(n.value)) {
       return invalid(std::string(n.name) + " (" + to_string(n.value.count()) +
                      "ms) must not be negative");

@@ -56,10 +56,15 @@ core::BackoffPolicy Engine::connect_backoff_policy(const PoolConfig& config) {
   return policy;
 }
 
-// Counts one more connect failure and says how long to wait before the next attempt.
+// Counts one more connect failure and says how long to wait before the next attempt. Below
+// min_size the wait is capped (min_size_backoff_cap): the pool is short of what it promised,
+// and a server that comes back must be found quickly.
 Nanos Engine::next_connect_delay_locked() {
   const Nanos delay = connect_backoff_.next();
   if (config_.reconnect_backoff_initial.count() == 0) return Nanos(0);
+  if (config_.min_size_backoff_cap.count() > 0 && slots_.size() < config_.min_size) {
+    return std::min<Nanos>(delay, config_.min_size_backoff_cap);
+  }
   return delay;
 }
 
@@ -96,11 +101,16 @@ asio::awaitable<void> Engine::connect_task(std::shared_ptr<Engine> self) {
   } else {
     result = Error(errc::connect_timeout, "connect timed out after " + format_duration(timeout));
   }
-  self->on_connected(std::move(result), self->clock_->now() - started, generation);
+  const std::uint64_t id = self->next_slot_id_.fetch_add(1);
+  // Watched before the pool can see it: once placed, another thread may close it at any time.
+  std::shared_ptr<const std::atomic<bool>> died;
+  if (result && self->ops_.watch) died = self->watch_connection(result->get(), id);
+  self->on_connected(std::move(result), self->clock_->now() - started, generation, id, died);
 }
 
 void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time,
-                          std::uint64_t generation) {
+                          std::uint64_t generation, std::uint64_t id,
+                          const std::shared_ptr<const std::atomic<bool>>& died) {
   Actions actions;
   {
     std::lock_guard lock(mu_);
@@ -124,7 +134,7 @@ void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time,
       }
       Slot& slot = slots_.emplace_back();
       slot.self = std::prev(slots_.end());
-      slot.id = next_slot_id_++;
+      slot.id = id;
       slot.conn = std::move(*result);
       slot.created_at = slot.last_used = slot.last_validated = now;
       slot.expires_at = lifetime_deadline_locked(now);
@@ -132,6 +142,12 @@ void Engine::on_connected(Result<OwnedConnection> result, Nanos connect_time,
       if (generation != connect_generation_.load()) {
         // Started before retire_all(): may point at the old backend.
         slot.doom(CloseReason::retired);
+      }
+      if (died && died->load()) {
+        // It died between connecting and being placed; the death notice, posted, will find
+        // the slot gone. (Had it died after this check, the notice finds it idle.)
+        note_death_locked(slot, Error(errc::io_error, "connection closed as it was opened"), now,
+                          actions);
       }
       return_slot_locked(&slot, now, actions);  // to a waiter, to idle, or closed if the pool is
     } else {

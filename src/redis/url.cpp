@@ -100,6 +100,7 @@ Result<void> apply_option(RedisUrl& u, std::string_view name, std::string_view v
   if (name == "leak_detection_threshold") {
     return set_duration(name, value, p.leak_detection_threshold);
   }
+  if (name == "min_size_backoff_cap") return set_duration(name, value, p.min_size_backoff_cap);
   if (name == "command_timeout" || name == "read_timeout" || name == "socket_timeout") {
     return set_duration(name, value, u.command_timeout);
   }

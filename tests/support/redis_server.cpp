@@ -153,6 +153,14 @@ void RedisServer::stop() {
   pid_ = -1;
 }
 
+void RedisServer::kill_hard() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
 bool RedisServer::restart(std::string* error) {
   stop();
   return launch(error);

@@ -48,6 +48,9 @@ class RedisServer {
 
   /// Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it.
   void stop();
+  /// Kills the server with SIGKILL (no goodbye to its clients, as a crash or an OOM kill) and
+  /// waits for it. restart() brings it back on the same port.
+  void kill_hard();
   /// Starts it again on the same port; false if it does not come up.
   bool restart(std::string* error);
   [[nodiscard]] bool running() const noexcept { return pid_ > 0; }

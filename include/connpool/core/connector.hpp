@@ -38,6 +38,11 @@ struct Deadline {
 /// - `recycle(conn)` is called without I/O when a lease is returned: false means "do not reuse"
 ///   (e.g. the connection saw an I/O error). Must be thread-safe for shared connections.
 /// - `close(conn)` releases the connection's resources without blocking.
+/// - Optional: `watch(conn, callback)` calls `callback(error)` once when the connection dies
+///   (the server closed it, the socket failed), at once if it already has; from any thread, and
+///   closing the connection may fire it too. The pool then drops a dead idle connection at once
+///   and reconnects, instead of finding out at the next health check or lease. The callback only
+///   posts to the pool's executor (docs/adr/0001-async-model.md).
 ///
 /// Deadlines (docs/adr/0001-async-model.md): the pool never cancels a connect or a validate.
 /// The connector enforces the deadline itself, on the executor/strand its I/O runs on (a timer

@@ -180,6 +180,13 @@ class Pool {
         return connector->validate(conn);
       }
     };
+    if constexpr (requires(connection_type & conn, std::function<void(const Error&)> callback) {
+                    connector->watch(conn, std::move(callback));
+                  }) {
+      ops.watch = [connector](void* p, std::function<void(const Error&)> callback) {
+        connector->watch(*static_cast<connection_type*>(p), std::move(callback));
+      };
+    }
     ops.recycle = [connector](void* p) {
       return connector->recycle(*static_cast<connection_type*>(p));
     };

@@ -136,6 +136,10 @@ struct PoolConfig {
   milliseconds reconnect_backoff_max{10000};
   double reconnect_backoff_multiplier = 2.0;
   double reconnect_backoff_jitter = 0.2;
+  /// While the pool has fewer than min_size connections (the server went away), no wait between
+  /// connect attempts is longer than this, so a returning server is found within it whatever
+  /// reconnect_backoff_max says. Default 1000 ms. 0 means: no cap beyond reconnect_backoff_max.
+  milliseconds min_size_backoff_cap{1000};
 
   /// Which idle connection acquire() takes. Default lifo.
   IdleOrder idle_order = IdleOrder::lifo;

@@ -24,6 +24,8 @@ namespace connpool::redis {
 /// - connect() / validate(conn): the same with url.pool.connect_timeout / validation_timeout.
 /// - recycle(): false once the connection is broken (I/O error, timeout, protocol error).
 /// - close(): closes the socket without blocking.
+/// - watch(): Connection::on_broken, so that a pool drops a connection the server closed while it
+///   sat idle at once (the reader sees the EOF) rather than at the next health check.
 ///
 /// Thread safety: all members are safe to call concurrently (the connector holds only the
 /// immutable URL, and a thread-safe connect function if one is given).
@@ -48,6 +50,9 @@ class RedisConnector {
   }
   bool recycle(Connection& conn) noexcept { return !conn.broken(); }
   void close(Connection& conn) noexcept { conn.close(); }
+  void watch(Connection& conn, std::function<void(const Error&)> callback) {
+    conn.on_broken(std::move(callback));
+  }
 
   [[nodiscard]] const RedisUrl& url() const noexcept { return *url_; }
 

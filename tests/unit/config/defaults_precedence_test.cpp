@@ -186,6 +186,7 @@ TEST(Precedence, EveryPoolKeyCanBeSetFromEachLayer) {
       "    reconnect_backoff_max: 5s\n"
       "    reconnect_backoff_multiplier: 1.5\n"
       "    reconnect_backoff_jitter: 0.1\n"
+      "    min_size_backoff_cap: 250ms\n"
       "    idle_order: fifo\n"
       "    max_leases_per_connection: 64\n",
       "c.yaml", {});
@@ -209,9 +210,10 @@ TEST(Precedence, EveryPoolKeyCanBeSetFromEachLayer) {
   EXPECT_EQ(p.pool.reconnect_backoff_max, milliseconds(5000));
   EXPECT_DOUBLE_EQ(p.pool.reconnect_backoff_multiplier, 1.5);
   EXPECT_DOUBLE_EQ(p.pool.reconnect_backoff_jitter, 0.1);
+  EXPECT_EQ(p.pool.min_size_backoff_cap, milliseconds(250));
   EXPECT_EQ(p.pool.idle_order, core::IdleOrder::fifo);
   EXPECT_EQ(p.pool.max_leases_per_connection, 64u);
-  EXPECT_EQ(p.origin_of("idle_order").to_string(), "c.yaml:22:17");
+  EXPECT_EQ(p.origin_of("idle_order").to_string(), "c.yaml:23:17");
 
   // The same keys through environment variables and flags override the file.
   auto o = load_from_string(

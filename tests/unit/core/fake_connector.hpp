@@ -21,7 +21,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 
 namespace connpool::testing {
 
@@ -33,6 +35,31 @@ enum class Step { ok, fail, slow, never, overrun };
 struct FakeConnection {
   int id = 0;
   std::atomic<bool> broken{false};
+
+  /// The server side went away (as a Redis reader seeing EOF): broken, and the watcher is told.
+  void die(const Error& why) {
+    std::function<void(const Error&)> callback;
+    {
+      std::lock_guard lock(mu);
+      broken = true;
+      callback = std::exchange(on_death, nullptr);
+    }
+    if (callback) callback(why);
+  }
+  void watch(std::function<void(const Error&)> callback) {
+    {
+      std::lock_guard lock(mu);
+      if (!broken) {
+        on_death = std::move(callback);
+        return;
+      }
+    }
+    callback(Error(errc::io_error, "connection already broken"));
+  }
+
+ private:
+  std::mutex mu;
+  std::function<void(const Error&)> on_death;
 };
 
 /// Shared, thread-safe script and counters.
@@ -52,6 +79,27 @@ struct Script {
   std::atomic<int> closed{0};
   std::atomic<int> next_id{1};
 
+  /// Kills every open connection, as a server killed with SIGKILL would (their watchers fire).
+  /// Returns how many died.
+  int kill_all() {
+    std::lock_guard lock(live_mu);
+    for (FakeConnection* conn : live) conn->die(Error(errc::io_error, "connection reset by peer"));
+    return static_cast<int>(live.size());
+  }
+  void add_live(FakeConnection* conn) {
+    std::lock_guard lock(live_mu);
+    live.insert(conn);
+  }
+  void remove_live(FakeConnection* conn) {
+    std::lock_guard lock(live_mu);
+    live.erase(conn);
+  }
+
+ private:
+  std::mutex live_mu;
+  std::set<FakeConnection*> live;
+
+ public:
   Step next_connect() {
     std::lock_guard lock(mu);
     if (connects.empty()) return default_connect;
@@ -91,6 +139,7 @@ class FakeConnector {
     if (step == Step::fail) co_return Error(errc::connect_failed, script_->fail_message);
     auto conn = std::make_unique<FakeConnection>();
     conn->id = script_->next_id++;
+    script_->add_live(conn.get());
     const int now_open = ++script_->open;
     int seen = script_->max_open.load();
     while (now_open > seen && !script_->max_open.compare_exchange_weak(seen, now_open)) {
@@ -112,7 +161,13 @@ class FakeConnector {
   }
 
   bool recycle(FakeConnection& conn) noexcept { return !conn.broken; }
-  void close(FakeConnection&) noexcept {
+  void watch(FakeConnection& conn, std::function<void(const Error&)> callback) {
+    conn.watch(std::move(callback));
+  }
+  /// Like a real connection, closing it fires its watcher (the pool must ignore that).
+  void close(FakeConnection& conn) noexcept {
+    script_->remove_live(&conn);
+    conn.die(Error(errc::io_error, "connection closed"));
     --script_->open;
     ++script_->closed;
   }

@@ -69,6 +69,10 @@ struct ConnectorOps {
   std::function<boost::asio::awaitable<Result<OwnedConnection>>(Deadline)> connect;
   std::function<boost::asio::awaitable<Result<void>>(void*, Deadline)> validate;
   std::function<bool(void*)> recycle;
+  /// Optional (the connector's watch()): asks the connector to call back once, from any
+  /// thread, when the connection dies (e.g. the server closed it while it sat idle). Null: the
+  /// pool learns of a death only from a health check or a failed lease.
+  std::function<void(void*, std::function<void(const Error&)>)> watch;
 };
 
 struct Slot;
