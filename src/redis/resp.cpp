@@ -227,8 +227,8 @@ std::size_t FormattedCommand::wire_size(std::span<const std::string_view> args) 
   return total;
 }
 
-Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_view> args,
-                                                  std::size_t max_bytes) {
+Result<void> FormattedCommand::check_size(std::span<const std::string_view> args,
+                                          std::size_t max_bytes) {
   if (args.empty()) return Error(errc::invalid_argument, "empty Redis command");
   const std::size_t size = wire_size(args);
   // hiredis computes the size in an int: whatever the configured limit, INT_MAX is the hard one.
@@ -240,6 +240,12 @@ Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_vi
                                              " bytes exceeds the " + std::to_string(limit) +
                                              "-byte limit (Redis's proto-max-bulk-len)");
   }
+  return ok();
+}
+
+Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_view> args,
+                                                  std::size_t max_bytes) {
+  if (auto fits = check_size(args, max_bytes); !fits) return fits.error();
   // Small commands (the common case) avoid heap allocation for the argument tables.
   constexpr std::size_t kInline = 16;
   const char* argv_inline[kInline];

@@ -77,6 +77,9 @@ class FormattedCommand {
   /// more would overflow its buffer.
   static Result<FormattedCommand> format(std::span<const std::string_view> args,
                                          std::size_t max_bytes = kDefaultMaxCommandBytes);
+  /// What format() checks first: arguments present, wire size within `max_bytes` (and INT_MAX).
+  static Result<void> check_size(std::span<const std::string_view> args,
+                                 std::size_t max_bytes = kDefaultMaxCommandBytes);
   /// The RESP wire size of `args` ("*<n>\r\n" then "$<len>\r\n<arg>\r\n" each), computed
   /// without overflow (saturates at SIZE_MAX).
   static std::size_t wire_size(std::span<const std::string_view> args) noexcept;

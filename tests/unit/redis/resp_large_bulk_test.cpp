@@ -141,7 +141,7 @@ TEST(RespLargeBulk, MultiplexerHandsAOneMebibyteReplySplitAcrossReadsToItsCaller
   mux.submit(std::move(get2), 1, never, Caller{2}, out);
   ASSERT_TRUE(mux.claim_writer());
   (void)mux.prepare_write();
-  mux.on_written();
+  mux.on_written(out);
   const std::string big = value_of(std::size_t{1} << 20, 9);
   const std::string wire = bulk(big) + bulk("second");
   for (std::size_t off = 0; off < wire.size(); off += 16 * 1024 + 3) {
