@@ -330,10 +330,11 @@ int run_sweep(const SweepOptions& o, const SweepRun& run) {
         }
       }
       print_point(o, p);
+      // Rewritten after every point: an interrupted sweep keeps what it measured.
+      sitting.load_end = load_average_1m();
+      if (!write_files(o, points, sitting)) return 2;
     }
   }
-  sitting.load_end = load_average_1m();
-  if (!write_files(o, points, sitting)) return 2;
   std::printf("\nwrote %s/%s.csv, %s-runs.csv, %s.json (load %.2f -> %.2f)\n", o.out_dir.c_str(),
               o.name.c_str(), o.name.c_str(), o.name.c_str(), sitting.load_start, sitting.load_end);
   if (o.plot) {

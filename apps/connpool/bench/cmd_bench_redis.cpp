@@ -521,11 +521,13 @@ int run_sweep_command(const BenchOptions& base, const RedisUrl& url) {
     args.value_size = p.value_size;
     args.keyspace = o.keyspace;
     args.pipeline = client == "redis-benchmark" ? 1 : 16;
-    const auto floor = static_cast<std::uint64_t>(4 * p.callers * args.pipeline);
+    // Every connection gets a few requests; not a multiple of -P, which at 500 callers of 1 MiB
+    // made one run last minutes.
+    const auto floor = static_cast<std::uint64_t>(2 * p.callers);
     double& rate = rates[{client, p.callers, p.value_size}];
     if (rate <= 0) {
       // First run at this point: a short calibration run, not reported.
-      args.requests = std::max<std::uint64_t>(floor, p.value_size >= 65536 ? 200 : 20000);
+      args.requests = std::max<std::uint64_t>(floor, p.value_size >= 65536 ? 100 : 20000);
       const RunReport calibration = run_redis_benchmark(args);
       if (calibration.exit_code != 0) return calibration;
       rate = calibration.ops_per_sec;
