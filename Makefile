@@ -15,7 +15,7 @@ export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps build test test-tsan test-core-tsan sanitize sanitize-asan sanitize-tsan bench \
   demo format format-check clean soak fuzz fuzz-ci package stress stress-firestore \
-  bench-firestore-node bench-proxy
+  bench-firestore-node bench-proxy bench-redis-sweep
 
 all: build
 
@@ -140,6 +140,37 @@ soak: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) --target connpool_soak
 	@SOAK_MINUTES=$(SOAK_MINUTES) $(BUILD)/bin/connpool_soak
+
+# The Redis sweep (not part of make test): `connpool bench redis --sweep` over callers
+# {1,10,50,500} x values {16 B, 1 KiB, 64 KiB, 1 MiB}, every client (redis-benchmark, -P 16,
+# hiredis-pool, connpool auto-pipelining and exclusive leases) once per round, SWEEP_ROUNDS
+# rounds of SWEEP_DURATION seconds, against a redis-server of its own (loopback TCP, no
+# persistence, killed afterwards by its PID). Writes $(SWEEP_OUT)/redis-sweep.{csv,json,svg,png}
+# and redis-sweep-runs.csv; prints `uptime` before and after. SWEEP_ARGS restricts the grid, e.g.
+# SWEEP_ARGS="--sweep-callers 1,50 --sweep-values 16".
+SWEEP_ROUNDS ?= 3
+SWEEP_DURATION ?= 2
+SWEEP_ARGS ?=
+SWEEP_OUT ?= docs/images
+bench-redis-sweep: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target connpool
+	@set -e; dir=$$(mktemp -d); pid=""; \
+	trap 'if [ -n "$$pid" ]; then kill $$pid; wait $$pid 2>/dev/null || true; fi; rm -rf $$dir' EXIT; \
+	for try in 1 2 3 4 5; do \
+	  port=$$(shuf -i 20000-60000 -n 1); \
+	  redis-server --port $$port --bind 127.0.0.1 --save '' --appendonly no --dir $$dir \
+	    >$$dir/redis.log 2>&1 & pid=$$!; \
+	  for i in $$(seq 50); do redis-cli -p $$port ping >/dev/null 2>&1 && break; sleep 0.1; done; \
+	  if redis-cli -p $$port ping >/dev/null 2>&1; then break; fi; \
+	  kill $$pid 2>/dev/null || true; pid=""; \
+	done; \
+	test -n "$$pid" || { echo "bench-redis-sweep: redis-server did not start"; cat $$dir/redis.log; exit 1; }; \
+	echo "before: $$(uptime)"; \
+	$(BUILD)/bin/connpool bench redis --url redis://127.0.0.1:$$port --sweep \
+	  --rounds $(SWEEP_ROUNDS) --duration $(SWEEP_DURATION) --out-dir $(SWEEP_OUT) $(SWEEP_ARGS) \
+	  || rc=$$?; \
+	echo "after: $$(uptime)"; exit $${rc:-0}
 
 # Stress (not part of make test): the Redis timeout, cancellation, reset and restart tests,
 # plus the multiplexer / subscriber unit tests, STRESS_REPEAT times each under ASan+UBSan and

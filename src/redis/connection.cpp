@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -24,6 +25,9 @@ namespace {
 // reads fill it (large values, deep pipelines), up to kMaxReadChunk.
 constexpr std::size_t kInitialReadChunk = 16 * 1024;
 constexpr std::size_t kMaxReadChunk = 256 * 1024;
+// Arguments from this size on are sent from the caller's buffer (scatter/gather) instead of
+// being copied into the formatted command: below it, one contiguous buffer is cheaper.
+constexpr std::size_t kGatherMin = 64 * 1024;
 
 }  // namespace
 
@@ -180,8 +184,11 @@ void ConnectionImpl::write_round() {
 
 void ConnectionImpl::on_written(const boost::system::error_code& ec) {
   {
-    std::lock_guard lock(mu_);
-    mux_.on_written();
+    Mux::Completions done;
+    std::unique_lock lock(mu_);
+    mux_.on_written(done);
+    lock.unlock();
+    deliver(done);  // requests cancelled while this write borrowed their bytes
   }
   if (ec) {
     fail(link_.write_error(ec));
@@ -289,10 +296,18 @@ boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(
 
 boost::asio::awaitable<Result<Reply>> Connection::execute(
     std::span<const std::string_view> args, std::optional<std::chrono::milliseconds> timeout) {
-  auto cmd = detail::FormattedCommand::format(args);
-  if (!cmd) co_return std::move(cmd).error();
   detail::Chunk chunk;
-  chunk.command = std::move(*cmd);
+  if (std::any_of(args.begin(), args.end(),
+                  [](std::string_view a) { return a.size() >= detail::kGatherMin; })) {
+    // A large value is written from the caller's buffer (this frame keeps `args` alive until
+    // the reply, and the multiplexer until the write is done), not copied into the command.
+    if (auto fits = detail::FormattedCommand::check_size(args); !fits) co_return fits.error();
+    chunk = detail::Chunk::gather(args, detail::kGatherMin);
+  } else {
+    auto cmd = detail::FormattedCommand::format(args);
+    if (!cmd) co_return std::move(cmd).error();
+    chunk.command = std::move(*cmd);
+  }
   const auto deadline = impl_->deadline_from(timeout);
   auto replies = co_await detail::async_submit(impl_, std::move(chunk), 1, deadline,
                                                boost::asio::use_awaitable);

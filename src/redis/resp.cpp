@@ -8,6 +8,7 @@
 #include <limits>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace connpool::redis::detail {
@@ -26,6 +27,11 @@ namespace {
 // (16 KiB) makes every large reply and every deep pipeline burst free and regrow its buffer.
 // 1 MiB keeps a busy connection's buffer warm while idle connections stay cheap.
 constexpr std::size_t kReaderMaxBuf = 1024 * 1024;
+
+// A large bulk string's buffer is reserved from its announced length (so appending never
+// reallocates and copies), but only up to this much: a peer announcing max_reply_bytes and
+// sending nothing costs at most this (untouched, so not resident) reservation.
+constexpr std::size_t kMaxDirectReserve = std::size_t{16} * 1024 * 1024;
 
 // An array's announced length comes from the peer: at most this many elements are reserved up
 // front, the rest as they arrive. Trusting it let "*366666666\r\n" allocate and initialise
@@ -93,7 +99,27 @@ RespReader::~RespReader() {
   redisReaderFree(reader_);
 }
 
+Result<void> RespReader::feed_direct(const char*& data, std::size_t& size) {
+  const std::size_t n = std::min(size, direct_left_);
+  direct_.append(data, n);
+  data += n;
+  size -= n;
+  direct_left_ -= n;
+  if (direct_left_ > 0) return ok();
+  const std::size_t len = direct_.size();
+  if (len < 2 || direct_[len - 2] != '\r' || direct_[len - 1] != '\n') {
+    return Error(errc::protocol_error, "malformed RESP from server: bulk string not ended by CRLF");
+  }
+  direct_.resize(len - 2);
+  direct_done_ = true;
+  return ok();
+}
+
 Result<void> RespReader::feed(const char* data, std::size_t size) {
+  if (direct_left_ > 0) {
+    if (auto fed = feed_direct(data, size); !fed) return fed;
+    if (size == 0) return ok();
+  }
   if (redisReaderFeed(reader_, data, size) != REDIS_OK) {
     return Error(errc::protocol_error, std::string("RESP reader: ") + reader_->errstr);
   }
@@ -106,7 +132,43 @@ Error RespReader::too_large(std::size_t seen) const {
                                          std::to_string(seen) + " seen)");
 }
 
+void RespReader::take_over_large_bulk() {
+  // hiredis waits in a top-level bulk string with its '$' consumed: "<len>\r\n<body so far>".
+  if (reader_->ridx != 0 || reader_->rstack[0].type != REDIS_REPLY_STRING) return;
+  const char* item = reader_->buf + reader_->pos;
+  const std::size_t unread = reader_->len - reader_->pos;
+  std::size_t announced = 0;
+  std::size_t digits = 0;
+  while (digits < unread && digits < 19 && item[digits] >= '0' && item[digits] <= '9') {
+    announced = announced * 10 + static_cast<std::size_t>(item[digits] - '0');
+    ++digits;
+  }
+  if (digits == 0 || digits + 1 >= unread || item[digits] != '\r' || item[digits + 1] != '\n') {
+    return;  // no complete header yet (or "$-1": nil), hiredis goes on
+  }
+  const std::size_t header = digits + 2;
+  const std::size_t body_here = unread - header;
+  // next() refused a length above max_reply_bytes already; a complete one is hiredis's.
+  if (announced < kDirectBulkMin || body_here >= announced + 2) return;
+  direct_.clear();
+  direct_.reserve(std::min(announced + 2, kMaxDirectReserve));
+  direct_.append(item + header, body_here);
+  direct_left_ = announced + 2 - body_here;
+  ++direct_bulks_;
+  // hiredis forgets the reply it started: every byte it holds is now ours, and with ridx -1
+  // its next call starts a new top-level reply.
+  reader_->pos = reader_->len;
+  reader_->ridx = -1;
+}
+
 Result<std::optional<Reply>> RespReader::next() {
+  if (direct_done_) {
+    direct_done_ = false;
+    reply_bytes_ = 0;
+    object_bytes_ = 0;
+    return std::optional<Reply>(Reply::string(std::exchange(direct_, std::string())));
+  }
+  if (direct_left_ > 0) return std::optional<Reply>{};
   void* obj = nullptr;
   const std::size_t unread_before = reader_->len - reader_->pos;
   if (redisReaderGetReply(reader_, &obj) != REDIS_OK) {
@@ -142,6 +204,7 @@ Result<std::optional<Reply>> RespReader::next() {
                        std::to_string(max_reply_bytes_) + " bytes)");
     }
   }
+  take_over_large_bulk();
   return std::optional<Reply>{};
 }
 
@@ -164,8 +227,8 @@ std::size_t FormattedCommand::wire_size(std::span<const std::string_view> args) 
   return total;
 }
 
-Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_view> args,
-                                                  std::size_t max_bytes) {
+Result<void> FormattedCommand::check_size(std::span<const std::string_view> args,
+                                          std::size_t max_bytes) {
   if (args.empty()) return Error(errc::invalid_argument, "empty Redis command");
   const std::size_t size = wire_size(args);
   // hiredis computes the size in an int: whatever the configured limit, INT_MAX is the hard one.
@@ -177,6 +240,12 @@ Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_vi
                                              " bytes exceeds the " + std::to_string(limit) +
                                              "-byte limit (Redis's proto-max-bulk-len)");
   }
+  return ok();
+}
+
+Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_view> args,
+                                                  std::size_t max_bytes) {
+  if (auto fits = check_size(args, max_bytes); !fits) return fits.error();
   // Small commands (the common case) avoid heap allocation for the argument tables.
   constexpr std::size_t kInline = 16;
   const char* argv_inline[kInline];

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 struct redisReader;
@@ -18,8 +19,15 @@ namespace connpool::redis::detail {
 /// Default bound of one reply and of one command: Redis's own proto-max-bulk-len (512 MiB).
 inline constexpr std::size_t kDefaultMaxReplyBytes = std::size_t{512} * 1024 * 1024;
 inline constexpr std::size_t kDefaultMaxCommandBytes = std::size_t{512} * 1024 * 1024;
+/// Bulk strings at least this long bypass hiredis's buffer (RespReader).
+inline constexpr std::size_t kDirectBulkMin = 64 * 1024;
 
 /// Incremental reply parser. Not thread-safe: owned by one connection's reader.
+///
+/// A large top-level bulk string (kDirectBulkMin bytes or more: a GET of a large value) is
+/// not parsed by hiredis: once its header is known, its body is appended straight into the
+/// string the Reply will own, so each byte is copied once after the socket read (hiredis
+/// would copy it into its buffer, grow that buffer, then copy it again into the Reply).
 ///
 /// A reply is bounded by `max_reply_bytes`: its wire bytes plus a per-element charge (so a
 /// huge array of tiny elements counts what it costs in memory, not only on the wire). A reply
@@ -37,15 +45,26 @@ class RespReader {
   /// The next complete reply, nothing when more bytes are needed, or errc::protocol_error.
   /// After a protocol error the reader is unusable (and so is the connection).
   Result<std::optional<Reply>> next();
+  /// Large bulk strings read directly so far (for tests).
+  [[nodiscard]] std::size_t direct_bulks() const noexcept { return direct_bulks_; }
 
  private:
   friend struct ReaderAccess;
   Error too_large(std::size_t seen) const;
+  // When hiredis waits inside a large top-level bulk string, takes its body over (direct_).
+  void take_over_large_bulk();
+  Result<void> feed_direct(const char*& data, std::size_t& size);
 
   redisReader* reader_;
   std::size_t max_reply_bytes_;
   std::size_t reply_bytes_ = 0;   // bytes of the current reply the parser already consumed
   std::size_t object_bytes_ = 0;  // the in-memory charge of its elements built so far
+  // The large bulk string being read directly: its body and CRLF so far, the bytes still to
+  // come (0: none in progress), and whether it is complete and waits for next().
+  std::string direct_;
+  std::size_t direct_left_ = 0;
+  bool direct_done_ = false;
+  std::size_t direct_bulks_ = 0;
 };
 
 /// One command in RESP wire form, allocated by hiredis's formatter.
@@ -58,6 +77,9 @@ class FormattedCommand {
   /// more would overflow its buffer.
   static Result<FormattedCommand> format(std::span<const std::string_view> args,
                                          std::size_t max_bytes = kDefaultMaxCommandBytes);
+  /// What format() checks first: arguments present, wire size within `max_bytes` (and INT_MAX).
+  static Result<void> check_size(std::span<const std::string_view> args,
+                                 std::size_t max_bytes = kDefaultMaxCommandBytes);
   /// The RESP wire size of `args` ("*<n>\r\n" then "$<len>\r\n<arg>\r\n" each), computed
   /// without overflow (saturates at SIZE_MAX).
   static std::size_t wire_size(std::span<const std::string_view> args) noexcept;

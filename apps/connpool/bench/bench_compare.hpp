@@ -3,6 +3,7 @@
 // shared, noisy machine only ratios taken minutes apart mean anything.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,13 @@ struct RunReport {
   int exit_code = 0;
   double ops_per_sec = 0;
   double load_1m = 0;  // the machine's 1-minute load average when the run started
+  std::uint64_t ops = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t verified = 0;  // GETs whose reply was checked equal to the SET before them
+  double p50_us = 0;
+  double p99_us = 0;
+  double cpu_us_per_op = 0;  // client CPU (user + system) per operation
+  std::string error;         // the first error, for the report
 };
 
 /// The 1-minute load average now (getloadavg); -1 when unknown.

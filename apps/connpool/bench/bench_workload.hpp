@@ -19,6 +19,7 @@ namespace connpool::cli {
 struct Totals {
   std::atomic<std::uint64_t> ops{0};
   std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> verified{0};  // GETs checked equal to the SET before them
   std::atomic<bool> stop{false};
 };
 
@@ -31,6 +32,15 @@ struct WorkerResult {
   void fail(Totals& totals, std::string message) {
     totals.errors.fetch_add(1, std::memory_order_relaxed);
     if (first_error.empty()) first_error = std::move(message);
+  }
+
+  /// Counts a GET reply against `wrong`, what WorkerLoad::check said about it (empty: right).
+  void checked(Totals& totals, std::string wrong) {
+    if (wrong.empty()) {
+      totals.verified.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      fail(totals, std::move(wrong));
+    }
   }
 };
 

@@ -22,6 +22,8 @@
 
 #include "bench/bench_compare.hpp"
 #include "bench/bench_hiredis_baseline.hpp"
+#include "bench/bench_redis_benchmark.hpp"
+#include "bench/bench_sweep.hpp"
 #include "bench/bench_workload.hpp"
 #include "bench/support_bench.hpp"
 #include "commands.hpp"
@@ -32,6 +34,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
@@ -39,9 +42,11 @@
 #include <cstdlib>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace connpool::cli {
@@ -69,6 +74,9 @@ struct BenchOptions {
   std::string baseline;  // "", hiredis-threads, hiredis-pool or both
   bool compare = false;  // every mode, alternated, for `rounds` rounds
   int rounds = 3;
+  bool quiet = false;  // no progress line and no per-run report (the sweep prints its own)
+  bool sweep = false;
+  SweepOptions sweep_options;
 };
 
 std::uint32_t micros_since(Clock::time_point start) {
@@ -94,8 +102,8 @@ asio::awaitable<WorkerResult> pooled_worker(PooledClient client, Totals& totals,
     if (!set) out.fail(totals, set.error().to_string());
     if (!get) {
       out.fail(totals, get.error().to_string());
-    } else if (auto wrong = load.check(*get); !wrong.empty()) {
-      out.fail(totals, std::move(wrong));
+    } else {
+      out.checked(totals, load.check(*get));
     }
     totals.ops.fetch_add(2, std::memory_order_relaxed);
   }
@@ -125,11 +133,8 @@ asio::awaitable<WorkerResult> unpooled_worker(RedisUrl url, Totals& totals, Work
       } else if (reply->is_error()) {
         out.fail(totals, reply->str());
       } else if (op == 1) {
-        if (auto wrong =
-                reply->is_nil() ? load.check(std::nullopt) : load.check_value(reply->str());
-            !wrong.empty()) {
-          out.fail(totals, std::move(wrong));
-        }
+        out.checked(totals,
+                    reply->is_nil() ? load.check(std::nullopt) : load.check_value(reply->str()));
       }
       totals.ops.fetch_add(1, std::memory_order_relaxed);
     }
@@ -174,7 +179,7 @@ RunReport drive(const BenchOptions& o, const Target& target, const Spawn& spawn,
   while (Clock::now() - started < duration) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const auto now = Clock::now();
-    if (!o.json && now - last_tick >= std::chrono::seconds(1)) {
+    if (!o.json && !o.quiet && now - last_tick >= std::chrono::seconds(1)) {
       const std::uint64_t ops = totals.ops.load();
       const double secs = std::chrono::duration<double>(now - last_tick).count();
       std::fprintf(
@@ -206,7 +211,9 @@ RunReport drive(const BenchOptions& o, const Target& target, const Spawn& spawn,
   const auto p99 = percentile(latencies, 0.99);
   const auto p999 = percentile(latencies, 0.999);
   const double cpu_us_per_op = ops > 0 ? cpu * 1e6 / static_cast<double>(ops) : 0;
-  if (o.json) {
+  if (o.quiet) {
+    // The sweep reports the run.
+  } else if (o.json) {
     std::printf(
         "{\"backend\":\"redis\",\"mode\":\"%s\",\"concurrency\":%d,\"duration_s\":%.3f,"
         "\"ops\":%" PRIu64
@@ -228,11 +235,18 @@ RunReport drive(const BenchOptions& o, const Target& target, const Spawn& spawn,
         target.pool_max, ops, ops_per_sec, p50, p99, p999, errors, cpu_us_per_op, opened,
         report.load_1m);
   }
-  if (errors > 0 && !first_error.empty()) {
+  if (errors > 0 && !first_error.empty() && !o.quiet) {
     std::fprintf(stderr, "first error: %s\n", first_error.c_str());
   }
   std::fflush(stdout);
   report.ops_per_sec = ops_per_sec;
+  report.ops = ops;
+  report.errors = errors;
+  report.verified = totals.verified.load();
+  report.p50_us = p50;
+  report.p99_us = p99;
+  report.cpu_us_per_op = cpu_us_per_op;
+  report.error = first_error;
   report.exit_code = (ops == 0 || errors > 0) ? kExitFailure : kExitOk;
   return report;
 }
@@ -465,6 +479,67 @@ int run_cluster(const BenchOptions& o) {
   return rc;
 }
 
+// --sweep: every caller count × value size, each client once per round (bench_sweep.hpp).
+constexpr std::array<std::string_view, 6> kSweepClients{"redis-benchmark",     "hiredis-pool",
+                                                        "pool-auto-pipeline",  "pool",
+                                                        "redis-benchmark-P16", "hiredis-threads"};
+
+// Keys per point: every caller needs a key of its own, and the values stay within 64 MiB of
+// server memory (10 000 keys of 1 MiB would be 10 GB).
+std::size_t sweep_keyspace(const BenchOptions& o, const SweepPoint& p) {
+  const std::size_t cap = (std::size_t{64} << 20) / std::max<std::size_t>(p.value_size, 1);
+  return std::max<std::size_t>(static_cast<std::size_t>(p.callers), std::min(o.keyspace, cap));
+}
+
+int run_sweep_command(const BenchOptions& base, const RedisUrl& url) {
+  if (url.transport == redis::Transport::tls) {
+    std::fprintf(stderr,
+                 "connpool bench redis --sweep: needs redis:// or unix:// (the hiredis and "
+                 "redis-benchmark references run without TLS)\n");
+    return kExitConfigError;
+  }
+  SweepOptions so = base.sweep_options;
+  so.rounds = base.rounds;
+  so.duration_s = base.duration_s;
+  // redis-benchmark runs a request count (-n), not a duration: its last rate at each point
+  // sizes the next run so that it lasts about as long as the others.
+  std::map<std::tuple<std::string, int, std::size_t>, double> rates;
+  const SweepRun run = [&](const std::string& client, const SweepPoint& p) -> RunReport {
+    BenchOptions o = base;
+    o.concurrency = p.callers;
+    o.value_size = p.value_size;
+    o.keyspace = sweep_keyspace(base, p);
+    o.quiet = true;
+    o.json = false;
+    if (client == "pool-auto-pipeline") return run_mode(o, url, false, true);
+    if (client == "pool") return run_mode(o, url, false, false);
+    if (client == "hiredis-pool") return run_baseline(o, url, BaselineKind::hiredis_pool);
+    if (client == "hiredis-threads") return run_baseline(o, url, BaselineKind::hiredis_threads);
+    RedisBenchmarkArgs args;
+    args.url = url;
+    args.clients = p.callers;
+    args.value_size = p.value_size;
+    args.keyspace = o.keyspace;
+    args.pipeline = client == "redis-benchmark" ? 1 : 16;
+    // Every connection gets a few requests; not a multiple of -P, which at 500 callers of 1 MiB
+    // made one run last minutes.
+    const auto floor = static_cast<std::uint64_t>(2 * p.callers);
+    double& rate = rates[{client, p.callers, p.value_size}];
+    if (rate <= 0) {
+      // First run at this point: a short calibration run, not reported.
+      args.requests = std::max<std::uint64_t>(floor, p.value_size >= 65536 ? 100 : 20000);
+      const RunReport calibration = run_redis_benchmark(args);
+      if (calibration.exit_code != 0) return calibration;
+      rate = calibration.ops_per_sec;
+    }
+    args.requests = std::max(floor, static_cast<std::uint64_t>(rate * o.duration_s / 2));
+    RunReport r = run_redis_benchmark(args);
+    if (r.exit_code == 0) rate = r.ops_per_sec;
+    return r;
+  };
+  return run_sweep(so, run);
+}
+
 }  // namespace
 
 void add_bench_redis(CLI::App& bench, int& exit_code) {
@@ -479,9 +554,10 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
   cmd->add_option("--concurrency,-c", opts->concurrency, "concurrent callers")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
-  cmd->add_option("--duration,-d", opts->duration_s, "seconds to run")
-      ->check(CLI::Range(0.1, 86400.0))
-      ->capture_default_str();
+  CLI::Option* duration_option = cmd->add_option("--duration,-d", opts->duration_s,
+                                                 "seconds to run (--sweep: per run, default 2)")
+                                     ->check(CLI::Range(0.1, 86400.0))
+                                     ->capture_default_str();
   cmd->add_option("--pipeline-auto", opts->pipeline_auto,
                   "auto-pipelining through shared leases: on, off, or both (one run each)")
       ->check(CLI::IsMember({"on", "off", "both"}))
@@ -510,14 +586,41 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
   cmd->add_flag("--compare", opts->compare,
                 "run pool-auto-pipeline, pool, hiredis-threads and hiredis-pool back to back for "
                 "--rounds rounds and print the ratios connpool/baseline and their medians");
-  cmd->add_option("--rounds", opts->rounds, "rounds for --compare")
+  cmd->add_flag("--sweep", opts->sweep,
+                "callers x value sizes, each point run by every --sweep-clients client once per "
+                "round for --rounds rounds (order rotated); prints medians and ratios and writes "
+                "CSV, JSON and an SVG plot into --out-dir. redis-benchmark must be on PATH; a "
+                "password in the URL is passed to it with -a");
+  cmd->add_option("--sweep-callers", opts->sweep_options.callers, "caller counts for --sweep")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--sweep-values", opts->sweep_options.values, "value sizes in bytes for --sweep")
+      ->delimiter(',')
+      ->check(CLI::Range(std::size_t{1}, std::size_t{512} << 20))
+      ->capture_default_str();
+  cmd->add_option("--sweep-clients", opts->sweep_options.clients,
+                  "clients for --sweep (default: redis-benchmark, hiredis-pool, "
+                  "pool-auto-pipeline, pool, redis-benchmark-P16; also hiredis-threads)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(std::vector<std::string>(kSweepClients.begin(), kSweepClients.end())));
+  cmd->add_option("--out-dir", opts->sweep_options.out_dir, "where --sweep writes its files")
+      ->capture_default_str();
+  cmd->add_option("--sweep-name", opts->sweep_options.name,
+                  "--sweep file names: <name>.csv (medians), <name>-runs.csv, <name>.json, "
+                  "<name>.svg, <name>.png")
+      ->capture_default_str();
+  cmd->add_flag(
+      "--no-plot", [opts](std::int64_t) { opts->sweep_options.plot = false; },
+      "--sweep without the gnuplot SVG and PNG");
+  cmd->add_option("--rounds", opts->rounds, "rounds for --compare and --sweep")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
 #if CONNPOOL_HAVE_monitor
   cmd->add_flag("--metrics", opts->metrics,
                 "attach the Prometheus observer to the pools (to measure its cost)");
 #endif
-  cmd->callback([opts, url_option, &exit_code] {
+  cmd->callback([opts, url_option, duration_option, &exit_code] {
     if (url_option->count() == 0) {
       const char* from_env = std::getenv("REDIS_URL");
       if (from_env != nullptr && from_env[0] != '\0') opts->url = from_env;
@@ -534,6 +637,14 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
     }
     if (opts->compare) {
       exit_code = run_compare(*opts, *url);
+      return;
+    }
+    if (opts->sweep) {
+      if (duration_option->count() == 0) opts->duration_s = 2;
+      if (opts->sweep_options.clients.empty()) {
+        opts->sweep_options.clients.assign(kSweepClients.begin(), kSweepClients.end() - 1);
+      }
+      exit_code = run_sweep_command(*opts, *url);
       return;
     }
     int rc = kExitOk;

@@ -25,18 +25,64 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace connpool::redis::detail {
 
-/// Bytes of one request: a hiredis-formatted command or a pre-built batch.
+/// Bytes of one request: a hiredis-formatted command, a pre-built batch, or a command with a
+/// large argument as a scatter/gather list (gather()).
 struct Chunk {
+  /// One piece of a gathered command: `owned`[offset, offset + size) when `data` is null,
+  /// else the caller's own bytes.
+  struct Piece {
+    const char* data = nullptr;
+    std::size_t offset = 0;
+    std::size_t size = 0;
+  };
+
   FormattedCommand command;
   std::string owned;
-  [[nodiscard]] boost::asio::const_buffer buffer() const noexcept {
-    return command.empty() ? boost::asio::buffer(owned)
-                           : boost::asio::buffer(command.data(), command.size());
+  std::vector<Piece> pieces;  // empty unless gathered
+
+  /// `args` in RESP with every argument of `min_borrow` bytes or more borrowed from the caller,
+  /// not copied: `owned` holds the framing and the small arguments. The caller keeps the
+  /// borrowed bytes alive until the request completes; the Multiplexer never completes a
+  /// request while a write may still read them.
+  static Chunk gather(std::span<const std::string_view> args, std::size_t min_borrow) {
+    Chunk c;
+    c.owned = "*" + std::to_string(args.size()) + "\r\n";
+    std::size_t run = 0;  // where the current run of owned bytes starts
+    for (const std::string_view arg : args) {
+      c.owned += "$" + std::to_string(arg.size()) + "\r\n";
+      if (arg.size() >= min_borrow) {
+        c.pieces.push_back({nullptr, run, c.owned.size() - run});
+        c.pieces.push_back({arg.data(), 0, arg.size()});
+        run = c.owned.size();
+      } else {
+        c.owned.append(arg);
+      }
+      c.owned += "\r\n";
+    }
+    // Nothing borrowed: `owned` is the whole command, written as one buffer.
+    if (!c.pieces.empty()) c.pieces.push_back({nullptr, run, c.owned.size() - run});
+    return c;
+  }
+
+  [[nodiscard]] bool borrows() const noexcept { return !pieces.empty(); }
+
+  /// Appends this request's buffers, in wire order.
+  void buffers(std::vector<boost::asio::const_buffer>& out) const {
+    if (pieces.empty()) {
+      out.push_back(command.empty() ? boost::asio::buffer(owned)
+                                    : boost::asio::buffer(command.data(), command.size()));
+      return;
+    }
+    for (const Piece& p : pieces) {
+      out.push_back(p.data != nullptr ? boost::asio::buffer(p.data, p.size)
+                                      : boost::asio::buffer(owned.data() + p.offset, p.size));
+    }
   }
 };
 
@@ -95,18 +141,23 @@ class Multiplexer {
     for (std::size_t i = first; i < pending_.size(); ++i) {
       writing_.push_back(std::move(pending_[i].chunk));
     }
+    writing_ids_ = {pending_[first].id, pending_.back().id};
     // Only now, once writing_ stops growing: a short `owned` string lives inside its Chunk
     // (small-string optimisation), so a reallocation would move the bytes a buffer points at.
-    for (const auto& chunk : writing_) buffers_.push_back(chunk.buffer());
+    for (const auto& chunk : writing_) chunk.buffers(buffers_);
     unwritten_ = 0;
     return buffers_;
   }
 
   /// The write handed out by prepare_write() finished (successfully or not: a failed write is
-  /// reported with fail()).
-  void on_written() noexcept {
+  /// reported with fail()). Requests cancelled or failed during it whose bytes it borrowed
+  /// complete now, into `out`.
+  void on_written(Completions& out) {
     writing_.clear();
     buffers_.clear();
+    writing_ids_ = {0, 0};
+    for (auto& c : held_) out.push_back(std::move(c));
+    held_.clear();
   }
 
   /// Bytes read from the server: completes every request whose replies are now all there.
@@ -151,8 +202,7 @@ class Multiplexer {
     auto it = std::find_if(pending_.begin(), pending_.end(),
                            [id](const Pending& p) { return p.id == id; });
     if (it == pending_.end() || !it->handler) return;
-    out.push_back(
-        Completion{it->take_handler(), Error(errc::cancelled, "redis command cancelled")});
+    release(*it, Error(errc::cancelled, "redis command cancelled"), out);
     const auto index = static_cast<std::size_t>(it - pending_.begin());
     if (index >= pending_.size() - unwritten_) {
       in_flight_ -= it->expected;
@@ -187,7 +237,7 @@ class Multiplexer {
     if (error_) return;
     error_ = std::move(error);
     for (auto& p : pending_) {
-      if (p.handler) out.push_back(Completion{p.take_handler(), *error_});
+      if (p.handler) release(p, *error_, out);
     }
     pending_.clear();
     unwritten_ = 0;
@@ -203,7 +253,7 @@ class Multiplexer {
  private:
   struct Pending {
     Pending(std::uint64_t i, std::size_t e, Clock::time_point d, Chunk c, Handler&& h)
-        : id(i), expected(e), deadline(d), chunk(std::move(c)) {
+        : id(i), expected(e), deadline(d), borrows(c.borrows()), chunk(std::move(c)) {
       handler.emplace(std::move(h));
       replies.reserve(e);
     }
@@ -211,6 +261,7 @@ class Multiplexer {
         : id(o.id),
           expected(o.expected),
           deadline(o.deadline),
+          borrows(o.borrows),
           chunk(std::move(o.chunk)),
           replies(std::move(o.replies)) {
       if (o.handler) handler.emplace(o.take_handler());
@@ -220,6 +271,7 @@ class Multiplexer {
       id = o.id;
       expected = o.expected;
       deadline = o.deadline;
+      borrows = o.borrows;
       chunk = std::move(o.chunk);
       replies = std::move(o.replies);
       handler.reset();
@@ -235,10 +287,20 @@ class Multiplexer {
     std::uint64_t id;
     std::size_t expected;
     Clock::time_point deadline;
-    Chunk chunk;  // moved to the write batch once written
+    bool borrows;  // its chunk points at the caller's bytes
+    Chunk chunk;   // moved to the write batch once written
     std::vector<Reply> replies;
     std::optional<Handler> handler;  // empty once cancelled: the replies are read and dropped
   };
+
+  // Completes `p`'s caller with `result` early (cancel, failure). While the current write may
+  // still read bytes the caller lent (a gathered large argument), the completion is held back
+  // until on_written(): the caller would otherwise free them under the write.
+  void release(Pending& p, const Error& error, Completions& out) {
+    const bool lent_to_write =
+        p.borrows && !writing_.empty() && p.id >= writing_ids_.first && p.id <= writing_ids_.second;
+    (lent_to_write ? held_ : out).push_back(Completion{p.take_handler(), error});
+  }
 
   std::string endpoint_;
   std::chrono::milliseconds command_timeout_;
@@ -250,6 +312,8 @@ class Multiplexer {
   bool writer_active_ = false;
   std::vector<Chunk> writing_;  // the chunks of the write in progress
   std::vector<boost::asio::const_buffer> buffers_;
+  std::pair<std::uint64_t, std::uint64_t> writing_ids_{0, 0};  // first and last id written
+  Completions held_;  // completed early, released after the write that borrows their bytes
   std::optional<Error> error_;
 };
 

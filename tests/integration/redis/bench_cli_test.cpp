@@ -10,9 +10,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -319,6 +323,76 @@ TEST_F(BenchCli, SizingRejectsABadDelayOrMode) {
   auto mode = run(base + " --modes fixed,elastic 2>&1");
   EXPECT_EQ(mode.exit_code, 2) << mode.out;
   EXPECT_NE(mode.out.find("--modes"), std::string::npos) << mode.out;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// `--sweep` over one point, one round: every client runs against the real server, the files
+// have the documented columns, every run did operations without errors, and every client that
+// checks its GETs (all but redis-benchmark) verified each one.
+TEST_F(BenchCli, SweepOnePointWritesVerifiedRunsAndMedians) {
+  const auto dir =
+      std::filesystem::path(::testing::TempDir()) / ("sweep-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto o =
+      run(bench("--sweep --sweep-callers 2 --sweep-values 1024 --rounds 1 --duration 0.3 "
+                "--sweep-name s --out-dir " +
+                dir.string() + " 2>&1"));
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  EXPECT_NE(o.out.find("2 callers, 1 KiB"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("auto/rb="), std::string::npos) << o.out;
+
+  const auto runs = lines(read_file(dir / "s-runs.csv"));
+  ASSERT_EQ(runs.size(), 6u) << "a header and one run per client";
+  EXPECT_EQ(runs[0],
+            "callers,value_size,round,client,ops_per_sec,p50_us,p99_us,cpu_us_per_op,ops,errors,"
+            "verified,load_avg_1m,exit_code");
+  std::vector<std::string> clients;
+  for (std::size_t i = 1; i < runs.size(); ++i) {
+    std::vector<std::string> f;
+    std::stringstream row(runs[i]);
+    for (std::string cell; std::getline(row, cell, ',');) f.push_back(cell);
+    ASSERT_EQ(f.size(), 13u) << runs[i];
+    EXPECT_EQ(f[0], "2");
+    EXPECT_EQ(f[1], "1024");
+    EXPECT_EQ(f[2], "1");
+    clients.push_back(f[3]);
+    EXPECT_GT(std::stod(f[4]), 0) << runs[i];
+    EXPECT_GT(std::stod(f[7]), 0) << "client CPU per op: " << runs[i];
+    const long long ops = std::stoll(f[8]);
+    EXPECT_GT(ops, 0) << runs[i];
+    EXPECT_EQ(f[9], "0") << "errors: " << runs[i];
+    EXPECT_EQ(f[12], "0") << "exit code: " << runs[i];
+    if (f[3].rfind("redis-benchmark", 0) != 0) {
+      // One GET per SET, each checked against the value just written.
+      EXPECT_EQ(std::stoll(f[10]) * 2, ops) << "verified: " << runs[i];
+    }
+  }
+  std::sort(clients.begin(), clients.end());
+  EXPECT_EQ(clients, (std::vector<std::string>{"hiredis-pool", "pool", "pool-auto-pipeline",
+                                               "redis-benchmark", "redis-benchmark-P16"}));
+
+  const auto medians = lines(read_file(dir / "s.csv"));
+  ASSERT_EQ(medians.size(), 6u);
+  EXPECT_EQ(medians[0],
+            "callers,value_size,client,ops_per_sec,p99_us,cpu_us_per_op,ok_runs,auto/rb,"
+            "auto/hpool,excl/hpool,auto/rbP16");
+  const std::string json = read_file(dir / "s.json");
+  for (const char* field : {"\"sweep\":true", "\"load_avg_1m_start\":", "\"points\":[",
+                            "\"pool-auto-pipeline/redis-benchmark\":", "\"pool/hiredis-pool\":",
+                            "\"median\":{\"ops_per_sec\":"}) {
+    EXPECT_NE(json.find(field), std::string::npos) << field << " in " << json;
+  }
+  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    EXPECT_NE(read_file(dir / "s.svg").find("<svg"), std::string::npos);
+    EXPECT_GT(std::filesystem::file_size(dir / "s.png"), 1000u);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

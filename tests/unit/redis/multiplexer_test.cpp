@@ -49,9 +49,9 @@ TEST(Multiplexer, CoalescesQueuedRequestsIntoOneWrite) {
   EXPECT_FALSE(mux.claim_writer()) << "one write round at a time";
   EXPECT_EQ(written(mux.prepare_write()), "AB");
   mux.submit(raw("C"), 1, kNever, Caller{3}, out);
-  mux.on_written();
+  mux.on_written(out);
   EXPECT_EQ(written(mux.prepare_write()), "C");
-  mux.on_written();
+  mux.on_written(out);
   EXPECT_TRUE(mux.prepare_write().empty());
   mux.submit(raw("D"), 1, kNever, Caller{4}, out);
   EXPECT_TRUE(mux.claim_writer()) << "the writer was released when nothing was left";
@@ -65,7 +65,7 @@ TEST(Multiplexer, MatchesRepliesInOrderAcrossPartialReads) {
   mux.submit(raw("y"), 2, kNever, Caller{2}, out);
   ASSERT_TRUE(mux.claim_writer());
   (void)mux.prepare_write();
-  mux.on_written();
+  mux.on_written(out);
   const std::string bytes = "+OK\r\n" + bulk("one") + ":42\r\n";
   for (char c : bytes) mux.on_read(&c, 1, out);
   ASSERT_EQ(out.size(), 2u);
@@ -173,7 +173,7 @@ TEST(Multiplexer, ReplyOverMaxReplyBytesFailsEverythingInFlight) {
   mux.submit(raw("b"), 1, kNever, Caller{2}, out);
   ASSERT_TRUE(mux.claim_writer());
   (void)mux.prepare_write();
-  mux.on_written();
+  mux.on_written(out);
   // A reply that never ends (a status line with no CRLF), arriving in small reads: it is cut
   // once it passes the bound, not buffered forever.
   const std::string piece(100, 'x');
@@ -200,7 +200,7 @@ TEST(Multiplexer, ReplyUpToMaxReplyBytesIsDelivered) {
   mux.submit(raw("a"), 1, kNever, Caller{1}, out);
   ASSERT_TRUE(mux.claim_writer());
   (void)mux.prepare_write();
-  mux.on_written();
+  mux.on_written(out);
   const std::string reply = bulk(std::string(900, 'v'));
   mux.on_read(reply.data(), reply.size(), out);
   ASSERT_EQ(out.size(), 1u);
@@ -218,7 +218,7 @@ TEST(Multiplexer, SurplusReplyBreaksBeforeTheMatchedRepliesAreDelivered) {
   mux.submit(raw("b"), 1, kNever, Caller{2}, out);
   ASSERT_TRUE(mux.claim_writer());
   (void)mux.prepare_write();
-  mux.on_written();
+  mux.on_written(out);
   const std::string bytes = "+one\r\n+two\r\n+surplus\r\n";
   mux.on_read(bytes.data(), bytes.size(), out);
   // Nothing has been delivered yet (the driver runs `out` after on_read returns), and the
@@ -322,7 +322,7 @@ TEST(Multiplexer, RandomizedInterleavingsCompleteEachCallerOnceWithItsOwnReplies
               writing = true;
             }
           } else {
-            mux.on_written();
+            mux.on_written(out);
             const std::string more = written(mux.prepare_write());
             server_in += more;
             writing = !more.empty();
@@ -354,7 +354,7 @@ TEST(Multiplexer, RandomizedInterleavingsCompleteEachCallerOnceWithItsOwnReplies
     // Drain: write and answer everything, then lose the connection; nobody is left waiting.
     for (int round = 0; round < 4; ++round) {
       if (writing) {
-        mux.on_written();
+        mux.on_written(out);
         const std::string more = written(mux.prepare_write());
         server_in += more;
         writing = !more.empty();
