@@ -6,13 +6,16 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure --timeout 600
 DEMO_DURATION ?= 30
+BENCH_ROUNDS ?= 3
+BENCH_REQUESTS ?= 50000
 # ccache hits across checkouts (CI builds a fresh clone in another folder): paths relative to
 # the repository, and the working directory kept out of the hash.
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps build test test-tsan test-core-tsan sanitize sanitize-asan sanitize-tsan bench \
-  demo format format-check clean soak fuzz fuzz-ci package stress
+  demo format format-check clean soak fuzz fuzz-ci package stress stress-firestore \
+  bench-firestore-node bench-proxy
 
 all: build
 
@@ -33,12 +36,19 @@ test: deps format-check
 	@$(MAKE) --no-print-directory test-tsan
 	@$(MAKE) --no-print-directory fuzz-ci
 
-# ThreadSanitizer for make test: only the binaries whose code runs on several threads at once
-# (the pool core, the Redis client under timeouts and restarts, the Subscriber), so make test
-# stays inside its time budget; make sanitize runs the whole suite under TSan.
+# ThreadSanitizer for make test: the binaries whose code runs on several threads at once and
+# that stay cheap under TSan: the pool core, the Redis client (commands, timeouts, restarts,
+# injected faults), the Subscriber, and the monitor's admin server (a multi-threaded HTTP server
+# over live pools). Each takes 5-25 s under TSan on this machine.
+# Left to make sanitize (the whole suite under TSan, see docs/RELIABILITY.md): the Firestore
+# binaries (gRPC is not TSan-instrumented, so TSan checks only our Asio side there, at the
+# cost of building the gRPC stack under TSan and of thousands of suppressed reports per test),
+# Redis cluster and Sentinel (50-80 s each, several real servers), and the CLI/package tests
+# (they run the instrumented CLI as child processes, minutes in all).
 # Suppressions (third-party races only, each with its reason): tests/sanitizers/tsan.supp.
 TSAN_BINARIES = core_unit_tests core_deadline_race_tests connpool_redis_resilience_tests \
-  connpool_redis_pubsub_tests
+  connpool_redis_pubsub_tests connpool_redis_client_tests connpool_redis_faults_tests \
+  monitor_admin_server_test
 TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 \
   suppressions=$(CURDIR)/tests/sanitizers/tsan.supp"
 TSAN_CMAKE = cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -74,9 +84,24 @@ sanitize-tsan: deps
 	@cmake --build build-tsan -j $(JOBS)
 	@$(TSAN_ENV) ctest --test-dir build-tsan $(CTEST_FLAGS) -j $(JOBS)
 
+# The official Node client (@google-cloud/firestore, npm-installed into $(BUILD)/firestore-node)
+# against `connpool bench firestore` on one emulator, alternating, ROUNDS rounds (default 3):
+# the ratio table of docs/BENCHMARKS.md. Not part of make test.
+bench-firestore-node: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target connpool
+	@bash bench/firestore-node/compare.sh $(BUILD)
+
 bench: deps
 	@$(MAKE) --no-print-directory build CMAKE_FLAGS="$(CMAKE_FLAGS) -DCONNPOOL_BUILD_BENCH=ON"
 	@$(BUILD)/bin/connpool_core_bench --benchmark_counters_tabular=true
+
+# `connpool proxy` against redis-server direct and nutcracker (docs/BENCHMARKS.md). Not part of
+# make test: several minutes of redis-benchmark.
+bench-proxy: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target connpool
+	@/usr/bin/python3 bench/proxy/bench_proxy.py $(BUILD)/bin/connpool $(BENCH_ROUNDS) $(BENCH_REQUESTS)
 
 demo: build
 	@if [[ -x $(BUILD)/bin/connpool ]]; then \
@@ -146,6 +171,19 @@ stress: deps
 	    test $${PIPESTATUS[0]} -eq 0; \
 	  done; \
 	done; echo "stress: ok"
+
+# Firestore at scale against the emulator (not part of make test): STRESS_LISTENERS listeners on
+# one pool each seeing the write to its document (time and memory printed), then a
+# ROUNDTRIP_DOCS-document `connpool firestore import | export` round trip compared line by line.
+STRESS_LISTENERS ?= 1000
+ROUNDTRIP_DOCS ?= 10000
+stress-firestore: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target connpool_firestore_stress_tests connpool_cli_firestore_test
+	@CONNPOOL_STRESS_LISTENERS=$(STRESS_LISTENERS) $(BUILD)/bin/connpool_firestore_stress_tests --gtest_brief=1
+	@CONNPOOL_ROUNDTRIP_DOCS=$(ROUNDTRIP_DOCS) $(BUILD)/bin/connpool_cli_firestore_test \
+	  --gtest_filter='CliFirestore.ImportExportRoundTrips*' --gtest_brief=1
+	@echo "stress-firestore: ok"
 
 FORMAT_FILES = $(shell git ls-files '*.hpp' '*.cpp' '*.h' '*.cc' 2>/dev/null)
 format: deps

@@ -64,5 +64,14 @@ connpool_pkgconfig(monitor DESCRIPTION "connpool: Prometheus metrics and the adm
 connpool_pkgconfig(config DESCRIPTION "connpool: YAML + environment configuration"
   REQUIRES connpool-core
   REQUIRES_PRIVATE connpool-redis yaml-cpp nlohmann_json)
+# The original helpers' default pools read the configuration; their Firestore half exists when
+# the Firestore library was built.
+if(TARGET connpool::firestore)
+  set(_pc_defaults_requires connpool-config connpool-redis connpool-firestore)
+else()
+  set(_pc_defaults_requires connpool-config connpool-redis)
+endif()
+connpool_pkgconfig(defaults DESCRIPTION "connpool: the original helpers on configured default pools"
+  REQUIRES ${_pc_defaults_requires})
 connpool_pkgconfig(service DESCRIPTION "connpool: configuration to running pools, metrics and admin server"
-  REQUIRES connpool-config connpool-redis connpool-firestore connpool-monitor)
+  REQUIRES connpool-config connpool-defaults connpool-redis connpool-firestore connpool-monitor)

@@ -52,6 +52,8 @@ int main() {
     auto tx = db.run_transaction([](fs::Transaction& t) -> awaitable<connpool::Result<void>> {
       auto d = co_await t.get_document("people", "ada");
       if (!d) co_return std::move(d).error();
+      // The document may be missing (e.g. the set above failed): say so, never dereference it.
+      if (!*d) co_return connpool::fail(connpool::errc::not_found, "people/ada does not exist");
       const auto visits = (*d)->fields.at("visits").as<std::int64_t>();
       t.update("people", "ada", fs::Map{{"visits", visits + 1}});
       co_return connpool::ok();

@@ -21,5 +21,6 @@ void add_demo(CLI::App& app, int& exit_code);               // demo/cmd_demo.cpp
 void add_serve(CLI::App& app, int& exit_code);              // serve/cmd_serve.cpp
 void add_check(CLI::App& app, int& exit_code);              // check/cmd_check.cpp
 void add_config(CLI::App& app, int& exit_code);             // config/cmd_config.cpp
+void add_proxy(CLI::App& app, int& exit_code);              // proxy/cmd_proxy.cpp
 
 }  // namespace connpool::cli

@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
 #if CONNPOOL_CMD_check
   connpool::cli::add_check(app, exit_code);
 #endif
+#if CONNPOOL_CMD_proxy
+  connpool::cli::add_proxy(app, exit_code);
+#endif
 #if CONNPOOL_CMD_config
   connpool::cli::add_config(app, exit_code);
 #endif

@@ -78,6 +78,11 @@ class Builder {
     }
     std::sort(config_.pools.begin(), config_.pools.end(),
               [](const PoolSpec& a, const PoolSpec& b) { return a.name < b.name; });
+    if (file) {
+      auto proxies = build_proxies(*file, config_.pools);
+      if (!proxies) return proxies.error();
+      config_.proxies = std::move(*proxies);
+    }
     return std::move(config_);
   }
 

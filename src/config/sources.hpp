@@ -32,6 +32,8 @@ struct Layer {
   std::optional<Setting> environment;
   std::vector<PoolSource> pools;
   std::vector<Setting> admin;
+  /// The file's `proxies:` (name, origin, keys); empty in the other layers.
+  std::vector<PoolSource> proxies;
 
   PoolSource& pool(const std::string& name, const Origin& origin);
 };
@@ -51,6 +53,9 @@ Result<Layer> read_yaml(std::string_view text, std::string_view file_name);
 std::optional<std::string> secret_file_warning(const std::string& path, const Layer& layer);
 /// Writes `warning` to stderr, once per process.
 void warn_once(const std::string& warning);
+
+/// The proxies of the file layer, checked against the configured pools (config_proxies.cpp).
+Result<std::vector<ProxySpec>> build_proxies(const Layer& file, const std::vector<PoolSpec>& pools);
 
 /// Reads CONNPOOL_ENV, CONNPOOL_ADMIN_*, CONNPOOL_POOLS__*__* (REDIS_URL and the Firestore
 /// variables need the file's pools and are handled by the loader).

@@ -94,9 +94,9 @@ class YamlReader {
     if (!root.IsDefined() || root.IsNull()) return ok();
     if (!root.IsMap()) {
       return config_error(at(root.Mark()), "(root)",
-                          "must be a mapping with keys environment, pools, admin");
+                          "must be a mapping with keys environment, pools, admin, proxies");
     }
-    return each_key(root, "", {"environment", "pools", "admin"},
+    return each_key(root, "", {"environment", "pools", "admin", "proxies"},
                     [&](const std::string& name, const Origin& key_origin, const YAML::Node& value,
                         const std::string& path) -> Result<void> {
                       if (name == "environment") {
@@ -106,6 +106,7 @@ class YamlReader {
                         return ok();
                       }
                       if (name == "pools") return read_pools(value, layer);
+                      if (name == "proxies") return read_proxies(value, layer);
                       return read_admin(value, layer);
                     });
   }
@@ -166,6 +167,50 @@ class YamlReader {
                       layer.admin.push_back(*s);
                       return ok();
                     });
+  }
+
+  // proxies: {name: {pool: cache, listen: [127.0.0.1:6380, unix:///run/p.sock], ...}}; a
+  // list of listen addresses is kept as one comma-separated setting.
+  Result<void> read_proxies(const YAML::Node& proxies, Layer& layer) {
+    if (!proxies.IsDefined() || proxies.IsNull()) return ok();
+    if (!proxies.IsMap()) {
+      return config_error(at(proxies.Mark()), "proxies",
+                          "must be a mapping of proxy names to proxies");
+    }
+    return each_key(
+        proxies, "proxies", {},
+        [&](const std::string& name, const Origin& name_origin, const YAML::Node& body,
+            const std::string& path) -> Result<void> {
+          if (auto rule = check_pool_name(name)) return config_error(name_origin, path, *rule);
+          if (!body.IsDefined() || body.IsNull() || !body.IsMap()) {
+            return config_error(body.IsNull() ? name_origin : at(body.Mark()), path,
+                                "must be a mapping with at least 'pool' and 'listen'");
+          }
+          layer.proxies.push_back(PoolSource{name, name_origin, {}});
+          PoolSource& proxy = layer.proxies.back();
+          return each_key(
+              body, path,
+              {"pool", "listen", "max_clients", "max_pinned", "max_request_bytes",
+               "max_output_bytes", "idle_timeout", "password_env", "allow_config_set"},
+              [&](const std::string& key, const Origin& k_origin, const YAML::Node& value,
+                  const std::string& key_path) -> Result<void> {
+                if (key == "listen" && value.IsSequence()) {
+                  std::string joined;
+                  for (const auto& item : value) {
+                    if (!item.IsScalar()) {
+                      return config_error(at(item.Mark()), key_path, "must be a list of addresses");
+                    }
+                    joined += (joined.empty() ? "" : ",") + item.Scalar();
+                  }
+                  proxy.settings.push_back(Setting{key, joined, at(value.Mark())});
+                  return ok();
+                }
+                auto s = scalar(key, value, k_origin, key_path);
+                if (!s) return s.error();
+                proxy.settings.push_back(*s);
+                return ok();
+              });
+        });
   }
 
   std::string file_;

@@ -9,6 +9,7 @@
 #include "connpool/core/circuit_breaker.hpp"
 #include "connpool/core/demand_forecast.hpp"
 #include "connpool/core/detail/pool_engine.hpp"
+#include "connpool/core/detail/slot_state.hpp"
 #include "connpool/core/lease.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -49,16 +50,32 @@ struct Slot {
   TimePoint expires_at;  // created_at + jittered max_lifetime (TimePoint::max() if none)
   TimePoint last_used;   // last return (or creation)
   TimePoint last_validated;
-  std::vector<LeaseRecord> leases;  // capacity is kept, so steady state does not allocate
-  bool in_idle = false;             // listed in Engine::idle_
-  bool checking = false;            // a background health check owns it
-  bool broken = false;              // takes no new leases; closes when the last lease returns
-  bool retiring = false;  // past its lifetime or shrunk away: closes when the last lease returns
-  CloseReason close_reason = CloseReason::broken;  // why, once broken or retiring
+  std::vector<LeaseRecord> leases;        // capacity is kept, so steady state does not allocate
+  SlotState state = SlotState::unplaced;  // changed only through apply() and doom()
+  CloseReason close_reason = CloseReason::broken;  // why, once doomed
+  bool bad_transition = false;  // an event the table forbids was applied (check_invariants)
   std::uint64_t use_count = 0;
   std::uint64_t id = 0;
   Nanos busy_time{0};
   std::uint64_t errors = 0;
+
+  /// Moves along the transition table (slot_state.hpp); an illegal event leaves the state as it
+  /// was and is remembered for check_invariants().
+  void apply(SlotEvent event) noexcept {
+    if (auto next = next_state(state, event)) {
+      state = *next;
+    } else {
+      bad_transition = true;
+    }
+  }
+  /// Broken or retiring: takes no new lease, closes when handed back. The first reason stays,
+  /// except that a failure replaces a retirement (slot_state.hpp, is_failure).
+  void doom(CloseReason reason) noexcept {
+    if (!is_doomed(state) || (is_failure(reason) && !is_failure(close_reason))) {
+      close_reason = reason;
+    }
+    apply(SlotEvent::doom);
+  }
 };
 
 /// What an acquirer receives: a lease, and whether it must validate the connection first.

@@ -59,7 +59,8 @@ Engine::Engine(asio::any_io_executor executor, PoolConfig config, ConnectorOps o
 Engine::~Engine() = default;
 
 bool Engine::can_take_lease(const Slot& slot) const {
-  return !slot.checking && !slot.broken && !slot.retiring &&
+  const SlotState s = slot.state;
+  return (s == SlotState::unplaced || s == SlotState::idle || s == SlotState::leased) &&
          slot.leases.size() < config_.max_leases_per_connection;
 }
 
@@ -75,7 +76,7 @@ Slot* Engine::pick_slot_locked(TimePoint now, Actions& actions) {
       slot = idle_.front();
       idle_.pop_front();
     }
-    slot->in_idle = false;
+    slot->apply(SlotEvent::take);
     if (now >= slot->expires_at) {
       destroy_locked(slot, CloseReason::lifetime, actions);
       continue;
@@ -97,6 +98,7 @@ Slot* Engine::pick_slot_locked(TimePoint now, Actions& actions) {
 
 RawLease Engine::lease_locked(Slot* slot, TimePoint now, std::source_location where) {
   if (slot->leases.empty()) ++in_use_;
+  slot->apply(SlotEvent::lease);
   const std::uint64_t token = next_token_++;
   slot->leases.push_back(LeaseRecord{token, now, where, false});
   ++slot->use_count;
@@ -294,10 +296,7 @@ void Engine::serve_waiters_locked(Slot* slot, TimePoint now, Actions& actions) {
 }
 
 void Engine::destroy_locked(Slot* slot, CloseReason reason, Actions& actions) {
-  if (slot->in_idle) {
-    idle_.erase(std::find(idle_.begin(), idle_.end(), slot));
-    slot->in_idle = false;
-  }
+  if (slot->state == SlotState::idle) idle_.erase(std::find(idle_.begin(), idle_.end(), slot));
   const Nanos life = std::max(Nanos(1), clock_->now() - slot->created_at);
   ++closed_count_;
   closed_lifetime_sum_ += life;
@@ -312,20 +311,22 @@ void Engine::destroy_locked(Slot* slot, CloseReason reason, Actions& actions) {
   slots_.erase(slot->self);
 }
 
-// A connection with no lease left goes back into service, to a waiter, or away.
+// A connection with no lease left (unplaced or doomed_unplaced) goes back into service, to a
+// waiter, or away.
 void Engine::return_slot_locked(Slot* slot, TimePoint now, Actions& actions) {
-  if (slot->broken) {
+  const bool doomed = is_doomed(slot->state);
+  if (doomed && is_failure(slot->close_reason)) {
     destroy_locked(slot, slot->close_reason, actions);
   } else if (closed_) {
     destroy_locked(slot, CloseReason::closed, actions);
-  } else if (slot->retiring) {
+  } else if (doomed) {
     destroy_locked(slot, slot->close_reason, actions);
   } else if (now >= slot->expires_at) {
     destroy_locked(slot, CloseReason::lifetime, actions);
   } else {
     serve_waiters_locked(slot, now, actions);
     if (slot->leases.empty()) {
-      slot->in_idle = true;
+      slot->apply(SlotEvent::park);
       idle_.push_back(slot);
     }
     return;
@@ -347,12 +348,10 @@ void Engine::release_locked(Slot* slot, std::uint64_t token, bool broken, bool c
   slot->busy_time += usage;
   if (broken) ++slot->errors;
   record_outcome_locked(!broken && !call_failed, now, actions);
-  if (broken && !slot->broken) {
-    slot->broken = true;
-    slot->close_reason = reason;
-  }
+  if (broken) slot->doom(reason);
   if (records.empty()) {
     --in_use_;
+    slot->apply(SlotEvent::last_release);
     return_slot_locked(slot, now, actions);
   } else if (!waiters_.empty()) {
     serve_waiters_locked(slot, now, actions);
@@ -405,10 +404,7 @@ OwnedConnection Engine::detach(Slot* slot, std::uint64_t token) noexcept {
 
 void Engine::mark_broken(Slot* slot) noexcept {
   std::lock_guard lock(mu_);
-  if (!slot->broken) {
-    slot->broken = true;
-    slot->close_reason = CloseReason::broken;
-  }
+  slot->doom(CloseReason::broken);
 }
 
 void Engine::record_outcome_locked(bool success, TimePoint now, Actions& actions) {

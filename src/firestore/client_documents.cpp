@@ -31,22 +31,39 @@ boost::asio::awaitable<Result<Lease>> ClientImpl::acquire() {
   co_return std::move(lease).error();
 }
 
+core::BackoffPolicy backoff_policy(const RetryPolicy& p) {
+  core::BackoffPolicy b;
+  const double j = std::clamp(p.jitter, 0.0, 1.0);
+  const auto widen = [j](std::chrono::milliseconds d) {
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(
+        static_cast<double>(std::chrono::nanoseconds(d).count()) * (1.0 + j)));
+  };
+  // The core wants a positive initial wait; Firestore allows 0 ("retry at once").
+  b.initial =
+      std::max<std::chrono::nanoseconds>(std::chrono::nanoseconds(1), widen(p.initial_backoff));
+  b.max = std::max(b.initial, widen(p.max_backoff));
+  b.multiplier = std::max(1.0, p.multiplier);
+  b.jitter = 2.0 * j / (1.0 + j);
+  return b;
+}
+
+core::RetryBudget ClientImpl::retry_budget(const RetryPolicy& policy, bool idempotent,
+                                           std::chrono::milliseconds timeout) {
+  core::RetryLimits limits;
+  limits.max_attempts = idempotent ? static_cast<std::size_t>(std::max(1, policy.max_attempts)) : 1;
+  limits.deadline = std::chrono::steady_clock::now() + timeout;
+  return core::RetryBudget(core::Backoff(backoff_policy(policy)), limits);
+}
+
 std::chrono::milliseconds ClientImpl::backoff(int retry, const RetryPolicy& p) {
-  double wait = static_cast<double>(p.initial_backoff.count());
-  for (int i = 1; i < retry; ++i) wait *= p.multiplier;
-  wait = std::min(wait, static_cast<double>(p.max_backoff.count()));
-  double factor = 1.0;
-  if (p.jitter > 0) {
-    std::lock_guard lock(rng_mu);
-    factor = std::uniform_real_distribution<double>(1.0 - p.jitter, 1.0 + p.jitter)(rng);
-  }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(wait * factor));
+  core::Backoff b(backoff_policy(p));
+  std::chrono::nanoseconds wait{0};
+  for (int i = 0; i < std::max(1, retry); ++i) wait = b.next();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(wait);
 }
 
 boost::asio::awaitable<void> ClientImpl::sleep(std::chrono::milliseconds d) {
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, d);
-  boost::system::error_code ec;
-  co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  co_await core::sleep_for(d);
 }
 
 namespace {

@@ -2,6 +2,7 @@
 // borrow a channel, set deadline and metadata, bridge the completion, map the status, retry.
 #pragma once
 
+#include "connpool/core/retry.hpp"
 #include "connpool/firestore/client.hpp"
 
 #include "grpc_internal.hpp"
@@ -16,7 +17,6 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <utility>
 
@@ -34,7 +34,13 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
   /// A channel lease; pool errors that mean "cannot reach the server" become errc::unavailable.
   boost::asio::awaitable<Result<Lease>> acquire();
 
-  /// The wait before retry number `retry` (1-based), with jitter.
+  /// The retry budget of one call: `policy`'s backoff, its attempts (1 when the call is not
+  /// idempotent), no retry whose wait would end after `timeout` from now.
+  static core::RetryBudget retry_budget(const RetryPolicy& policy, bool idempotent,
+                                        std::chrono::milliseconds timeout);
+
+  /// The wait before retry number `retry` (1-based), drawn from core::Backoff. Kept for
+  /// stream_call (client_stream.hpp), whose loop has not moved to core::retry yet.
   std::chrono::milliseconds backoff(int retry, const RetryPolicy& policy);
 
   /// Waits `d` on the current coroutine's executor (cancellable).
@@ -51,9 +57,6 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
   static const std::shared_ptr<ClientImpl>& transaction_impl(const Transaction& t) noexcept {
     return t.impl_;
   }
-
-  std::mutex rng_mu;
-  std::mt19937_64 rng{std::random_device{}()};
 
   /// Open listeners on this pool (capped by FirestoreOptions::max_listeners; listen/listener.cpp).
   std::atomic<std::size_t> open_listeners{0};
@@ -96,6 +99,10 @@ struct CallPolicy {
   bool idempotent;
 };
 
+/// Firestore's RetryPolicy as the core's BackoffPolicy. Firestore spreads a wait d over
+/// [d(1-j), d(1+j)]; the core over [c(1-k), c]: c = d(1+j) and k = 2j/(1+j) give the same range.
+core::BackoffPolicy backoff_policy(const RetryPolicy& policy);
+
 /// One unary RPC with deadline, metadata, retries. `invoke(stub, ctx, req, resp, done)` starts
 /// the callback-API call, e.g. stub->async()->GetDocument(ctx, req, resp, std::move(done)).
 template <class Resp, class Req, class Invoke>
@@ -103,36 +110,25 @@ boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl
                                                 const Req& req, Invoke invoke) {
   const auto& opts = impl->options();
   const auto deadline = std::chrono::system_clock::now() + opts.call_timeout;
-  const int max_attempts = policy.idempotent ? opts.retry.max_attempts : 1;
-  for (int attempt = 1;; ++attempt) {
-    Error err;
-    {
-      auto lease = co_await impl->acquire();
-      if (!lease) {
-        err = std::move(lease).error();
-      } else {
-        auto& ch = (*lease)->state();
-        grpc::ClientContext ctx;
-        prepare_context(ctx, *impl->shared, deadline, policy.routing, policy.routing_value);
-        Resp resp;
-        auto status = co_await async_unary(
-            ctx, [&](auto done) { invoke(ch.stub.get(), &ctx, &req, &resp, std::move(done)); });
-        if (status.error_code() != grpc::StatusCode::UNAVAILABLE) ch.touch();
-        if (status.ok()) co_return resp;
-        err = name_deadline(status_to_error(status, policy.rpc), opts.call_timeout);
-        if (backend_failure(err.code())) lease->report_failure();  // for the circuit breaker
-      }
-    }  // the lease goes back before any backoff wait
-    const auto wait = impl->backoff(attempt, opts.retry);
-    if (attempt >= max_attempts || !retryable(err.code()) ||
-        std::chrono::system_clock::now() + wait >= deadline) {
-      if (attempt > 1) {
-        err = err.with_context("after " + std::to_string(attempt) + " attempts");
-      }
-      co_return err;
-    }
-    co_await ClientImpl::sleep(wait);
-  }
+  auto budget = ClientImpl::retry_budget(opts.retry, policy.idempotent, opts.call_timeout);
+  // One attempt; the lease goes back when it ends, before any backoff wait.
+  auto attempt = [&]() -> boost::asio::awaitable<Result<Resp>> {
+    auto lease = co_await impl->acquire();
+    if (!lease) co_return std::move(lease).error();
+    auto& ch = (*lease)->state();
+    grpc::ClientContext ctx;
+    prepare_context(ctx, *impl->shared, deadline, policy.routing, policy.routing_value);
+    Resp resp;
+    auto status = co_await async_unary(
+        ctx, [&](auto done) { invoke(ch.stub.get(), &ctx, &req, &resp, std::move(done)); });
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) ch.touch();
+    if (status.ok()) co_return std::move(resp);
+    auto err = name_deadline(status_to_error(status, policy.rpc), opts.call_timeout);
+    if (backend_failure(err.code())) lease->report_failure();  // for the circuit breaker
+    co_return err;
+  };
+  co_return co_await core::retry<Resp>(budget, attempt,
+                                       [](const Error& e) { return retryable(e.code()); });
 }
 
 }  // namespace connpool::firestore::detail

@@ -3,6 +3,9 @@
 
 #include "client_impl.hpp"
 
+#include <algorithm>
+#include <optional>
+
 namespace connpool::firestore {
 
 namespace detail {
@@ -25,9 +28,13 @@ Task<void> rollback(std::shared_ptr<ClientImpl> impl, std::string transaction) {
 Task<void> run_transaction_impl(std::shared_ptr<ClientImpl> impl, Client::TransactionFunction fn) {
   if (!fn) co_return fail(errc::invalid_argument, "run_transaction: empty function");
   const std::string& db = impl->shared->database_name;
-  const int max_attempts = impl->options().transaction_max_attempts;
+  core::RetryLimits limits;
+  limits.max_attempts =
+      static_cast<std::size_t>(std::max(1, impl->options().transaction_max_attempts));
+  core::RetryBudget budget(core::Backoff(backoff_policy(impl->options().retry)), limits);
   std::string retry_id;
-  for (int attempt = 1;; ++attempt) {
+  for (;;) {
+    const int attempt = static_cast<int>(budget.attempts());
     v1::BeginTransactionRequest begin;
     begin.set_database(db);
     // Naming the aborted transaction lets the server give the retry priority on its locks.
@@ -56,14 +63,16 @@ Task<void> run_transaction_impl(std::shared_ptr<ClientImpl> impl, Client::Transa
       auto rb = co_await rollback(impl, b->transaction());
       (void)rb;
     }
-    if (!err.is(errc::aborted) || attempt >= max_attempts) {
+    std::optional<std::chrono::nanoseconds> wait;
+    if (err.is(errc::aborted)) wait = budget.next_wait(std::chrono::steady_clock::now());
+    if (!wait) {
       if (attempt > 1) {
         err = err.with_context("transaction failed after " + std::to_string(attempt) + " attempts");
       }
       co_return err;
     }
     retry_id = b->transaction();
-    co_await ClientImpl::sleep(impl->backoff(attempt, impl->options().retry));
+    co_await core::sleep_for(*wait);
   }
 }
 

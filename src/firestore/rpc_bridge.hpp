@@ -11,10 +11,13 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -124,6 +127,129 @@ class Signal {
   std::function<void()> waiter_;
 };
 
+/// The read side of a streaming call, shared by StreamCall and the Listen stream: the messages
+/// gRPC's reactor callbacks deliver, a small read-ahead, and the final status. The reactor calls
+/// on_read() / on_done() from gRPC's threads; one coroutine reads with next(). Thread-safe.
+///
+/// A failed read does not always end the call: gRPC's C++ layer reports a message that does not
+/// parse (seen from the emulator when it writes two result sets into one Listen stream at once)
+/// as a failed read and leaves the call open, so OnDone never comes. next() therefore gives the
+/// status kStatusGrace to arrive after a failed read and then cancels the call, which ends it.
+/// Cancelling at once could replace a real final status (a server error) with CANCELLED.
+///
+/// Read-ahead pauses hold the call (AddHold, taken inside OnReadDone): the reader restarts
+/// reading from outside gRPC's reactions, which is only safe while gRPC cannot have run OnDone
+/// and freed the call. Without the hold, a call that ended while paused was freed and the
+/// reader's StartRead wrote into freed memory (crashes and stalls under stream resets, issue
+/// 19). The hold is released right after the restarted read, or by release_pause() on cancel.
+template <class Resp>
+class ReadQueue {
+ public:
+  static constexpr std::size_t kReadAhead = 16;
+  static constexpr std::chrono::milliseconds kStatusGrace{1000};
+
+  /// From OnReadDone: keeps `buf` when `ok`. True when the reactor must StartRead again now;
+  /// when the read-ahead is full, calls `add_hold()` (the reactor's AddHold) and pauses.
+  template <class AddHold>
+  bool on_read(bool ok, Resp& buf, AddHold add_hold) {
+    bool again = false;
+    {
+      std::lock_guard lock(mu_);
+      if (ok) {
+        queue_.push_back(std::move(buf));
+        buf.Clear();
+        // Read ahead a little; beyond that, HTTP/2 flow control holds the server back.
+        again = queue_.size() < kReadAhead;
+        if (!again) {
+          add_hold();
+          paused_ = true;
+        }
+      } else {
+        read_finished_ = true;
+      }
+    }
+    signal_.signal();
+    return again;
+  }
+
+  /// After cancelling: a paused read-ahead will not be restarted; `remove_hold()` lets the call
+  /// end.
+  template <class RemoveHold>
+  void release_pause(RemoveHold remove_hold) {
+    bool release = false;
+    {
+      std::lock_guard lock(mu_);
+      release = std::exchange(paused_, false);
+    }
+    if (release) remove_hold();
+  }
+
+  /// From OnDone.
+  void on_done(const grpc::Status& s) {
+    {
+      std::lock_guard lock(mu_);
+      status_ = s;
+      done_ = true;
+    }
+    signal_.signal();
+  }
+
+  /// The next message, or nullopt once the call ended (then status() holds its result).
+  /// `start_read()` and `remove_hold()` restart reading after a read-ahead pause; `cancel()` must
+  /// be ClientContext::TryCancel() (thread-safe), used when the awaiting coroutine is cancelled or
+  /// the status does not follow a failed read. The owner must outlive the awaitable.
+  template <class StartRead, class RemoveHold, class Cancel>
+  boost::asio::awaitable<std::optional<Resp>> next(StartRead start_read, RemoveHold remove_hold,
+                                                   Cancel cancel) {
+    for (;;) {
+      bool resume_read = false;
+      bool stuck = false;
+      std::optional<Resp> msg;
+      {
+        std::lock_guard lock(mu_);
+        if (!queue_.empty()) {
+          msg.emplace(std::move(queue_.front()));
+          queue_.pop_front();
+          resume_read = std::exchange(paused_, false);
+        } else if (done_) {
+          co_return std::nullopt;
+        } else {
+          stuck = read_finished_;
+        }
+      }
+      if (resume_read) {
+        start_read();
+        remove_hold();  // after StartRead: the call cannot have ended in between
+      }
+      if (msg) co_return msg;
+      if (stuck) {
+        // Nothing more can be read and the call has not ended: cancel it unless it ends soon.
+        boost::asio::steady_timer grace(co_await boost::asio::this_coro::executor, kStatusGrace);
+        grace.async_wait([cancel](const boost::system::error_code& ec) {
+          if (!ec) cancel();
+        });
+        co_await signal_.wait(cancel);
+        continue;  // the timer, if still armed, is cancelled when it goes out of scope
+      }
+      co_await signal_.wait(cancel);
+    }
+  }
+
+  grpc::Status status() const {
+    std::lock_guard lock(mu_);
+    return status_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<Resp> queue_;
+  bool paused_ = false;  // read-ahead full: no read outstanding, a hold taken
+  bool read_finished_ = false;
+  bool done_ = false;
+  grpc::Status status_;
+  Signal signal_;
+};
+
 /// A server-streaming call (RunQuery, BatchGetDocuments, RunAggregationQuery) read one message
 /// at a time by a coroutine, with a small read-ahead buffer.
 ///
@@ -143,86 +269,41 @@ class StreamCall final : public grpc::ClientReadReactor<Resp>,
   void begin(Start start) {
     self_ = this->shared_from_this();
     start(&ctx_, this);
-    reading_ = true;
     this->StartRead(&buf_);
     this->StartCall();
   }
 
   /// The next message, or nullopt once the stream ended (then status() holds the result).
   boost::asio::awaitable<std::optional<Resp>> next() {
-    for (;;) {
-      bool resume_read = false;
-      std::optional<Resp> msg;
-      {
-        std::lock_guard lock(mu_);
-        if (!queue_.empty()) {
-          msg.emplace(std::move(queue_.front()));
-          queue_.pop_front();
-          if (!reading_ && !read_finished_) {
-            reading_ = true;
-            resume_read = true;
-          }
-        } else if (done_) {
-          co_return std::nullopt;
-        }
-      }
-      if (resume_read) this->StartRead(&buf_);
-      if (msg) co_return msg;
-      co_await signal_.wait([this] { ctx_.TryCancel(); });
-    }
+    return reads_.next([this] { this->StartRead(&buf_); }, [this] { this->RemoveHold(); },
+                       [this] { cancel(); });
   }
 
   /// The final status; valid once next() returned nullopt.
-  grpc::Status status() const {
-    std::lock_guard lock(mu_);
-    return status_;
-  }
+  grpc::Status status() const { return reads_.status(); }
 
   /// Stops the call (the server sees a cancellation). Safe to call at any time.
-  void cancel() { ctx_.TryCancel(); }
+  void cancel() {
+    ctx_.TryCancel();
+    reads_.release_pause([this] { this->RemoveHold(); });
+  }
 
   void OnReadDone(bool ok) override {
-    bool again = false;
-    if (ok) {
-      std::lock_guard lock(mu_);
-      queue_.push_back(std::move(buf_));
-      buf_.Clear();
-      // Read ahead a little; beyond that, let HTTP/2 flow control slow the server down.
-      again = queue_.size() < kReadAhead;
-      reading_ = again;
-    } else {
-      std::lock_guard lock(mu_);
-      reading_ = false;
-      read_finished_ = true;
-    }
-    if (again) this->StartRead(&buf_);
-    signal_.signal();
+    if (reads_.on_read(ok, buf_, [this] { this->AddHold(); })) this->StartRead(&buf_);
   }
 
   void OnDone(const grpc::Status& s) override {
-    {
-      std::lock_guard lock(mu_);
-      status_ = s;
-      done_ = true;
-    }
-    signal_.signal();
+    reads_.on_done(s);
     // Last callback: drop the self-reference (the reader may still hold one).
     auto keep = std::move(self_);
   }
 
  private:
   StreamCall() = default;
-  static constexpr std::size_t kReadAhead = 16;
 
   grpc::ClientContext ctx_;
   Resp buf_;
-  mutable std::mutex mu_;
-  std::deque<Resp> queue_;
-  bool reading_ = false;
-  bool read_finished_ = false;
-  bool done_ = false;
-  grpc::Status status_;
-  Signal signal_;
+  ReadQueue<Resp> reads_;
   std::shared_ptr<StreamCall> self_;
 };
 

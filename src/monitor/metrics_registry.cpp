@@ -192,9 +192,11 @@ void MetricsRegistry::remove(std::string_view pool) {
 
 std::vector<prometheus::MetricFamily> MetricsRegistry::collect() const {
   std::vector<std::shared_ptr<PrometheusObserver>> observers;
+  std::vector<Collector> collectors;
   {
     std::lock_guard lock(mutex_);
     observers = observers_;
+    collectors = collectors_;
     // A cluster node pool's observer that no pool holds any more (the node left the slot map
     // and its pools are gone) is exported this one last time, then forgotten: nodes come and go
     // (new addresses after every redeploy), and their series must not pile up forever. Held
@@ -206,9 +208,15 @@ std::vector<prometheus::MetricFamily> MetricsRegistry::collect() const {
   std::vector<MetricFamily> out;
   collect_observers(observers, out);
   if (pools_) collect_pools(*pools_, out);
+  for (const auto& collect : collectors) collect(out);
   auto own = registry_->Collect();
   std::move(own.begin(), own.end(), std::back_inserter(out));
   return out;
+}
+
+void MetricsRegistry::add_collector(Collector collector) {
+  std::lock_guard lock(mutex_);
+  collectors_.push_back(std::move(collector));
 }
 
 std::string MetricsRegistry::scrape() const {

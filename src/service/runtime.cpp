@@ -1,6 +1,8 @@
 #include "connpool/service/runtime.hpp"
 
 #include "connpool/config/redact.hpp"
+#include "connpool/defaults/clients.hpp"
+#include "connpool/defaults/firestore_client.hpp"
 #include "connpool/monitor/fd_limit.hpp"
 #include "connpool/service/urls.hpp"
 
@@ -28,34 +30,6 @@ core::PoolOptions pool_options(const config::PoolSpec& spec, std::string_view ba
   };
   o.logger = options.logger;
   return o;
-}
-
-// The configuration's pool policy (defaults < profile < file < env < flags) is the one that
-// counts; the URL contributes endpoints, credentials, TLS and its kind's own options.
-Result<redis::Client> make_redis_client(const config::PoolSpec& spec,
-                                        const asio::any_io_executor& executor,
-                                        const std::shared_ptr<monitor::MetricsRegistry>& metrics,
-                                        const RuntimeOptions& options) {
-  if (redis::SentinelUrl::matches(spec.redis.url)) {
-    auto url = redis::SentinelUrl::parse(spec.redis.url);
-    if (!url) return std::move(url).error();
-    // parse() caps the master pool's reconnect backoff so the pool reaches a promoted replica
-    // soon after a failover; the configuration's policy keeps that cap.
-    const auto backoff_cap = url->master.pool.reconnect_backoff_max;
-    url->master.pool = spec.pool;
-    url->master.pool.reconnect_backoff_max = std::min(spec.pool.reconnect_backoff_max, backoff_cap);
-    url->master.pool.reconnect_backoff_initial = std::min(
-        url->master.pool.reconnect_backoff_initial, url->master.pool.reconnect_backoff_max);
-    url->master.pipeline_auto = spec.redis.auto_pipeline;
-    auto o = pool_options(spec, "redis", url->redacted(), metrics, options);
-    return redis::Client::create(executor, std::move(*url), std::move(o));
-  }
-  auto url = redis::RedisUrl::parse(spec.redis.url);
-  if (!url) return std::move(url).error();
-  url->pool = spec.pool;
-  url->pipeline_auto = spec.redis.auto_pipeline;
-  auto o = pool_options(spec, "redis", url->redacted(), metrics, options);
-  return redis::Client::create(executor, *url, std::move(o));
 }
 
 Result<redis::cluster::ClusterClient> make_cluster_client(
@@ -116,19 +90,13 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
       if (!client) return std::move(client).error().with_context("pool '" + spec.name + "'");
       rt->cluster_.push_back({spec.name, std::move(*client)});
     } else if (spec.backend == config::Backend::redis) {
-      auto client = make_redis_client(spec, executor, rt->metrics_, options);
+      auto client = defaults::make_redis_client(
+          spec, executor, pool_options(spec, "redis", {}, rt->metrics_, options));
       if (!client) return std::move(client).error().with_context("pool '" + spec.name + "'");
       rt->redis_.push_back({spec.name, std::move(*client)});
     } else {
-      firestore::FirestoreOptions fo;
-      fo.project_id = spec.firestore.project_id;
-      fo.database_id = spec.firestore.database;
-      fo.emulator_host = spec.firestore.emulator_host;
-      std::string target = fo.emulator_host.empty() ? fo.endpoint : fo.emulator_host;
-      target += " projects/" + fo.project_id + "/databases/" + fo.database_id;
-      auto client = firestore::Client::create(
-          executor, fo, spec.pool,
-          pool_options(spec, "firestore", std::move(target), rt->metrics_, options));
+      auto client = defaults::make_firestore_client(
+          spec, executor, pool_options(spec, "firestore", {}, rt->metrics_, options));
       if (!client) return std::move(client).error().with_context("pool '" + spec.name + "'");
       rt->firestore_.push_back({spec.name, std::move(*client)});
     }
@@ -156,6 +124,8 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
     }
   }
 
+  if (auto r = rt->start_proxies(config, executor, options); !r) return std::move(r).error();
+
   if (options.admin) {
     monitor::AdminServerOptions ao;
     ao.bind_address = config.admin.bind;
@@ -173,6 +143,7 @@ Result<std::unique_ptr<Runtime>> Runtime::start(const config::Config& config,
 }
 
 Runtime::~Runtime() {
+  stop_proxies();
   stop_admin();
   // A group holds its cluster client, whose observer factory holds the metrics registry, which
   // holds the pool registry: forget the groups so the cycle does not keep them all alive.
@@ -208,7 +179,9 @@ std::string Runtime::admin_url() const {
 }
 
 asio::awaitable<void> Runtime::drain(std::chrono::milliseconds deadline) {
-  // Stop every pool handing out first, then wait for each within what is left of the deadline.
+  // Proxies stop taking clients first (their pinned leases go back as the clients close), then
+  // every pool stops handing out, then each is waited for within what is left of the deadline.
+  stop_proxies();
   std::vector<std::function<asio::awaitable<void>(std::chrono::nanoseconds)>> closers;
   for (auto& e : redis_) {
     e.client.pool().close_now();

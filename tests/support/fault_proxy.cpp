@@ -195,12 +195,15 @@ void FaultProxy::refuse(bool on) {
   impl_->refusing = on;
 }
 void FaultProxy::reset_all() {
-  std::promise<void> done;
-  asio::post(impl_->ioc, [impl = impl_, &done] {
+  // The promise is shared with the proxy thread: the waiter may return (and would destroy a
+  // stack promise) while set_value() is still running there.
+  auto done = std::make_shared<std::promise<void>>();
+  auto ready = done->get_future();
+  asio::post(impl_->ioc, [impl = impl_, done] {
     for (auto& link : impl->links) link->reset();
-    done.set_value();
+    done->set_value();
   });
-  done.get_future().wait();
+  ready.wait();
 }
 
 std::size_t FaultProxy::active_connections() const {

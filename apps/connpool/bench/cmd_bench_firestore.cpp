@@ -5,7 +5,9 @@
 //   per-op   a new channel (new TCP + HTTP/2 connection) for every operation
 // Prints ops/s, latency percentiles, errors and the client's CPU time per operation (getrusage of
 // this process: our code plus gRPC's threads; the emulator is another process). --json prints
-// one JSON object per (mode, op).
+// one JSON object per (mode, op). Results are checked: a get must return the seeded fields, a
+// query (`city == X`, limit 10) exactly the seeded documents of that city; sets go to
+// COLLECTION_writes so the queried collection holds only the seeded documents.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // GCC bug 109224, see cmd_bench_redis
 
 #include "connpool/firestore/firestore.hpp"
@@ -26,6 +28,7 @@
 #include <cstdlib>
 #include <future>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -65,13 +68,55 @@ struct WorkerResult {
   std::string first_error;
 };
 
+constexpr const char* kCities[] = {"Paris", "Oslo", "Lima", "Kyiv"};
+constexpr int kQueryLimit = 10;
+constexpr std::size_t kPayloadSize = 100;
+
 fs::Map doc_fields(int i) {
-  static const char* kCities[] = {"Paris", "Oslo", "Lima", "Kyiv"};
   return fs::Map{{"n", i},
                  {"city", kCities[i % 4]},
                  {"score", i * 0.5},
                  {"tags", fs::Array{"a", "b"}},
-                 {"payload", std::string(100, 'x')}};
+                 {"payload", std::string(kPayloadSize, 'x')}};
+}
+
+// The results are checked, so the bench cannot be fast by being wrong: a wrong answer counts as
+// an error (and makes the exit code non-zero) like a failed call.
+template <class T>
+bool field_is(const fs::Document& d, std::string_view name, const T& want) {
+  const fs::Value* v = d.get(name);
+  const T* got = v ? v->get_if<T>() : nullptr;
+  return got && *got == want;
+}
+
+std::optional<Error> check_get(const fs::Document& d, int i) {
+  if (field_is(d, "n", std::int64_t{i}) && field_is(d, "city", std::string(kCities[i % 4])) &&
+      field_is(d, "payload", std::string(kPayloadSize, 'x'))) {
+    return std::nullopt;
+  }
+  return Error(errc::internal, "get d" + std::to_string(i) + ": not the seeded fields");
+}
+
+// Seeded documents d0..d(docs-1) are the only ones in the collection (set writes elsewhere):
+// `city == kCities[c]` matches ceil((docs - c) / 4) of them.
+std::optional<Error> check_query(const std::vector<fs::Document>& docs, int c, int seeded) {
+  const auto want = static_cast<std::size_t>(std::min(kQueryLimit, (seeded - c + 3) / 4));
+  if (docs.size() != want) {
+    return Error(errc::internal, std::string("query city == ") + kCities[c] + ": " +
+                                     std::to_string(docs.size()) + " documents, expected " +
+                                     std::to_string(want) +
+                                     " (other documents in the collection? use a fresh "
+                                     "--collection)");
+  }
+  for (const auto& d : docs) {
+    const fs::Value* n = d.get("n");
+    const auto* ni = n ? n->get_if<std::int64_t>() : nullptr;
+    if (!field_is(d, "city", std::string(kCities[c])) || !ni || *ni % 4 != c) {
+      return Error(errc::internal,
+                   std::string("query city == ") + kCities[c] + ": returned " + d.id);
+    }
+  }
+  return std::nullopt;
 }
 
 asio::awaitable<WorkerResult> worker(fs::Client client, const BenchOptions& o, std::string op,
@@ -79,34 +124,35 @@ asio::awaitable<WorkerResult> worker(fs::Client client, const BenchOptions& o, s
   WorkerResult out;
   out.latencies_us.reserve(1 << 14);
   std::minstd_rand rng(seed);
-  static const char* kCities[] = {"Paris", "Oslo", "Lima", "Kyiv"};
+  const std::string writes = o.collection + "_writes";
   while (!shared.stop.load(std::memory_order_relaxed)) {
     const int i = static_cast<int>(rng() % static_cast<unsigned>(o.docs));
     const auto start = Clock::now();
-    Error err;
-    bool ok = true;
+    std::optional<Error> err;
     if (op == "get") {
       auto r = co_await client.get_document(o.collection, "d" + std::to_string(i));
-      ok = r && r->has_value();
-      if (!r) err = r.error();
-      if (r && !r->has_value()) err = Error(errc::not_found, "seeded document missing");
+      if (!r) {
+        err = r.error();
+      } else if (!r->has_value()) {
+        err = Error(errc::not_found, "seeded document d" + std::to_string(i) + " missing");
+      } else {
+        err = check_get(**r, i);
+      }
     } else if (op == "set") {
-      auto r = co_await client.set_document(o.collection, "w" + std::to_string(i), doc_fields(i));
-      ok = static_cast<bool>(r);
+      auto r = co_await client.set_document(writes, "w" + std::to_string(i), doc_fields(i));
       if (!r) err = r.error();
     } else {
       fs::Query q(o.collection);
-      q.where("city", fs::Op::equal, kCities[i % 4]).limit(5);
+      q.where("city", fs::Op::equal, kCities[i % 4]).limit(kQueryLimit);
       auto r = co_await client.run_query(std::move(q));
-      ok = static_cast<bool>(r);
-      if (!r) err = r.error();
+      err = r ? check_query(*r, i % 4, o.docs) : std::optional<Error>(r.error());
     }
     if (!shared.record.load(std::memory_order_relaxed)) continue;
     out.latencies_us.push_back(static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count()));
-    if (!ok) {
+    if (err) {
       ++out.errors;
-      if (out.first_error.empty()) out.first_error = err.to_string();
+      if (out.first_error.empty()) out.first_error = err->to_string();
     }
   }
   co_return out;
@@ -235,7 +281,10 @@ int seed(const BenchOptions& o) {
   std::thread t([&io] { io.run(); });
   int rc = kExitOk;
   {
-    auto c = fs::Client::create(io.get_executor(), make_options(o));
+    // A freshly started emulator (a cold JVM) can take several seconds to answer the first call.
+    auto cfg = fs::default_pool_config();
+    cfg.acquire_timeout = std::chrono::milliseconds(30000);
+    auto c = fs::Client::create(io.get_executor(), make_options(o), cfg);
     if (!c) {
       std::fprintf(stderr, "connpool bench firestore: %s\n", c.error().to_string().c_str());
       rc = kExitConfigError;

@@ -115,6 +115,32 @@ struct AdminConfig {
   [[nodiscard]] Origin origin_of(std::string_view key) const;
 };
 
+/// One `connpool proxy` that `connpool serve` runs next to its pools (the YAML file's
+/// `proxies:` section; docs/proxy.md#under-connpool-serve). File only: no environment or --set
+/// form.
+struct ProxySpec {
+  std::string name;
+  /// The Redis pool it forwards to (a redis://, rediss://, unix:// or redis-sentinel:// pool).
+  std::string pool;
+  /// host:port or unix:///path, at least one (YAML: a string or a list).
+  std::vector<std::string> listen;
+  /// Clients at once. Default 10000.
+  std::size_t max_clients = 10000;
+  /// Pinned clients at once. 0 (default) = the pool's max_size.
+  std::size_t max_pinned = 0;
+  /// Largest request. Default 64 MiB.
+  std::size_t max_request_bytes = 64u << 20;
+  /// Replies buffered for a client that does not read. Default 32 MiB.
+  std::size_t max_output_bytes = 32u << 20;
+  /// Disconnect silent clients after this long. 0 (default) = never.
+  core::milliseconds idle_timeout{0};
+  /// Name of the environment variable holding the password clients AUTH with; empty = none.
+  std::string password_env;
+  /// Let CONFIG SET through. Default false.
+  bool allow_config_set = false;
+  Origin origin;  ///< where the proxy is named in the file
+};
+
 /// The effective configuration.
 struct Config {
   Environment environment = Environment::development;
@@ -125,6 +151,8 @@ struct Config {
   /// Pools sorted by name. Empty when nothing is configured.
   std::vector<PoolSpec> pools;
   AdminConfig admin;
+  /// Proxies sorted by name (docs/proxy.md). Empty unless the file has `proxies:`.
+  std::vector<ProxySpec> proxies;
   /// Warnings about the configuration that do not stop it from loading, e.g. a file that holds
   /// a password and other users can read (load() also writes each to stderr, once).
   std::vector<std::string> warnings;

@@ -8,6 +8,7 @@
 #include <prometheus/metric_family.h>
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -64,6 +65,11 @@ class MetricsRegistry {
   /// Stops exporting the observer series of `pool` (the pool may keep using its observer).
   void remove(std::string_view pool);
 
+  /// Families computed at scrape time by another layer (e.g. the proxies' counters, from their
+  /// stats snapshots), appended after the pools'. Called under no lock of the registry's.
+  using Collector = std::function<void(std::vector<prometheus::MetricFamily>&)>;
+  void add_collector(Collector collector);
+
   /// For the application's own metrics: families built on it appear in scrape() after connpool's.
   /// Do not reuse connpool's metric names.
   [[nodiscard]] prometheus::Registry& prometheus_registry() noexcept { return *registry_; }
@@ -78,6 +84,7 @@ class MetricsRegistry {
   std::shared_ptr<const PoolRegistry> pools_;
   std::shared_ptr<prometheus::Registry> registry_;
   mutable std::mutex mutex_;
+  std::vector<Collector> collectors_;                                   // guarded by mutex_
   mutable std::vector<std::shared_ptr<PrometheusObserver>> observers_;  // collect() prunes
 };
 

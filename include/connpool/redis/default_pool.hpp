@@ -1,10 +1,17 @@
 // The default Redis pool and the one-line helpers of the original system.
 //
-// DefaultRedisRegistry is THE ONLY SINGLETON in connpool: a process-wide Client configured
-// from the environment variable REDIS_URL (default redis://127.0.0.1:6379), created on first
-// use, with its own io_context run by one background thread. Everything else in connpool is
-// an explicit object you create and own; prefer that in new code and keep this for call sites
-// that cannot carry a Client around.
+// DefaultRedisRegistry is THE ONLY SINGLETON in connpool: a process-wide Client, created on first
+// use, with its own io_context run by one background thread. It reads the same configuration as
+// `connpool serve` (connpool/defaults/pool_spec.hpp): the file named by CONNPOOL_CONFIG, REDIS_URL
+// and CONNPOOL_POOLS__<NAME>__<FIELD>, and the CONNPOOL_ENV profile; its pool is the one named
+// "redis" or the only Redis pool, else redis://127.0.0.1:6379 with the built-in defaults. So a
+// production process gets max_size 50, development and staging 20 (min_size 5, max_idle_time
+// 600 s, health_check_interval 30 s unless configured). Everything else in connpool is an explicit
+// object you create and own; prefer that in new code and keep this for call sites that cannot
+// carry a Client around.
+//
+// Linking: these functions live in the library connpool::defaults (pkg-config connpool-defaults),
+// which sits above connpool::config; the header stays here for existing includes.
 //
 // Thread safety: every function here is safe from any thread *except* the registry's own
 // io thread (they block on it). Lifetimes: the registry lives until static destruction, which
@@ -32,12 +39,17 @@ class DefaultRedisRegistry {
   /// The process-wide instance (created, with its thread, on first call).
   static DefaultRedisRegistry& instance();
 
-  /// The default client, created on first call from REDIS_URL. A bad REDIS_URL is reported
-  /// (errc::invalid_argument / invalid_config, password redacted) on every call.
+  /// The default client, created on the first successful call from the configuration. A bad
+  /// configuration (errc::invalid_config naming the file position or variable, the key and the
+  /// rule; passwords redacted) is reported on every call until it is fixed.
   Result<Client> client();
-  /// Uses `url` instead of REDIS_URL from now on; an existing default client is closed (its
-  /// leases stay valid until returned).
+  /// Uses `url` instead of the configured url from now on (the pool policy still comes from the
+  /// configuration); an existing default client is closed (its leases stay valid until
+  /// returned).
   Result<void> configure(std::string_view url);
+  /// Closes the default client and forgets configure()'s url: the next call reads the
+  /// configuration again (e.g. after the environment or the file changed).
+  void reset() noexcept;
   /// Closes the default client and stops the thread. Later calls fail with pool_closed.
   void shutdown() noexcept;
 

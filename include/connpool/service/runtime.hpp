@@ -15,6 +15,7 @@
 #include "connpool/monitor/admin_server.hpp"
 #include "connpool/monitor/metrics_registry.hpp"
 #include "connpool/monitor/pool_registry.hpp"
+#include "connpool/proxy/proxy_server.hpp"
 #include "connpool/redis/client.hpp"
 #include "connpool/redis/cluster/cluster_client.hpp"
 
@@ -62,6 +63,12 @@ class Runtime {
     std::string name;
     redis::cluster::ClusterClient client;
   };
+  /// A `connpool proxy` from the configuration's `proxies:`, forwarding to the Redis pool `pool`.
+  struct ProxyEntry {
+    std::string name;
+    std::string pool;
+    std::shared_ptr<proxy::ProxyServer> server;
+  };
   struct FirestorePoolEntry {
     std::string name;
     firestore::Client client;
@@ -75,6 +82,7 @@ class Runtime {
   [[nodiscard]] const std::vector<FirestorePoolEntry>& firestore_pools() const {
     return firestore_;
   }
+  [[nodiscard]] const std::vector<ProxyEntry>& proxies() const { return proxies_; }
   [[nodiscard]] const monitor::PoolRegistry& registry() const { return *pools_; }
   /// "http://127.0.0.1:9464" or empty without an admin server.
   [[nodiscard]] std::string admin_url() const;
@@ -94,7 +102,11 @@ class Runtime {
   std::vector<RedisPoolEntry> redis_;
   std::vector<ClusterPoolEntry> cluster_;
   std::vector<FirestorePoolEntry> firestore_;
+  std::vector<ProxyEntry> proxies_;
   std::optional<monitor::AdminServer> admin_;
+  Result<void> start_proxies(const config::Config& config, boost::asio::any_io_executor executor,
+                             const RuntimeOptions& options);  // runtime_proxies.cpp
+  void stop_proxies() noexcept;
 };
 
 }  // namespace connpool::service

@@ -241,10 +241,14 @@ boost::asio::awaitable<Result<Snapshot>> Listener::next() {
       }
       if (impl->terminal) co_return *impl->terminal;
     }
+    // Named, not a temporary inside the co_await expression: GCC 12 destroys such temporaries
+    // twice, and with them the weak_ptr copy, which freed the ListenerImpl while this coroutine
+    // still used it (a heap-use-after-free found by ThreadSanitizer in ListenDriverTest).
     std::weak_ptr<ListenerImpl> weak = impl;
-    co_await impl->ready.wait([weak] {
+    std::function<void()> on_cancel = [weak] {
       if (auto s = weak.lock()) s->close();
-    });
+    };
+    co_await impl->ready.wait(std::move(on_cancel));
   }
 }
 

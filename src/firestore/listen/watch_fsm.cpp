@@ -54,10 +54,25 @@ WatchFsm::Step WatchFsm::on_response(const ListenResponse& msg) {
           }
           break;
         case TargetChange::CURRENT:
-          if (ours) current_ = true;
+          if (ours) {
+            current_ = true;
+            resending_ = false;
+            changed_before_current_ = false;
+          }
           break;
         case TargetChange::RESET:
-          if (ours) reset_docs();
+          if (!ours) break;
+          if (!current_ && (resending_ || changed_before_current_)) {
+            // A second result set begins before the first one was complete. The emulator does
+            // this when a write lands while it sends a (re)listen's result set: it writes both
+            // sets into the stream at once. The documents of the first set sent before this
+            // RESET are never sent again, so following the RESET would report them removed.
+            // Listen again (from the last delivered snapshot's token) instead.
+            step.kind = Step::Kind::relisten;
+            break;
+          }
+          reset_docs();
+          resending_ = true;
           break;
         default:
           step.kind = Step::Kind::fail;
@@ -74,16 +89,20 @@ WatchFsm::Step WatchFsm::on_response(const ListenResponse& msg) {
       const auto& removed = dc.removed_target_ids();
       if (std::find(ids.begin(), ids.end(), kTargetId) != ids.end()) {
         pending_[dc.document().name()] = document_from_proto(dc.document());
+        if (!current_) changed_before_current_ = true;
       } else if (std::find(removed.begin(), removed.end(), kTargetId) != removed.end()) {
         pending_[dc.document().name()] = std::nullopt;
+        if (!current_) changed_before_current_ = true;
       }
       break;
     }
     case ListenResponse::kDocumentDelete:
       pending_[msg.document_delete().document()] = std::nullopt;
+      if (!current_) changed_before_current_ = true;
       break;
     case ListenResponse::kDocumentRemove:
       pending_[msg.document_remove().document()] = std::nullopt;
+      if (!current_) changed_before_current_ = true;
       break;
     case ListenResponse::kFilter:
       if (msg.filter().target_id() == kTargetId &&
@@ -110,6 +129,8 @@ void WatchFsm::reset_docs() {
 
 void WatchFsm::on_stream_closed() {
   current_ = false;
+  resending_ = false;
+  changed_before_current_ = false;
   candidate_token_.clear();
   if (resume_token_.empty()) {
     reset_docs();

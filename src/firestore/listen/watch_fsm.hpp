@@ -8,6 +8,9 @@
 // - a global target_change NO_CHANGE (no target ids) with a read_time, once CURRENT, is a
 //   consistent snapshot: the pending changes are applied and the resume token adopted;
 // - RESET: the server will resend the target; every document is presumed removed until seen again;
+//   a RESET that interrupts a result set still being sent (not CURRENT yet, after another RESET
+//   or after document changes) is two result sets written into one stream (the emulator under
+//   concurrent writes): the stream cannot be followed, so listen again (Step::relisten);
 // - an existence filter whose count differs from ours: our view is wrong; reset it and listen
 //   again from scratch (Step::relisten);
 // - REMOVE: the server dropped the target (with a cause): a permanent error.
@@ -43,7 +46,7 @@ class WatchFsm {
     enum class Kind {
       none,      ///< keep reading
       snapshot,  ///< deliver `snapshot`
-      relisten,  ///< close the stream and listen again without a resume token
+      relisten,  ///< close the stream and listen again (from resume_token(), maybe empty)
       fail,      ///< stop with `error`
     };
     Kind kind = Kind::none;
@@ -81,6 +84,8 @@ class WatchFsm {
   std::string resume_token_;
   std::string candidate_token_;  // the latest token seen; adopted with the next snapshot
   bool current_ = false;
+  bool resending_ = false;               // a RESET was followed by no CURRENT yet
+  bool changed_before_current_ = false;  // a document change came while not CURRENT
   bool has_pushed_ = false;
 };
 

@@ -1,13 +1,8 @@
 // Sending one command to the right node: MOVED, ASK, TRYAGAIN, CLUSTERDOWN, READONLY and
 // unsent failures, each bounded (max_redirects / max_retries).
-#include "connpool/core/backoff.hpp"
+#include "connpool/core/retry.hpp"
 
 #include "cluster_state.hpp"
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -72,24 +67,27 @@ Redirect classify(const Reply& reply, const NodeAddress& from) {
   return r;
 }
 
-// TRYAGAIN / CLUSTERDOWN / unreachable-node waits: the project's one Backoff, starting at
-// url.retry_backoff, doubling, capped at 1 s. No jitter: max_retries is documented as a window
-// (8 retries from 25 ms cover about 3.6 s, enough for a failover); with jitter the same count
-// would cover as little as half of it.
-core::Backoff make_backoff(const ClusterUrl& url) {
+// TRYAGAIN / CLUSTERDOWN / unreachable-node waits: the project's one retry budget, max_retries
+// retries with the one Backoff, starting at url.retry_backoff, doubling, capped at 1 s. No
+// jitter: max_retries is documented as a window (8 retries from 25 ms cover about 3.6 s, enough
+// for a failover); with jitter the same count would cover as little as half of it.
+core::RetryBudget make_budget(const ClusterUrl& url) {
   core::BackoffPolicy policy;
   policy.initial =
       std::max<std::chrono::nanoseconds>(std::chrono::nanoseconds(1), url.retry_backoff);
   policy.max = std::max<std::chrono::nanoseconds>(policy.initial, std::chrono::milliseconds(1000));
   policy.multiplier = 2.0;
   policy.jitter = 0.0;
-  return core::Backoff(policy);
+  core::RetryLimits limits;
+  limits.max_attempts = static_cast<std::size_t>(url.max_retries) + 1;
+  return core::RetryBudget(core::Backoff(policy), limits);
 }
 
-asio::awaitable<void> backoff(core::Backoff& waits) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(waits.next());
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+/// The wait before the next retry, counted in the cluster's stats; nullopt when spent.
+std::optional<std::chrono::nanoseconds> next_retry(core::RetryBudget& budget, ClusterState& state) {
+  auto wait = budget.next_wait(std::chrono::steady_clock::now());
+  if (wait) ++state.retries;
+  return wait;
 }
 
 // ASKING and the command in one write on an exclusive lease: the one-shot ASKING flag then
@@ -132,19 +130,18 @@ asio::awaitable<Result<Reply>> execute(std::shared_ptr<ClusterState> state,
   if (args.empty()) co_return Error(errc::invalid_argument, "redis cluster: empty command");
   const ClusterUrl& url = state->url;
   std::size_t redirects = 0;
-  std::size_t retries = 0;
-  core::Backoff waits = make_backoff(url);
+  core::RetryBudget budget = make_budget(url);
   NodePtr target;
   bool asking = false;
   for (;;) {
     if (!target) {
       auto picked = co_await state->pick(slot, read_only);
       if (!picked) {
-        if (not_sent(picked.error()) && retries < url.max_retries) {
+        std::optional<std::chrono::nanoseconds> wait;
+        if (not_sent(picked.error())) wait = next_retry(budget, *state);
+        if (wait) {
           state->note_node_failure();
-          ++retries;
-          ++state->retries;
-          co_await backoff(waits);
+          co_await core::sleep_for(*wait);
           continue;
         }
         co_return std::move(picked).error().with_context("redis cluster " + std::string(args[0]));
@@ -161,14 +158,14 @@ asio::awaitable<Result<Reply>> execute(std::shared_ptr<ClusterState> state,
     asking = false;
     if (!reply) {
       const Error& e = reply.error();
-      if (not_sent(e) && retries < url.max_retries) {
+      std::optional<std::chrono::nanoseconds> wait;
+      if (not_sent(e)) wait = next_retry(budget, *state);
+      if (wait) {
         // The node is unreachable (down, failing over, removed): refresh and go again, to the
         // primary, whose shard is the one that must answer.
-        ++retries;
-        ++state->retries;
         read_only = false;
         state->note_node_failure();
-        co_await backoff(waits);
+        co_await core::sleep_for(*wait);
         continue;
       }
       if (e.is(errc::io_error) || e.is(errc::timeout) || e.is(errc::acquire_timeout)) {
@@ -198,16 +195,16 @@ asio::awaitable<Result<Reply>> execute(std::shared_ptr<ClusterState> state,
       }
       case Kind::tryagain:
       case Kind::clusterdown:
-      case Kind::readonly:
-        if (retries >= url.max_retries) co_return reply;
-        ++retries;
-        ++state->retries;
+      case Kind::readonly: {
+        const auto wait = next_retry(budget, *state);
+        if (!wait) co_return reply;
         if (redirect.kind != Kind::tryagain) {
           read_only = false;
           state->request_refresh();
         }
-        co_await backoff(waits);
+        co_await core::sleep_for(*wait);
         continue;
+      }
     }
   }
 }

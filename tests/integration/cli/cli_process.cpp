@@ -19,6 +19,17 @@
 #include <thread>
 
 namespace connpool::test {
+namespace {
+
+// The child runs with a clean environment, except for the sanitizer settings: under
+// `make sanitize` the child is instrumented too and needs the same suppressions and options.
+void add_sanitizer_options(std::vector<std::string>& env) {
+  for (const char* keep : {"TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    if (const char* v = std::getenv(keep)) env.push_back(std::string(keep) + "=" + v);
+  }
+}
+
+}  // namespace
 
 std::string http_get(std::uint16_t port, const std::string& path) {
   const int fd = loopback_connect(port);
@@ -56,6 +67,9 @@ ServeChild::ServeChild(const std::string& program, const std::vector<std::string
            std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".log") {
   std::vector<std::string> argv = {program};
   argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<std::string> envs = env;
+  envs.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
+  add_sanitizer_options(envs);
   pid_ = ::fork();
   if (pid_ == 0) {
     ::setpgid(0, 0);
@@ -65,8 +79,6 @@ ServeChild::ServeChild(const std::string& program, const std::vector<std::string
     std::vector<char*> a;
     for (auto& s : argv) a.push_back(s.data());
     a.push_back(nullptr);
-    std::vector<std::string> envs = env;
-    envs.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
     std::vector<char*> e;
     for (auto& s : envs) e.push_back(s.data());
     e.push_back(nullptr);
@@ -123,6 +135,7 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
     if (const char* v = std::getenv(keep)) env_s.push_back(std::string(keep) + "=" + v);
   }
   for (const auto& [k, v] : env) env_s.push_back(k + "=" + v);
+  add_sanitizer_options(env_s);
   std::vector<char*> argv, envp;
   for (auto& s : argv_s) argv.push_back(s.data());
   argv.push_back(nullptr);

@@ -266,29 +266,5 @@ TEST(DocumentsNoServer, BadPathsFailBeforeAnyRpc) {
   c->pool().close_blocking(std::chrono::seconds(1));
 }
 
-TEST(DefaultRegistry, HelpersUseTheEnvironment) {
-  auto* emu = testing::FirestoreEmulator::shared();
-  ASSERT_NE(emu, nullptr);
-  ::setenv("FIRESTORE_EMULATOR_HOST", emu->host().c_str(), 1);
-  ::setenv("GOOGLE_CLOUD_PROJECT", "t-default-registry", 1);
-  auto pool = get_firestore_pool();
-  ASSERT_OK(pool);
-  ASSERT_OK(pool->blocking().set_document("jobs", "j1", Map{{"state", "done"}}));
-  auto d = get_document_from_firestore("j1", "jobs");
-  ASSERT_OK(d);
-  ASSERT_TRUE(d->has_value());
-  EXPECT_EQ((*d)->fields.at("state"), Value("done"));
-  auto missing = get_document_from_firestore("j2", "jobs");
-  ASSERT_OK(missing);
-  EXPECT_FALSE(missing->has_value());
-  auto again = get_firestore_pool();
-  ASSERT_OK(again);
-  EXPECT_EQ(&again->pool(), &pool->pool());  // one default pool
-  DefaultFirestoreRegistry::instance().shutdown();
-  ::unsetenv("FIRESTORE_EMULATOR_HOST");
-  ::unsetenv("GOOGLE_CLOUD_PROJECT");
-  EXPECT_FALSE(get_firestore_pool());  // no project any more: a clear error
-}
-
 }  // namespace
 }  // namespace connpool::firestore::test

@@ -37,6 +37,21 @@ class ListenTest : public FirestoreTest {
     return writer_->blocking();
   }
 
+  /// Sets {n}. The emulator sometimes fails a Commit with CANCELLED ("call already cancelled"):
+  /// notifying a Listen stream that was just cancelled (a proxy reset, a relisten) throws into
+  /// the write. The write may have landed or not: read it back and write again only if not.
+  void set_surely(const std::string& collection, const std::string& id, std::int64_t n) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      auto r = writer().set_document(collection, id, Map{{"n", n}});
+      if (r) return;
+      ASSERT_EQ(r.error().code(), errc::cancelled) << r.error().to_string();
+      auto d = writer().get_document(collection, id);
+      ASSERT_OK(d);
+      if (d->has_value() && (*d)->fields == Map{{"n", n}}) return;
+    }
+    FAIL() << "set " << collection << "/" << id << " was cancelled 5 times";
+  }
+
   void TearDown() override {
     if (writer_) writer_->pool().close_blocking(5s);
     FirestoreTest::TearDown();
@@ -131,14 +146,17 @@ TEST_F(ListenTest, QueryListenerSeesDocumentsEnterAndLeaveTheResult) {
 // another client keeps writing: the listener reconnects, resumes from its token, and every write
 // shows up exactly once, in order.
 //
-// DISABLED (known bug, issue #19 stays open). In the lead's runs of 2026-12-07 against the
-// emulator it failed 2 times in 4 because a document came back at an older version after a
-// resume and was reported as a modification (fixed: WatchFsm now ignores versions older than the
-// one it delivered; unit test AStaleVersionAfterAResumeIsNotReportedAsAChange), then 2 times in 5
-// because after one of the resets the listener received nothing more for 60 s (26 of 31
-// documents seen). The stall also happened when re-listening without a resume token, so it is
-// in the reconnect path (stream or channel after the reset), not in the token. Run it with
-// --gtest_also_run_disabled_tests.
+// DISABLED (issue 19 stays open; run with --gtest_also_run_disabled_tests). Fixed on the way,
+// each pinned by a test without the emulator: a read that failed without ending the call left
+// the listener waiting for ever (ListenDriverTest.AMessageThatDoesNotParse...); a second result
+// set written inside the first by the emulator was followed and reported removals
+// (WatchFsm.AResetInsideAnUnfinishedResultSet...); a paused read-ahead restarted StartRead on a
+// call gRPC had already freed (now held with AddHold). Runs of 20 on 2026-12-07 (load average
+// 9-16) after these fixes: 19/20 (one "removed d28" then "added twice d28": a relisten from
+// scratch whose result set lacked a document the listener had delivered), and 4 passes then an
+// abort: a std::system_error (EINVAL) from a mutex in ListenerImpl::close(), called by next()
+// below after 60 s without a snapshot, i.e. a stall and a corrupted or freed listener, cause not
+// found. Before: about 2 failures in 5.
 TEST_F(ListenTest, DISABLED_StreamResetWhileWritesContinueResumesWithoutLossOrRepeat) {
   testing::FaultProxy proxy("127.0.0.1", static_cast<std::uint16_t>(emulator_->port()));
   FirestoreOptions via = options_;
@@ -185,8 +203,8 @@ TEST_F(ListenTest, DISABLED_StreamResetWhileWritesContinueResumesWithoutLossOrRe
     return std::string();
   });
   for (int i = 1; i <= kDocs; ++i) {
-    ASSERT_OK(writer().set_document("log", "d" + std::to_string(i), Map{{"n", i}}));
-    ASSERT_OK(writer().set_document("log", "counter", Map{{"n", i}}));
+    ASSERT_NO_FATAL_FAILURE(set_surely("log", "d" + std::to_string(i), i));
+    ASSERT_NO_FATAL_FAILURE(set_surely("log", "counter", i));
     if (i % 10 == 5) proxy.reset_all();  // three resets while writes go on
     std::this_thread::sleep_for(10ms);
   }

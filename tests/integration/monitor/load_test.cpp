@@ -7,6 +7,7 @@
 #include "http_test_client.hpp"
 #include "monitor_fixture.hpp"
 #include "support/monitor_fake_connector.hpp"
+#include "support/sanitizer_factor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -61,7 +62,10 @@ asio::awaitable<void> client(std::uint16_t port, int id,
   constexpr auto tok = asio::as_tuple(asio::use_awaitable);
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   const asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
-  stream.expires_after(10s);
+  // Per-I/O bound, stretched under sanitizers: under TSan the server answers ~20 requests/s in
+  // all, so a client queued behind 199 others waits about 10 s for its turn.
+  const auto io_timeout = connpool::test::scaled(10s);
+  stream.expires_after(io_timeout);
   if (auto [ec] = co_await stream.async_connect(endpoint, tok); ec) {
     tally.error("connect: " + ec.message());
     co_return;
@@ -72,7 +76,7 @@ asio::awaitable<void> client(std::uint16_t port, int id,
     http::request<http::empty_body> req{http::verb::get,
                                         json ? "/api/v1/admin/connection-pools" : "/metrics", 11};
     req.set(http::field::host, "127.0.0.1");
-    stream.expires_after(10s);
+    stream.expires_after(io_timeout);
     if (auto [ec, n] = co_await http::async_write(stream, req, tok); ec) {
       tally.error("write: " + ec.message());
       co_return;

@@ -54,6 +54,13 @@ std::string cmake_launcher() {
   return ccache.empty() ? std::string() : " -DCMAKE_CXX_COMPILER_LAUNCHER=" + quote(ccache);
 }
 
+// A sanitizer build installs instrumented static libraries, which only link into programs built
+// with the same -fsanitize flag: the consumer builds get it too ("" in a normal build).
+std::string cmake_sanitize() {
+  const std::string flags = PACKAGE_SANITIZE;
+  return flags.empty() ? std::string() : " -DCMAKE_CXX_FLAGS=" + quote(flags);
+}
+
 // The dev component of this build, installed once for the whole binary.
 class PackageTest : public ::testing::Test {
  protected:
@@ -99,7 +106,9 @@ TEST_F(PackageTest, InstallHasLibrariesHeadersCMakePackageAndPkgConfigFiles) {
         "lib/cmake/connpool/connpoolConfig.cmake", "lib/cmake/connpool/connpoolTargets.cmake",
         "lib/pkgconfig/connpool-core.pc", "lib/pkgconfig/connpool-redis.pc",
         "lib/pkgconfig/connpool-firestore.pc", "lib/pkgconfig/connpool-monitor.pc",
-        "lib/pkgconfig/connpool-config.pc", "lib/pkgconfig/connpool-service.pc"}) {
+        "lib/pkgconfig/connpool-config.pc", "lib/pkgconfig/connpool-defaults.pc",
+        "lib/pkgconfig/connpool-service.pc", "lib/libconnpool_defaults.a",
+        "include/connpool/redis/default_pool.hpp"}) {
     EXPECT_TRUE(stdfs::exists(prefix() + "/" + file)) << file;
   }
   // The service layer's public headers stand alone: none reaches into a detail header.
@@ -114,7 +123,7 @@ TEST_F(PackageTest, ExamplesBuildWithFindPackageAndRunAgainstRealServers) {
   auto configure =
       sh(quote(PACKAGE_CMAKE) + " -S " + quote(kSource + "/examples") + " -B " + quote(build) +
          " -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=" + quote(PACKAGE_CXX) +
-         " -DCMAKE_PREFIX_PATH=" + quote(prefix()) + cmake_launcher());
+         " -DCMAKE_PREFIX_PATH=" + quote(prefix()) + cmake_launcher() + cmake_sanitize());
   ASSERT_EQ(configure.exit_code, 0) << configure.out << configure.err;
   EXPECT_NE(configure.out.find("connpool " PACKAGE_VERSION " from " + prefix()), std::string::npos)
       << configure.out;
@@ -160,11 +169,12 @@ TEST_F(PackageTest, ExamplesBuildWithPkgConfigOnlyFromARelocatedPrefix) {
   const std::string out = kWork + "/pkgconfig-consumer";
   stdfs::remove_all(out);
   stdfs::create_directories(out);
-  // Two programs: the Redis quick start (connpool-redis) and the embedded service
-  // (connpool-service, which pulls in every other .pc file).
+  // Two programs: the Redis quick start (connpool-defaults: it calls the default-pool helpers,
+  // which read the configuration) and the embedded service (connpool-service, which pulls in
+  // every other .pc file).
   for (const auto& [source, module] : std::vector<std::pair<std::string, std::string>>{
-           {"redis_quickstart", "connpool-redis"}, {"embedded_service", "connpool-service"}}) {
-    auto compile = sh(launcher() + quote(PACKAGE_CXX) + " -std=c++20 -O1 " +
+           {"redis_quickstart", "connpool-defaults"}, {"embedded_service", "connpool-service"}}) {
+    auto compile = sh(launcher() + quote(PACKAGE_CXX) + " -std=c++20 -O1 " PACKAGE_SANITIZE " " +
                           quote(kSource + "/examples/" + source + ".cpp") + " -o " +
                           quote(out + "/" + source) +
                           " $(pkg-config --define-prefix --static --cflags --libs " + module + ")",
@@ -299,8 +309,8 @@ TEST(Package, DebianPackagesInstallAndAConsumerBuildsAgainstUsr) {
   auto consumer =
       sh(quote(PACKAGE_CMAKE) + " -S " + quote(kSource + "/examples") + " -B " + quote(build) +
          " -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=" + quote(PACKAGE_CXX) +
-         cmake_launcher() + " && " + quote(PACKAGE_CMAKE) + " --build " + quote(build) +
-         " -j 2 --target example_redis_quickstart");
+         cmake_launcher() + cmake_sanitize() + " && " + quote(PACKAGE_CMAKE) + " --build " +
+         quote(build) + " -j 2 --target example_redis_quickstart");
   EXPECT_EQ(consumer.exit_code, 0) << consumer.out << consumer.err;
   EXPECT_NE(consumer.out.find("connpool " PACKAGE_VERSION " from /usr/lib/cmake/connpool"),
             std::string::npos)

@@ -81,3 +81,29 @@ TEST(File, AnchorsAndAliasesWork) {
 
 }  // namespace
 }  // namespace connpool::config
+
+namespace connpool::config {
+namespace {
+
+// proxies: (docs/proxy.md) are read from the file with their defaults, a list of listen
+// addresses and durations.
+TEST(ConfigProxies, ReadFromTheFile) {
+  auto c = load_from_string(
+      "pools:\n  cache:\n    backend: redis\n    url: redis://127.0.0.1\n"
+      "proxies:\n  side:\n    pool: cache\n    listen: [127.0.0.1:6380, unix:///tmp/p.sock]\n"
+      "    idle_timeout: 30s\n    max_pinned: 3\n  other:\n    pool: cache\n"
+      "    listen: 127.0.0.1:6381\n",
+      "config.yaml", {}, {});
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->proxies.size(), 2u);
+  EXPECT_EQ(c->proxies[0].name, "other");
+  EXPECT_EQ(c->proxies[0].max_clients, 10000u);
+  const ProxySpec& side = c->proxies[1];
+  EXPECT_EQ(side.pool, "cache");
+  EXPECT_EQ(side.listen, (std::vector<std::string>{"127.0.0.1:6380", "unix:///tmp/p.sock"}));
+  EXPECT_EQ(side.idle_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(side.max_pinned, 3u);
+}
+
+}  // namespace
+}  // namespace connpool::config

@@ -1,7 +1,8 @@
 // The listener's driver against an in-process Listen server that sends what the emulator cannot
 // be made to send: an existence-filter mismatch (the driver listens again without a resume
 // token), a REMOVE with a cause (the listener ends with its code), and a stream ending with
-// UNAVAILABLE (the driver reconnects and resumes from the last delivered snapshot's token).
+// UNAVAILABLE (the driver reconnects and resumes from the last delivered snapshot's token), and a
+// message that does not parse on a stream left open (the call is cancelled, then resumed).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // GCC bug 109224 (Asio frames)
 
 #include "connpool/firestore/client.hpp"
@@ -28,7 +29,7 @@ namespace v1 = google::firestore::v1;
 using namespace std::chrono_literals;
 const std::string kRoot = "projects/p/databases/(default)/documents/";
 
-enum class Scenario { filter_then_remove, unavailable_then_resume };
+enum class Scenario { filter_then_remove, unavailable_then_resume, unparsable_then_resume };
 
 class FakeListen final : public v1::Firestore::Service {
  public:
@@ -68,8 +69,10 @@ class FakeListen final : public v1::Firestore::Service {
       send_target(v1::TargetChange::CURRENT, true, token);
       send_target(v1::TargetChange::NO_CHANGE, false, token, read_time);
     };
-    auto wait_cancelled = [&] {
-      for (int i = 0; i < 1000 && !ctx->IsCancelled(); ++i) std::this_thread::sleep_for(10ms);
+    auto wait_cancelled = [&](int limit_ms = 10000) {
+      for (int i = 0; i < limit_ms / 10 && !ctx->IsCancelled(); ++i) {
+        std::this_thread::sleep_for(10ms);
+      }
       return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
     };
     send_target(v1::TargetChange::ADD, true, "");
@@ -92,6 +95,22 @@ class FakeListen final : public v1::Firestore::Service {
       rm.mutable_target_change()->mutable_cause()->set_code(7);
       rm.mutable_target_change()->mutable_cause()->set_message("no longer allowed");
       stream->Write(rm);
+      return wait_cancelled();
+    }
+    if (scenario == Scenario::unparsable_then_resume) {
+      if (n == 1) {
+        send_doc("a", 10);
+        consistent("t1", 100);
+        // A message the client cannot parse (a string field that is not UTF-8), on a stream
+        // that stays open: gRPC reports a failed read but no end of call.
+        v1::ListenResponse bad;
+        bad.mutable_document_change()->add_target_ids(id);
+        bad.mutable_document_change()->mutable_document()->set_name(kRoot + "c/\xff\xfe");
+        stream->Write(bad);
+        return wait_cancelled(60000);  // longer than the test waits: only the client ends it
+      }
+      send_doc("b", 20);
+      consistent("t2", 200);
       return wait_cancelled();
     }
     // unavailable_then_resume
@@ -204,6 +223,25 @@ TEST_F(ListenDriverTest, BrokenStreamResumesFromTheLastDeliveredToken) {
   EXPECT_EQ(s2->changes[0].type, DocumentChange::Type::added);
   EXPECT_EQ(service_.tokens(), (std::vector<std::string>{"", "t1"}));
   EXPECT_GE(l->reconnects(), 1U);
+  l->close();
+}
+
+// The stall of issue 19: a read that fails without the call ending (here a message that does
+// not parse) left the driver waiting for an OnDone that never came. The call is now cancelled
+// after a grace period, and the listener resumes from its token on a new stream.
+TEST_F(ListenDriverTest, AMessageThatDoesNotParseEndsTheStreamAndTheListenerResumes) {
+  start(Scenario::unparsable_then_resume);
+  auto l = client_->listen(Query("c"), fast());
+  ASSERT_TRUE(l) << l.error().to_string();
+  auto s1 = next(*l);
+  ASSERT_TRUE(s1) << s1.error().to_string();
+  ASSERT_EQ(s1->documents.size(), 1U);
+  auto s2 = next(*l);
+  ASSERT_TRUE(s2) << s2.error().to_string();
+  ASSERT_EQ(s2->changes.size(), 1U);
+  EXPECT_EQ(s2->changes[0].document.id, "b");
+  EXPECT_EQ(service_.tokens(), (std::vector<std::string>{"", "t1"}));
+  EXPECT_EQ(l->reconnects(), 1U);
   l->close();
 }
 

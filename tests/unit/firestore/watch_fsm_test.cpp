@@ -225,6 +225,49 @@ TEST(WatchFsm, ResetPresumesEveryDocumentRemovedUntilResent) {
   EXPECT_EQ(steps[0].snapshot->changes[0].document.id, "b");
 }
 
+// Seen from the emulator when a write lands while it sends a result set (issue 19): a second
+// RESET + result set starts inside the first one, whose documents sent before it never come
+// again. Following the RESET would report them removed (and then added twice): listen again.
+TEST(WatchFsm, AResetInsideAnUnfinishedResultSetRelistensInsteadOfReportingRemovals) {
+  WatchFsm fsm;
+  initial(fsm, {"a", "b", "c"});
+  auto steps = feed(fsm, {target(v1::TargetChange::RESET, {kId}), change("a", 20), change("b", 10),
+                          target(v1::TargetChange::RESET, {kId}), change("c", 10)});
+  ASSERT_EQ(steps.size(), 1U);
+  EXPECT_EQ(steps[0].kind, Kind::relisten);
+  fsm.on_stream_closed();
+  // The new stream sends one consistent set: only the real change is reported.
+  steps = feed(
+      fsm, {target(v1::TargetChange::ADD, {kId}), change("a", 20), change("b", 10), change("c", 10),
+            target(v1::TargetChange::CURRENT, {kId}, "t2"), global(200, "t2")});
+  ASSERT_EQ(steps.size(), 1U);
+  ASSERT_EQ(steps[0].snapshot->changes.size(), 1U);
+  EXPECT_EQ(steps[0].snapshot->changes[0].type, DocumentChange::Type::modified);
+  EXPECT_EQ(steps[0].snapshot->changes[0].document.id, "a");
+  EXPECT_EQ(ids(steps[0].snapshot->documents), (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(WatchFsm, ResetRightAfterAddOrAfterCurrentIsFollowed) {
+  WatchFsm fsm;
+  initial(fsm, {"a"});
+  fsm.on_stream_closed();
+  // A resume the server cannot honour: ADD, RESET, the whole set (no relisten).
+  auto steps = feed(fsm, {target(v1::TargetChange::ADD, {kId}),
+                          target(v1::TargetChange::RESET, {kId}), change("a", 10), change("b", 10),
+                          target(v1::TargetChange::CURRENT, {kId}, "t2"), global(200, "t2")});
+  ASSERT_EQ(steps.size(), 1U);
+  EXPECT_EQ(steps[0].kind, Kind::snapshot);
+  // A RESET after CURRENT (before the global snapshot) starts a new set: followed too.
+  steps = feed(
+      fsm, {change("c", 30), target(v1::TargetChange::CURRENT, {kId}, "t3"),
+            target(v1::TargetChange::RESET, {kId}), change("a", 10), change("b", 10),
+            change("c", 30), target(v1::TargetChange::CURRENT, {kId}, "t4"), global(300, "t4")});
+  ASSERT_EQ(steps.size(), 1U);
+  EXPECT_EQ(steps[0].kind, Kind::snapshot);
+  ASSERT_EQ(steps[0].snapshot->changes.size(), 1U);
+  EXPECT_EQ(steps[0].snapshot->changes[0].document.id, "c");
+}
+
 TEST(WatchFsm, ExistenceFilterMatchingCountIsNoEvent) {
   WatchFsm fsm;
   initial(fsm, {"a", "b"});

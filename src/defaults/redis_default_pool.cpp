@@ -1,11 +1,13 @@
+// DefaultRedisRegistry and the original helpers, on the pool the configuration names (see
+// connpool/defaults/pool_spec.hpp for which one).
+#include "connpool/config/load.hpp"
+#include "connpool/defaults/clients.hpp"
+#include "connpool/defaults/pool_spec.hpp"
 #include "connpool/redis/default_pool.hpp"
-
-#include <cstdlib>
 
 namespace connpool::redis {
 
 namespace {
-constexpr const char* kDefaultUrl = "redis://127.0.0.1:6379";
 
 boost::asio::awaitable<Result<Reply>> run_owned(Connection& conn, std::vector<std::string> args) {
   std::vector<std::string_view> views(args.begin(), args.end());
@@ -30,18 +32,34 @@ Result<Client> DefaultRedisRegistry::client() {
   std::lock_guard lock(mu_);
   if (shut_down_) return Error(errc::pool_closed, "the default redis registry was shut down");
   if (client_) return *client_;
-  std::string url = kDefaultUrl;
-  if (url_override_) {
-    url = *url_override_;
-  } else if (const char* env = std::getenv("REDIS_URL"); env != nullptr && *env != '\0') {
-    url = env;
-  }
+  // Read afresh on every attempt, so a fixed configuration takes effect without a restart.
+  auto spec =
+      defaults::load_default_pool_spec(config::process_environment(), config::Backend::redis);
+  if (!spec) return std::move(spec).error();
+  if (url_override_) spec->redis.url = *url_override_;
   core::PoolOptions options;
   options.name = "redis-default";
-  auto created = Client::create(io_.get_executor(), url, options);
-  if (!created) return std::move(created).error().with_context("REDIS_URL");
+  options.backend = "redis";
+  auto created = defaults::make_redis_client(*spec, io_.get_executor(), std::move(options));
+  if (!created) {
+    const std::string source =
+        url_override_ ? "DefaultRedisRegistry::configure()" : spec->origin_of("url").to_string();
+    return std::move(created).error().with_context("the default redis pool (url from " + source +
+                                                   ")");
+  }
   client_.emplace(std::move(*created));
   return *client_;
+}
+
+void DefaultRedisRegistry::reset() noexcept {
+  std::optional<Client> closing;
+  {
+    std::lock_guard lock(mu_);
+    closing = std::move(client_);
+    client_.reset();
+    url_override_.reset();
+  }
+  if (closing) closing->close_now();
 }
 
 Result<void> DefaultRedisRegistry::configure(std::string_view url) {

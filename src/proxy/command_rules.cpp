@@ -1,0 +1,139 @@
+// The proxy's command table (see command_rules.hpp and docs/proxy.md).
+#include "connpool/proxy/command_rules.hpp"
+
+#include <array>
+#include <cctype>
+#include <utility>
+
+namespace connpool::proxy {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+struct Entry {
+  std::string_view name;
+  CommandKind kind;
+};
+
+// Commands whose kind depends on the name alone.
+constexpr std::array kByName{
+    Entry{"multi", CommandKind::multi},
+    Entry{"exec", CommandKind::exec},
+    Entry{"discard", CommandKind::discard},
+    Entry{"watch", CommandKind::watch},
+    Entry{"unwatch", CommandKind::unwatch},
+    Entry{"select", CommandKind::select},
+    Entry{"subscribe", CommandKind::subscribe},
+    Entry{"psubscribe", CommandKind::psubscribe},
+    Entry{"unsubscribe", CommandKind::unsubscribe},
+    Entry{"punsubscribe", CommandKind::punsubscribe},
+    Entry{"auth", CommandKind::auth},
+    Entry{"hello", CommandKind::hello},
+    Entry{"quit", CommandKind::quit},
+    Entry{"reset", CommandKind::reset},
+    Entry{"ping", CommandKind::ping},
+    Entry{"blpop", CommandKind::blocking},
+    Entry{"brpop", CommandKind::blocking},
+    Entry{"brpoplpush", CommandKind::blocking},
+    Entry{"blmove", CommandKind::blocking},
+    Entry{"blmpop", CommandKind::blocking},
+    Entry{"bzpopmin", CommandKind::blocking},
+    Entry{"bzpopmax", CommandKind::blocking},
+    Entry{"bzmpop", CommandKind::blocking},
+    Entry{"wait", CommandKind::blocking},
+    Entry{"waitaof", CommandKind::blocking},
+};
+
+struct RefusedEntry {
+  std::string_view name;
+  std::string_view rule;
+};
+
+// Refused whatever their arguments: each would stop, take over or break a shared connection.
+constexpr std::array kRefused{
+    RefusedEntry{"shutdown", "shutdown"},
+    RefusedEntry{"monitor", "monitor"},
+    RefusedEntry{"debug", "debug"},
+    RefusedEntry{"sync", "replication"},
+    RefusedEntry{"psync", "replication"},
+    RefusedEntry{"replconf", "replication"},
+    RefusedEntry{"replicaof", "replication"},
+    RefusedEntry{"slaveof", "replication"},
+    RefusedEntry{"failover", "replication"},
+    RefusedEntry{"ssubscribe", "sharded-pubsub"},
+    RefusedEntry{"sunsubscribe", "sharded-pubsub"},
+};
+
+CommandRule classify_client(std::span<const std::string> args) {
+  if (args.size() < 2) return {CommandKind::plain, {}};
+  const auto& sub = args[1];
+  if (iequals(sub, "kill")) return {CommandKind::refused, "client-kill"};
+  // Replies switched off or skipped would shift every later reply on a shared connection.
+  if (iequals(sub, "reply")) return {CommandKind::refused, "client-reply"};
+  // The name, pause and eviction flags are properties of the shared connection (or server).
+  if (iequals(sub, "setname")) return {CommandKind::refused, "client-setname"};
+  if (iequals(sub, "pause") || iequals(sub, "unpause"))
+    return {CommandKind::refused, "client-pause"};
+  if (iequals(sub, "no-evict") || iequals(sub, "no-touch")) {
+    return {CommandKind::refused, "client-flags"};
+  }
+  if (iequals(sub, "tracking")) {
+    if (args.size() >= 3 && iequals(args[2], "on")) return {CommandKind::tracking, {}};
+    return {CommandKind::plain, {}};
+  }
+  return {CommandKind::plain, {}};
+}
+
+}  // namespace
+
+CommandRule classify(std::span<const std::string> args, const RuleOptions& options) {
+  if (args.empty()) return {CommandKind::plain, {}};
+  const auto& name = args[0];
+  for (const auto& e : kByName) {
+    if (iequals(name, e.name)) return {e.kind, {}};
+  }
+  for (const auto& e : kRefused) {
+    if (iequals(name, e.name)) return {CommandKind::refused, e.rule};
+  }
+  if (iequals(name, "client")) return classify_client(args);
+  if (iequals(name, "config") && args.size() >= 2 && !options.allow_config_set &&
+      (iequals(args[1], "set") || iequals(args[1], "resetstat") || iequals(args[1], "rewrite"))) {
+    return {CommandKind::refused, "config-set"};
+  }
+  // XREAD / XREADGROUP block only with a BLOCK option (before STREAMS).
+  if (iequals(name, "xread") || iequals(name, "xreadgroup")) {
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      if (iequals(args[i], "streams")) break;
+      if (iequals(args[i], "block")) return {CommandKind::blocking, {}};
+    }
+  }
+  return {CommandKind::plain, {}};
+}
+
+std::string refused_reply(std::span<const std::string> args, std::string_view rule) {
+  std::string shown;
+  for (std::size_t i = 0; i < args.size() && i < 2; ++i) {
+    // Only the command (and subcommand) names: the arguments may hold secrets or junk.
+    if (i == 1 && !(iequals(args[0], "client") || iequals(args[0], "config"))) break;
+    if (!shown.empty()) shown.push_back(' ');
+    for (char c : args[i].substr(0, 32)) {
+      const auto u = static_cast<unsigned char>(c);
+      shown.push_back(std::isalnum(u) || c == '-' || c == '_' ? static_cast<char>(std::toupper(u))
+                                                              : '?');
+    }
+  }
+  return "-ERR '" + shown +
+         "' is not allowed through the connpool proxy (rule: " + std::string(rule) + ")\r\n";
+}
+
+}  // namespace connpool::proxy
