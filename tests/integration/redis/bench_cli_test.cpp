@@ -287,7 +287,7 @@ std::vector<std::string> top_keys(const std::string& line) {
 
 TEST_F(BenchCli, SizingRunsEveryModeOnTheSameWorkloadWithTheIssueFields) {
   auto o = run(std::string(CONNPOOL_CLI) + " bench sizing --url redis://127.0.0.1:" +
-               std::to_string(server_->port()) + " --scale 0.1 --connect-delay 50ms --json");
+               std::to_string(server_->port()) + " --scale 0.05 --connect-delay 50ms --json");
   ASSERT_EQ(o.exit_code, 0) << o.out;
   const auto ls = lines(o.out);
   ASSERT_EQ(ls.size(), 3u) << o.out;
