@@ -101,6 +101,13 @@ Result<void> apply_option(RedisUrl& u, std::string_view name, std::string_view v
     return set_duration(name, value, p.leak_detection_threshold);
   }
   if (name == "min_size_backoff_cap") return set_duration(name, value, p.min_size_backoff_cap);
+  if (name == "sizing") {
+    const auto mode = core::parse_sizing_mode(value);
+    if (!mode)
+      return bad_option(name, "'" + std::string(value) + "' is not fixed, reactive or predictive");
+    p.sizing = *mode;
+    return ok();
+  }
   if (name == "command_timeout" || name == "read_timeout" || name == "socket_timeout") {
     return set_duration(name, value, u.command_timeout);
   }

@@ -96,7 +96,7 @@ TEST(RedisUrl, PoolOptions) {
       "redis://h?min_size=5&max_size=20&acquire_timeout=250ms&connect_timeout=2s&"
       "validation_timeout=100ms&max_idle_time=1m&max_lifetime=1h&health_check_interval=10s&"
       "validate_after_idle=0&leak_detection_threshold=30s&command_timeout=750ms&min_idle=2&"
-      "pipeline_auto=off&pipeline_max_in_flight=64&client_name=svc");
+      "pipeline_auto=off&pipeline_max_in_flight=64&client_name=svc&sizing=predictive");
   ASSERT_TRUE(u) << u.error().to_string();
   EXPECT_EQ(u->pool.min_size, 5u);
   EXPECT_EQ(u->pool.max_size, 20u);
@@ -113,6 +113,7 @@ TEST(RedisUrl, PoolOptions) {
   EXPECT_FALSE(u->pipeline_auto);
   EXPECT_EQ(u->pipeline_max_in_flight, 64u);
   EXPECT_EQ(u->client_name, "svc");
+  EXPECT_EQ(u->pool.sizing, connpool::core::SizingMode::predictive);
 }
 
 TEST(RedisUrl, GoRedisAliases) {
@@ -163,6 +164,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "acquire_timeout"},
         BadCase{"redis://u:hunter2@h?min_size=30&max_size=20", errc::invalid_config, "min_size"},
         BadCase{"redis://u:hunter2@h?pipeline_auto=maybe", errc::invalid_config, "pipeline_auto"},
+        BadCase{"redis://u:hunter2@h?sizing=elastic", errc::invalid_config, "'sizing'"},
         BadCase{"redis://u:hunter2@h?tls_ca_file=/x", errc::invalid_config, "rediss://"},
         BadCase{"rediss://u:hunter2@h?tls_cert_file=/x", errc::invalid_config, "tls_key_file"},
         BadCase{"unix://u:hunter2@relative.sock", errc::invalid_argument, "absolute"},
