@@ -254,6 +254,8 @@ async function run() {
             `proxy: the commands sent are not counted: ${JSON.stringify(x)}`);
       check(shown['text:proxy.refused'].includes('monitor'),
             `proxy: refused text "${shown['text:proxy.refused']}" does not name the rule`);
+      log(`proxy ${PROXY}: ${Object.keys(expect).length} fields match JSON ${shown.generatedAt} ` +
+          `(ok ${x.commands.ok}, refused ${shown['text:proxy.refused']})`);
     }
     // Pools no proxy forwards to show no proxy section.
     if (CLUSTER_POOL) {
