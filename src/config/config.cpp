@@ -69,6 +69,9 @@ Origin PoolSpec::origin_of(std::string_view key) const {
 Origin AdminConfig::origin_of(std::string_view key) const {
   return lookup(origins, key);
 }
+Origin ProxySpec::origin_of(std::string_view key) const {
+  return lookup(origins, key);
+}
 
 const PoolSpec* Config::find(std::string_view name) const {
   auto it =

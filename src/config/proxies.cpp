@@ -57,6 +57,7 @@ Result<std::vector<ProxySpec>> build_proxies(const Layer& file,
     const std::string prefix = "proxies." + source.name;
     for (const Setting& s : source.settings) {
       if (auto r = apply(s, prefix + "." + s.key, p); !r) return r.error();
+      p.origins.insert_or_assign(s.key, s.origin);
     }
     if (p.pool.empty()) return config_error(source.origin, prefix + ".pool", "is required");
     if (p.listen.empty()) {

@@ -63,6 +63,30 @@ nlohmann::json entry(nlohmann::json value, const Origin& origin) {
   return {{"value", std::move(value)}, {"source", origin.to_string()}};
 }
 
+// A proxy's keys in display order (docs/proxy.md). password_env is the *name* of the variable
+// holding the password: shown, while the password itself is never read here.
+struct ProxyValue {
+  std::string_view key;
+  ValueKind kind;
+  std::string raw;
+};
+
+std::vector<ProxyValue> proxy_values(const ProxySpec& p) {
+  std::string listen;
+  for (const auto& l : p.listen) listen += (listen.empty() ? "" : ", ") + l;
+  return {
+      {"pool", ValueKind::text, p.pool},
+      {"listen", ValueKind::text, listen},
+      {"max_clients", ValueKind::size, std::to_string(p.max_clients)},
+      {"max_pinned", ValueKind::size, std::to_string(p.max_pinned)},
+      {"max_request_bytes", ValueKind::size, std::to_string(p.max_request_bytes)},
+      {"max_output_bytes", ValueKind::size, std::to_string(p.max_output_bytes)},
+      {"idle_timeout", ValueKind::duration, core::format_duration(p.idle_timeout)},
+      {"password_env", ValueKind::text, p.password_env},
+      {"allow_config_set", ValueKind::boolean, p.allow_config_set ? "true" : "false"},
+  };
+}
+
 }  // namespace
 
 std::string render_table(const Config& config) {
@@ -96,6 +120,15 @@ std::string render_table(const Config& config) {
     }
     append_rows(out, rows);
   }
+  for (const ProxySpec& proxy : config.proxies) {
+    out += "\nproxy " + proxy.name + " (-> pool " + proxy.pool + ")\n";
+    rows.clear();
+    for (const ProxyValue& v : proxy_values(proxy)) {
+      rows.push_back(
+          {std::string(v.key), detail::display(v.kind, v.raw), proxy.origin_of(v.key).to_string()});
+    }
+    append_rows(out, rows);
+  }
   return out;
 }
 
@@ -119,6 +152,17 @@ std::string render_json(const Config& config, int indent) {
     pools[pool.name] = std::move(p);
   }
   j["pools"] = std::move(pools);
+  nlohmann::json proxies = nlohmann::json::object();
+  for (const ProxySpec& proxy : config.proxies) {
+    nlohmann::json p = nlohmann::json::object();
+    for (const ProxyValue& v : proxy_values(proxy)) {
+      p[std::string(v.key)] = v.key == "listen"
+                                  ? entry(proxy.listen, proxy.origin_of(v.key))
+                                  : entry(typed(v.kind, v.raw), proxy.origin_of(v.key));
+    }
+    proxies[proxy.name] = std::move(p);
+  }
+  j["proxies"] = std::move(proxies);
   return j.dump(indent) + "\n";
 }
 

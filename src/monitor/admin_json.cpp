@@ -227,6 +227,29 @@ json pool_json(const PoolSource& pool, bool with_connections) {
   return j;
 }
 
+json proxies_json(const std::vector<std::shared_ptr<const ProxySource>>& proxies) {
+  json out = json::array();
+  for (const auto& p : proxies) {
+    const ProxySnapshot s = p->snapshot();
+    out.push_back({
+        {"name", p->name},
+        {"pool", p->pool},
+        {"running", s.running},
+        {"listen", s.listen},
+        {"clients",
+         {{"connected", s.clients_connected},
+          {"pinned", s.clients_pinned},
+          {"subscribed", s.clients_subscribed},
+          {"total", s.clients_total}}},
+        {"commands", s.commands},
+        {"refused_by_rule", s.refused_by_rule},
+        {"disconnects", s.disconnects},
+        {"latency_seconds", latency_json(s.latency)},
+    });
+  }
+  return out;
+}
+
 json readiness_json(const PoolRegistry& pools, bool& ready) {
   ready = true;
   json list = json::array();

@@ -15,6 +15,10 @@ namespace connpool::monitor::detail {
 /// `with_connections` adds the per-connection list (the single-pool endpoint).
 nlohmann::json pool_json(const PoolSource& pool, bool with_connections = false);
 
+/// The `proxies` of a pool's entry: each proxy forwarding to it, with its listen addresses,
+/// clients, commands by result, refused commands by rule and latency. Calls each snapshot.
+nlohmann::json proxies_json(const std::vector<std::shared_ptr<const ProxySource>>& proxies);
+
 /// "healthy", "degraded" (not ready, or the circuit breaker is probing), "circuit_open" or
 /// "closed": the one-word state an operator page shows.
 std::string_view pool_state(const core::PoolStats& stats, bool ready);

@@ -120,7 +120,11 @@ AdminRouter::AdminRouter(std::shared_ptr<const PoolRegistry> pools,
 
   add_get(std::string(kPoolsPath), false, [this](const HttpRequest&, std::string_view) {
     json list = json::array();
-    for (const auto& p : pools_->list()) list.push_back(pool_json(*p));
+    for (const auto& p : pools_->list()) {
+      json j = pool_json(*p);
+      j["proxies"] = proxies_json(pools_->proxies_of(p->name));
+      list.push_back(std::move(j));
+    }
     return json_ok(json{{"generated_at", format_time(std::chrono::system_clock::now())},
                         {"pools", std::move(list)}});
   });
@@ -141,6 +145,7 @@ AdminRouter::AdminRouter(std::shared_ptr<const PoolRegistry> pools,
     if (connections_only) {
       return json_ok(json{{"name", j["name"]}, {"connections", std::move(j["connections"])}});
     }
+    j["proxies"] = proxies_json(pools_->proxies_of(pool->name));
     return json_ok(j);
   });
 }

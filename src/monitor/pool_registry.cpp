@@ -93,6 +93,42 @@ PoolRegistry::Entry PoolRegistry::find(std::string_view name) const {
   return nullptr;
 }
 
+Result<void> PoolRegistry::add_proxy(ProxySource source) {
+  if (!valid_pool_name(source.name)) {
+    return fail(errc::invalid_argument,
+                "proxy name must be 1..128 printable ASCII characters without '/' or spaces");
+  }
+  if (!source.snapshot) {
+    return fail(errc::invalid_argument, "proxy '" + source.name + "' has no snapshot function");
+  }
+  auto entry = std::make_shared<const ProxySource>(std::move(source));
+  std::lock_guard lock(mutex_);
+  auto it = std::lower_bound(proxies_.begin(), proxies_.end(), entry->name,
+                             [](const std::shared_ptr<const ProxySource>& e, const std::string& n) {
+                               return e->name < n;
+                             });
+  if (it != proxies_.end() && (*it)->name == entry->name) {
+    return fail(errc::already_exists, "a proxy named '" + entry->name + "' is already registered");
+  }
+  proxies_.insert(it, std::move(entry));
+  return ok();
+}
+
+bool PoolRegistry::remove_proxy(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  return std::erase_if(proxies_, [&](const auto& p) { return p->name == name; }) > 0;
+}
+
+std::vector<std::shared_ptr<const ProxySource>> PoolRegistry::proxies_of(
+    std::string_view pool) const {
+  std::vector<std::shared_ptr<const ProxySource>> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& p : proxies_) {
+    if (p->pool == pool) out.push_back(p);
+  }
+  return out;
+}
+
 std::size_t PoolRegistry::size() const {
   return list().size();
 }

@@ -7,6 +7,40 @@
 #include <cstdlib>
 
 namespace connpool::service {
+namespace {
+
+// The admin API's view of a proxy (monitor does not link connpool_proxy). Weak like the
+// metrics source: the registry must not keep a stopped proxy alive.
+monitor::ProxySource admin_source(const Runtime::ProxyEntry& entry) {
+  std::weak_ptr<const proxy::ProxyServer> weak = entry.server;
+  return {entry.name, entry.pool, [weak] {
+            monitor::ProxySnapshot out;
+            const auto server = weak.lock();
+            if (!server) {
+              out.running = false;
+              return out;
+            }
+            for (const auto& e : server->endpoints()) out.listen.push_back(e.to_string());
+            const proxy::ProxyStats s = server->stats();
+            out.clients_connected = s.clients_connected;
+            out.clients_pinned = s.clients_pinned;
+            out.clients_subscribed = s.clients_subscribed;
+            out.clients_total = s.clients_total;
+            // The same result/reason names as the connection_proxy_* series.
+            out.commands = {{"ok", s.commands_ok},
+                            {"error", s.commands_error},
+                            {"failed", s.commands_failed},
+                            {"local", s.commands_local}};
+            out.refused_by_rule = s.refused_by_rule;
+            out.disconnects = {{"max_clients", s.clients_rejected},
+                               {"output_overflow", s.clients_overflowed},
+                               {"idle_timeout", s.clients_idle_closed}};
+            out.latency = s.latency;
+            return out;
+          }};
+}
+
+}  // namespace
 
 Result<void> Runtime::start_proxies(const config::Config& config,
                                     boost::asio::any_io_executor executor,
@@ -51,6 +85,9 @@ Result<void> Runtime::start_proxies(const config::Config& config,
       }
     }
     proxies_.push_back({spec.name, spec.pool, std::move(*server)});
+    if (auto added = pools_->add_proxy(admin_source(proxies_.back())); !added) {
+      return std::move(added).error().with_context(who);
+    }
   }
   if (!proxies_.empty()) {
     std::vector<proxy::ProxyMetricsSource> sources;

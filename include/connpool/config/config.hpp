@@ -139,6 +139,11 @@ struct ProxySpec {
   /// Let CONFIG SET through. Default false.
   bool allow_config_set = false;
   Origin origin;  ///< where the proxy is named in the file
+  /// Where each key set in the file is (for `config show`); absent keys are defaults.
+  std::map<std::string, Origin, std::less<>> origins;
+
+  /// Origin of `key`; builtin default when the file does not set it.
+  [[nodiscard]] Origin origin_of(std::string_view key) const;
 };
 
 /// The effective configuration.

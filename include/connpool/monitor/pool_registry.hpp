@@ -6,6 +6,7 @@
 #include "connpool/core/result.hpp"
 #include "connpool/core/stats.hpp"
 #include "connpool/monitor/prometheus_observer.hpp"
+#include "connpool/monitor/proxy_source.hpp"
 
 #include <concepts>
 #include <functional>
@@ -123,12 +124,23 @@ class PoolRegistry {
   [[nodiscard]] Entry find(std::string_view name) const;
   [[nodiscard]] std::size_t size() const;
 
+  /// Registers a proxy, listed by the admin API under its pool (`source.pool`; a proxy whose
+  /// pool is not registered is not shown). Errors: invalid_argument (bad name, no snapshot
+  /// function), already_exists (a proxy of that name).
+  Result<void> add_proxy(ProxySource source);
+  /// Forgets a proxy; false when there is none of that name.
+  bool remove_proxy(std::string_view name);
+  /// The proxies forwarding to `pool`, ordered by name.
+  [[nodiscard]] std::vector<std::shared_ptr<const ProxySource>> proxies_of(
+      std::string_view pool) const;
+
  private:
   using Group =
       std::pair<std::string, std::shared_ptr<const std::function<std::vector<PoolSource>()>>>;
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;  // sorted by name; a handful of pools, so a vector beats a map
   std::vector<Group> groups_;
+  std::vector<std::shared_ptr<const ProxySource>> proxies_;  // sorted by name
 };
 
 /// True when `name` is usable as a pool name (see PoolSource::name).

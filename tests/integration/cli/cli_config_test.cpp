@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <string>
+
 namespace connpool::test {
 namespace {
 
@@ -65,6 +68,39 @@ TEST(CliConfigShow, JsonFromFileWithProfileAndOverrides) {
   EXPECT_EQ(jobs["max_idle_time"]["value"], "5m");
   EXPECT_EQ(jobs["health_check_interval"]["value"], "1m");
   EXPECT_EQ(jobs["project_id"]["value"], "demo-connpool");
+}
+
+// The built binary lists `proxies:` (table and JSON); the password variable is shown by name and
+// its value, set in the environment, appears nowhere.
+TEST(CliConfigShow, ListsTheProxiesWithoutTheirPassword) {
+  TempConfig file(
+      "pools:\n"
+      "  cache:\n"
+      "    backend: redis\n"
+      "    url: redis://127.0.0.1:6379\n"
+      "proxies:\n"
+      "  sidecar:\n"
+      "    pool: cache\n"
+      "    listen: 127.0.0.1:6380\n"
+      "    password_env: SIDECAR_PASSWORD\n"
+      "    idle_timeout: 5m\n");
+  const std::map<std::string, std::string> env = {{"SIDECAR_PASSWORD", "s3cret-sidecar"}};
+  auto table = run_connpool({"config", "show", "--config", file.path()}, env);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_EQ(table.out.find("s3cret"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("proxy sidecar (-> pool cache)"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("SIDECAR_PASSWORD"), std::string::npos) << table.out;
+  auto json = run_connpool({"config", "show", "--json", "--config", file.path()}, env);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(json.out.find("s3cret"), std::string::npos) << json.out;
+  const auto j = nlohmann::json::parse(json.out);
+  const auto& p = j["proxies"]["sidecar"];
+  EXPECT_EQ(p["listen"]["value"], nlohmann::json({"127.0.0.1:6380"}));
+  EXPECT_EQ(p["listen"]["source"], file.path() + ":8:13");
+  EXPECT_EQ(p["password_env"]["value"], "SIDECAR_PASSWORD");
+  EXPECT_EQ(p["idle_timeout"]["value"], "5m");
+  EXPECT_EQ(p["max_clients"]["value"], 10000);
+  EXPECT_EQ(p["max_clients"]["source"], "default");
 }
 
 TEST(CliConfigShow, ConfigVariableNamesTheFile) {

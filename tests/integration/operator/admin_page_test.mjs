@@ -9,6 +9,8 @@
 //   OUTAGE_KIND             redis-shutdown (with OUTAGE_PORT) or signal (OUTAGE_PID, OUTAGE_SIGNAL)
 //   CLUSTER_POOL, CLUSTER_NODES  optional: a Redis Cluster pool and its nodes (host:port,...);
 //                           each node pool's card must show its node, and the cards stay in order
+//   PROXY, PROXY_PORT       optional: a `connpool proxy` forwarding to POOL, listening on
+//                           127.0.0.1:PROXY_PORT; the pool's card must show it as the JSON does
 // Exit code 0 when every check passed; every failed check is printed. Screenshots are taken with
 // animations disabled, so a bar is never caught halfway through its CSS transition.
 import { createRequire } from 'node:module';
@@ -33,6 +35,7 @@ const API_PATH = '/api/v1/admin/connection-pools';
 const TOKEN_KEY = 'connpool.admin.token';
 const CLUSTER_POOL = process.env.CLUSTER_POOL || '';
 const CLUSTER_NODES = (process.env.CLUSTER_NODES || '').split(',').filter(Boolean);
+const PROXY = process.env.PROXY || '';
 
 // Whole-run bound: the C++ driver also kills us, this just reports where we were.
 let phase = 'start';
@@ -215,6 +218,52 @@ async function run() {
     await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page-cluster.png'), fullPage: true, animations: 'disabled' });
   }
 
+  // ---- proxy: the pool's card shows the proxy forwarding to it, numbers == JSON --------------
+  if (PROXY) {
+    phase = 'proxy';
+    const port = Number(env('PROXY_PORT'));
+    // One forwarded command, one refused by a rule (monitor), then QUIT: the proxy closes.
+    await sendToProxy(port, '*3\r\n$3\r\nSET\r\n$5\r\nproxy\r\n$1\r\n1\r\n' +
+      '*1\r\n$7\r\nMONITOR\r\n*1\r\n$4\r\nQUIT\r\n');
+    const section = `article[data-pool="${POOL}"] section.proxy[data-proxy="${PROXY}"]`;
+    await page.waitForFunction((s) => {
+      const e = document.querySelector(`${s} [data-field="proxy.refused"]`);
+      return e && e.getAttribute('data-value') !== '{}';
+    }, section, { timeout: 30_000, polling: 250 });
+    check(await page.isVisible(section), 'the proxy section is not visible');
+    const shown = await fields(page);
+    const body = bodies.get(shown.generatedAt);
+    const x = body && (body.pools.find((p) => p.name === POOL).proxies || []).find((p) => p.name === PROXY);
+    if (check(x, `proxy: ${PROXY} missing from the rendered JSON ${shown.generatedAt}`)) {
+      const refused = Object.fromEntries(Object.entries(x.refused_by_rule).filter(([, n]) => n > 0));
+      const expect = {
+        'proxy.listen': x.listen.join(', '),
+        'proxy.clients.connected': x.clients.connected, 'proxy.clients.pinned': x.clients.pinned,
+        'proxy.clients.subscribed': x.clients.subscribed, 'proxy.clients.total': x.clients.total,
+        'proxy.commands.ok': x.commands.ok, 'proxy.commands.error': x.commands.error,
+        'proxy.commands.failed': x.commands.failed, 'proxy.commands.local': x.commands.local,
+        'proxy.latency_p50': x.latency_seconds.p50, 'proxy.latency_p99': x.latency_seconds.p99,
+        'proxy.refused': JSON.stringify(refused),
+      };
+      for (const [k, v] of Object.entries(expect)) {
+        const want = v === null || v === undefined ? '' : String(v);
+        check(shown[k] === want, `proxy: ${k} shows ${JSON.stringify(shown[k])}, JSON has ${JSON.stringify(want)}`);
+      }
+      check(x.listen.includes(`127.0.0.1:${port}`), `proxy: listen ${JSON.stringify(x.listen)}`);
+      check(x.refused_by_rule.monitor >= 1 && x.commands.ok >= 1,
+            `proxy: the commands sent are not counted: ${JSON.stringify(x)}`);
+      check(shown['text:proxy.refused'].includes('monitor'),
+            `proxy: refused text "${shown['text:proxy.refused']}" does not name the rule`);
+      log(`proxy ${PROXY}: ${Object.keys(expect).length} fields match JSON ${shown.generatedAt} ` +
+          `(ok ${x.commands.ok}, refused ${shown['text:proxy.refused']})`);
+    }
+    // Pools no proxy forwards to show no proxy section.
+    if (CLUSTER_POOL) {
+      check(await page.isHidden(`article[data-pool="${CLUSTER_POOL}@${CLUSTER_NODES[0]}"] .proxies`),
+            'a proxy section on a pool without proxies');
+    }
+  }
+
   // ---- phone width --------------------------------------------------------------------------
   phase = 'phone';
   await page.setViewportSize({ width: 375, height: 812 });
@@ -276,6 +325,18 @@ async function run() {
 
   phase = 'end';
   check(pageErrors.length === 0, `errors in the page: ${pageErrors.join(' | ')}`);
+}
+
+// Writes RESP `bytes` to the proxy on 127.0.0.1:`port` and resolves when the proxy closes the
+// connection (the bytes end with QUIT), so every command before it has been counted.
+function sendToProxy(port, bytes) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
+    s.setTimeout(10_000, () => { s.destroy(); reject(new Error('proxy did not close after QUIT')); });
+    s.on('data', () => {});
+    s.on('error', reject);
+    s.on('close', resolve);
+  });
 }
 
 // Reads every data-field of the pool card, plus the JSON generated_at it was rendered from, in

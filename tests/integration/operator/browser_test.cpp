@@ -1,8 +1,8 @@
 // The admin page end to end: `connpool serve --load` runs a Redis pool (and, for the browser, a
 // Redis Cluster pool of 3 primaries) under load with a token; the admin server serves the page at
 // / and /admin; admin_page_test.mjs drives Debian's chromium through playwright-core (token
-// prompt, numbers == JSON, node pools' cards, phone width, outage -> degraded, screenshots under
-// OPERATOR_OUTPUT_DIR). This driver starts and stops everything.
+// prompt, numbers == JSON, node pools' cards, the proxy's section, phone width, outage ->
+// degraded, screenshots under OPERATOR_OUTPUT_DIR). This driver starts and stops everything.
 #include "integration/monitor/http_test_client.hpp"
 #include "serve_process.hpp"
 #include "support/redis_cluster.hpp"
@@ -65,6 +65,7 @@ TEST(AdminPage, InHeadlessChromiumAgainstAPoolUnderLoad) {
   options.token = kToken;
   options.cluster_url = cluster->url();
   options.cluster_nodes = cluster->primaries().size();
+  options.proxy_port = free_loopback_port();  // the card's Proxies section
   auto serve = ServeProcess::start(options, &error);
   ASSERT_NE(serve, nullptr) << error;
 
@@ -79,6 +80,8 @@ TEST(AdminPage, InHeadlessChromiumAgainstAPoolUnderLoad) {
   env["POOL"] = serve->options().pool;
   env["CLUSTER_POOL"] = serve->options().cluster_pool;
   env["CLUSTER_NODES"] = nodes;
+  env["PROXY"] = serve->options().proxy;
+  env["PROXY_PORT"] = std::to_string(serve->options().proxy_port);
   env["OUTPUT_DIR"] = OPERATOR_OUTPUT_DIR;
   env["CHROMIUM"] = kChromium;
   env["PLAYWRIGHT_PREFIX"] = OPERATOR_NODE_PREFIX;

@@ -54,6 +54,7 @@ class ClusterEnvironment : public ::testing::Environment {
     ::testing::AddGlobalTestEnvironment(new ClusterEnvironment);  // gtest owns it
 
 constexpr const char* kNodeRow = "Redis Cluster nodes";
+constexpr const char* kProxyRow = "Proxies";
 
 const std::string kDashboard =
     std::string(CONNPOOL_SOURCE_DIR) + "/deploy/grafana/connpool-dashboard.json";
@@ -262,6 +263,43 @@ TEST(Dashboard, ClusterNodeRowSplitsByNodeAndSkipsSingleEndpointPools) {
   }
 }
 
+// The proxy row (issue 20) shows every connection_proxy_* family, split by proxy.
+TEST(Dashboard, ProxyRowQueriesEveryProxyFamilyByProxy) {
+  const auto dash = load_dashboard();
+  const auto panels = panels_of_row(dash, kProxyRow);
+  ASSERT_GE(panels.size(), 4u) << "no \"" << kProxyRow << "\" row with its panels";
+  std::set<std::string> used;
+  for (const auto& p : panels) {
+    for (const auto& t : p.value("targets", json::array())) {
+      const auto expr = t.value("expr", "");
+      SCOPED_TRACE(p.value("title", "") + ": " + expr);
+      const auto refs = parse_promql(expr);
+      EXPECT_TRUE(refs.grouping_labels.contains("proxy"));
+      EXPECT_NE(t.value("legendFormat", "").find("{{proxy}}"), std::string::npos);
+      for (const auto& [name, labels] : refs.metrics) {
+        used.insert(name);
+        EXPECT_TRUE(labels.contains("pool")) << name << " ignores the pool variable";
+      }
+    }
+  }
+  for (std::string m : {"connection_proxy_clients", "connection_proxy_pinned_clients",
+                        "connection_proxy_subscribed_clients", "connection_proxy_commands_total",
+                        "connection_proxy_refused_total", "connection_proxy_disconnects_total",
+                        "connection_proxy_command_duration_seconds_bucket"}) {
+    EXPECT_TRUE(used.contains(m)) << "the proxy row does not query " << m;
+  }
+}
+
+// Sends `MONITOR` (refused by the proxy's rule), `SET` (forwarded) and `QUIT` to the proxy on
+// `port`, and waits until the proxy closes the connection: all three are then counted.
+void exercise_proxy(std::uint16_t port) {
+  HttpTestClient client(port);
+  client.send_raw(
+      "*1\r\n$7\r\nMONITOR\r\n*3\r\n$3\r\nSET\r\n$9\r\ndashboard\r\n$1\r\n1\r\n"
+      "*1\r\n$4\r\nQUIT\r\n");
+  EXPECT_TRUE(client.closed_by_server()) << "the proxy did not close after QUIT";
+}
+
 TEST(Dashboard, EveryMetricAndLabelItQueriesExistsInRealMetricsOutput) {
   std::string error;
   const std::vector<std::uint16_t> primaries = g_cluster->primaries();
@@ -269,8 +307,10 @@ TEST(Dashboard, EveryMetricAndLabelItQueriesExistsInRealMetricsOutput) {
   ServeOptions options;
   options.cluster_url = g_cluster->url();
   options.cluster_nodes = primaries.size();
+  options.proxy_port = free_loopback_port();  // the proxy row's series
   auto serve = ServeProcess::start(options, &error);
   ASSERT_NE(serve, nullptr) << error;
+  exercise_proxy(options.proxy_port);
 
   // Errors are exported per type once seen: stop the Redis under `connpool serve --load`, and
   // kill one primary of the cluster (its node pool's errors carry the node label), until both

@@ -88,6 +88,10 @@ std::string serve_config(const ServeOptions& options, std::uint16_t admin_port,
   };
   std::string yaml = "pools:\n" + pool(options.pool, redis_url);
   if (!options.cluster_url.empty()) yaml += pool(options.cluster_pool, options.cluster_url);
+  if (options.proxy_port != 0) {
+    yaml += "proxies:\n  " + options.proxy + ":\n    pool: " + options.pool +
+            "\n    listen: 127.0.0.1:" + std::to_string(options.proxy_port) + "\n";
+  }
   yaml += "admin:\n  bind: 127.0.0.1\n  port: " + std::to_string(admin_port) + "\n";
   return yaml;
 }

@@ -29,6 +29,9 @@ struct ServeOptions {
   std::string cluster_pool = "shards";
   /// start() also waits until this many node pools of the cluster pool are listed and ready.
   std::size_t cluster_nodes = 0;
+  /// A `proxies:` entry forwarding to `pool`, listening on 127.0.0.1:proxy_port (0: none).
+  std::uint16_t proxy_port = 0;
+  std::string proxy = "sidecar";
 };
 
 class ServeProcess {
@@ -66,7 +69,8 @@ class ServeProcess {
   std::uint16_t port_ = 0;
 };
 
-/// The configuration file the serve process reads: one Redis pool (two with `cluster_url`) with
+/// The configuration file the serve process reads: one Redis pool (two with `cluster_url`, and
+/// a proxy in front of the first with `proxy_port`) with
 /// short health-check and backoff intervals (so an outage shows within seconds) and the admin
 /// server on `admin_port`.
 std::string serve_config(const ServeOptions& options, std::uint16_t admin_port,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -163,6 +164,41 @@ TEST_F(ProxyClients, I_UnderServe) {
   EXPECT_NE(metrics.find("connection_proxy_command_duration_seconds_count{proxy=\"sidecar\""),
             std::string::npos)
       << metrics;
+
+  // The admin JSON lists the proxy under its pool with the same numbers.
+  const std::string body = http_body(http_get(admin, "/api/v1/admin/connection-pools"));
+  const auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(doc.is_discarded()) << body;
+  // "cache" and its "cache-exclusive" companion (pinned clients' leases); only "cache" is the
+  // pool the proxy names.
+  nlohmann::json pool;
+  for (const auto& p : doc["pools"]) {
+    if (p["name"] == "cache") {
+      pool = p;
+    } else {
+      EXPECT_EQ(p["proxies"], nlohmann::json::array()) << p["name"];
+    }
+  }
+  ASSERT_TRUE(pool.is_object()) << body;
+  ASSERT_EQ(pool["proxies"].size(), 1u) << body;
+  const auto& p = pool["proxies"][0];
+  EXPECT_EQ(p["name"], "sidecar");
+  EXPECT_EQ(p["pool"], "cache");
+  EXPECT_EQ(p["running"], true);
+  EXPECT_EQ(p["listen"], nlohmann::json({"127.0.0.1:" + std::to_string(port)})) << body;
+  // Both redis-cli runs have exited, but the proxy may not have seen the last EOF yet.
+  EXPECT_LE(p["clients"]["connected"].get<int>(), 1) << body;
+  EXPECT_EQ(p["clients"]["pinned"], 0) << body;
+  EXPECT_GE(p["clients"]["total"].get<int>(), 2) << body;
+  EXPECT_EQ(p["commands"]["ok"], 1) << body;
+  EXPECT_EQ(p["refused_by_rule"]["monitor"], 1) << body;
+  EXPECT_GE(p["latency_seconds"]["count"].get<int>(), 1) << body;
+  // The single-pool endpoint carries it too.
+  const auto one = nlohmann::json::parse(
+      http_body(http_get(admin, "/api/v1/admin/connection-pools/cache")), nullptr, false);
+  ASSERT_FALSE(one.is_discarded());
+  EXPECT_EQ(one["proxies"][0]["name"], "sidecar");
+
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait_exit(20s), 0) << serve.output();
   EXPECT_FALSE(accepts(port));

@@ -109,5 +109,42 @@ TEST(Render, JsonIsTypedAndRedacted) {
   EXPECT_EQ(j["pools"]["docs"]["database"]["value"], "(default)");
 }
 
+// `proxies:` are listed with their keys and origins; password_env shows the variable's name,
+// never its value (which the loader does not read).
+TEST(Render, ProxiesAreListedWithThePasswordVariableNameOnly) {
+  auto c = load_from_string(
+      "pools:\n"
+      "  cache:\n"
+      "    backend: redis\n"
+      "    url: redis://app:s3cret-pw@127.0.0.1:6379/0\n"
+      "proxies:\n"
+      "  sidecar:\n"
+      "    pool: cache\n"
+      "    listen: [127.0.0.1:6380, unix:///run/connpool.sock]\n"
+      "    password_env: PROXY_PASSWORD\n"
+      "    max_clients: 500\n",
+      "config.yaml", {{"PROXY_PASSWORD", "s3cret-proxy"}}, Flags{});
+  ASSERT_TRUE(c) << c.error().message();
+  const std::string t = render_table(*c);
+  EXPECT_EQ(t.find("s3cret"), std::string::npos) << t;
+  EXPECT_NE(t.find("proxy sidecar (-> pool cache)"), std::string::npos) << t;
+  EXPECT_NE(t.find("127.0.0.1:6380, unix:///run/connpool.sock"), std::string::npos) << t;
+  EXPECT_NE(t.find("PROXY_PASSWORD"), std::string::npos) << t;
+  EXPECT_NE(t.find("config.yaml:10:18"), std::string::npos) << t;  // max_clients
+
+  const std::string text = render_json(*c);
+  EXPECT_EQ(text.find("s3cret"), std::string::npos) << text;
+  const auto doc = nlohmann::json::parse(text);
+  const auto& p = doc["proxies"]["sidecar"];
+  EXPECT_EQ(p["pool"]["value"], "cache");
+  EXPECT_EQ(p["listen"]["value"], nlohmann::json({"127.0.0.1:6380", "unix:///run/connpool.sock"}));
+  EXPECT_EQ(p["password_env"]["value"], "PROXY_PASSWORD");
+  EXPECT_EQ(p["max_clients"]["value"], 500);
+  EXPECT_EQ(p["max_clients"]["source"], "config.yaml:10:18");
+  EXPECT_EQ(p["max_pinned"]["source"], "default");
+  EXPECT_EQ(p["allow_config_set"]["value"], false);
+  EXPECT_EQ(p["idle_timeout"]["value"], "0ms");
+}
+
 }  // namespace
 }  // namespace connpool::config

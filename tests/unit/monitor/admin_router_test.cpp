@@ -194,6 +194,55 @@ TEST_F(AdminRouterTest, ClusterNodePoolsFromAGroupAreListedAndFound) {
   EXPECT_EQ(json::parse(r.body)["node"], "10.0.0.2:7001");
 }
 
+// A proxy registered for a pool is listed in that pool's entry (list and single-pool endpoints)
+// with what its snapshot says; a proxy whose pool is not registered shows nowhere.
+TEST_F(AdminRouterTest, ProxiesAreListedUnderTheirPool) {
+  ProxySnapshot snap;
+  snap.listen = {"127.0.0.1:6380", "unix:///run/connpool.sock"};
+  snap.clients_connected = 3;
+  snap.clients_pinned = 1;
+  snap.clients_total = 7;
+  snap.commands = {{"ok", 40}, {"error", 2}};
+  snap.refused_by_rule = {{"monitor", 1}};
+  snap.disconnects = {{"max_clients", 4}};
+  snap.latency.upper_bounds = {0.001, 0.01};
+  snap.latency.cumulative = {30, 42, 42};
+  snap.latency.count = 42;
+  snap.latency.sum_seconds = 0.05;
+  ASSERT_TRUE(pools->add_proxy({"sidecar", "cache", [snap] { return snap; }}));
+  ASSERT_TRUE(pools->add_proxy({"orphan", "nope", [snap] { return snap; }}));
+  EXPECT_FALSE(pools->add_proxy({"sidecar", "cache", [snap] { return snap; }}));
+  EXPECT_FALSE(pools->add_proxy({"bad name", "cache", [snap] { return snap; }}));
+  EXPECT_FALSE(pools->add_proxy({"nofn", "cache", nullptr}));
+
+  AdminRouter router(pools, metrics, "");
+  const auto doc = json::parse(router.handle(get("/api/v1/admin/connection-pools")).body);
+  ASSERT_EQ(doc["pools"].size(), 1u);
+  const auto& proxies = doc["pools"][0]["proxies"];
+  ASSERT_EQ(proxies.size(), 1u) << proxies.dump();
+  const auto& p = proxies[0];
+  EXPECT_EQ(p["name"], "sidecar");
+  EXPECT_EQ(p["pool"], "cache");
+  EXPECT_EQ(p["running"], true);
+  EXPECT_EQ(p["listen"], json({"127.0.0.1:6380", "unix:///run/connpool.sock"}));
+  EXPECT_EQ(p["clients"]["connected"], 3);
+  EXPECT_EQ(p["clients"]["pinned"], 1);
+  EXPECT_EQ(p["clients"]["total"], 7);
+  EXPECT_EQ(p["commands"]["ok"], 40);
+  EXPECT_EQ(p["commands"]["error"], 2);
+  EXPECT_EQ(p["refused_by_rule"]["monitor"], 1);
+  EXPECT_EQ(p["disconnects"]["max_clients"], 4);
+  EXPECT_EQ(p["latency_seconds"]["count"], 42);
+  EXPECT_GT(p["latency_seconds"]["p99"].get<double>(), 0.001);
+
+  const auto one = json::parse(router.handle(get("/api/v1/admin/connection-pools/cache")).body);
+  EXPECT_EQ(one["proxies"], proxies);
+  EXPECT_TRUE(pools->remove_proxy("sidecar"));
+  EXPECT_FALSE(pools->remove_proxy("sidecar"));
+  const auto after = json::parse(router.handle(get("/api/v1/admin/connection-pools")).body);
+  EXPECT_EQ(after["pools"][0]["proxies"], json::array());
+}
+
 TEST_F(AdminRouterTest, PoolWithoutObserverOrConfigHasNulls) {
   PoolSource bare;
   bare.name = "bare";
