@@ -32,6 +32,9 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
   const std::string& root() const noexcept { return shared->documents_root; }
 
   /// A channel lease; pool errors that mean "cannot reach the server" become errc::unavailable.
+  /// While the pool's first channel is still being opened, waits for it up to `deadline` (the
+  /// call's), not just the pool's acquire_timeout. acquire() uses call_timeout from now.
+  boost::asio::awaitable<Result<Lease>> acquire(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<Result<Lease>> acquire();
 
   /// The retry budget of one call: `policy`'s backoff, its attempts (1 when the call is not
@@ -110,10 +113,11 @@ boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl
                                                 const Req& req, Invoke invoke) {
   const auto& opts = impl->options();
   const auto deadline = std::chrono::system_clock::now() + opts.call_timeout;
+  const auto steady_deadline = std::chrono::steady_clock::now() + opts.call_timeout;
   auto budget = ClientImpl::retry_budget(opts.retry, policy.idempotent, opts.call_timeout);
   // One attempt; the lease goes back when it ends, before any backoff wait.
   auto attempt = [&]() -> boost::asio::awaitable<Result<Resp>> {
-    auto lease = co_await impl->acquire();
+    auto lease = co_await impl->acquire(steady_deadline);
     if (!lease) co_return std::move(lease).error();
     auto& ch = (*lease)->state();
     grpc::ClientContext ctx;
