@@ -247,6 +247,12 @@ Result<Client> Client::create(boost::asio::any_io_executor executor, FirestoreOp
   return Client(std::move(impl));
 }
 
+std::size_t Client::close(std::chrono::milliseconds bound) {
+  const auto abandoned = impl_->shared->calls->close_all(bound);
+  impl_->pool->close_now();
+  return abandoned;
+}
+
 Client::pool_type& Client::pool() const noexcept {
   return *impl_->pool;
 }

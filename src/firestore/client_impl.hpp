@@ -28,6 +28,12 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
   std::shared_ptr<Client::pool_type> pool;
   std::shared_ptr<const ConnectorShared> shared;
 
+  /// How long closing waits for gRPC to complete the cancelled calls.
+  static constexpr std::chrono::milliseconds kCloseBound{5000};
+  /// The last Client is gone: cancel what is still in flight (connect and validation pings the
+  /// pool gave up on) and wait for it, so nothing posts to the executor after this.
+  ~ClientImpl() { shared->calls->close_all(kCloseBound); }
+
   const FirestoreOptions& options() const noexcept { return shared->options; }
   const std::string& root() const noexcept { return shared->documents_root; }
 
@@ -124,7 +130,8 @@ boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl
     prepare_context(ctx, *impl->shared, deadline, policy.routing, policy.routing_value);
     Resp resp;
     auto status = co_await async_unary(
-        ctx, [&](auto done) { invoke(ch.stub.get(), &ctx, &req, &resp, std::move(done)); });
+        ctx, [&](auto done) { invoke(ch.stub.get(), &ctx, &req, &resp, std::move(done)); },
+        impl->shared->calls);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) ch.touch();
     if (status.ok()) co_return std::move(resp);
     auto err = name_deadline(status_to_error(status, policy.rpc), opts.call_timeout);
