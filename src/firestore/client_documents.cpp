@@ -12,23 +12,58 @@ namespace connpool::firestore {
 namespace detail {
 
 boost::asio::awaitable<Result<Lease>> ClientImpl::acquire() {
-  auto lease = co_await pool->acquire();
-  if (lease) co_return std::move(*lease);
-  const auto code = lease.error().code();
-  // A wait that timed out while no channel could be opened at all is the server being
-  // unreachable, not the pool being too small.
-  const bool never_connected = code == errc::acquire_timeout && [&] {
-    const auto stats = pool->stats();
-    return stats.total == 0 && stats.last_connect_error.has_value();
-  }();
-  if (code == errc::connect_failed || code == errc::connect_timeout || code == errc::circuit_open ||
-      never_connected) {
-    // The caller asked Firestore for something and Firestore cannot be reached: say so with the
-    // code a gRPC caller would get, keeping the pool's explanation.
-    co_return Error(errc::unavailable, "firestore unavailable at " + shared->target + ": " +
-                                           lease.error().to_string());
+  return acquire(std::chrono::steady_clock::now() + options().call_timeout);
+}
+
+namespace {
+// The pool has no channel yet and is still trying to open one (or just failed to): the server
+// has not answered its first connection, which a cold emulator or a slow network can take longer
+// than the pool's acquire_timeout to do.
+bool first_connect_pending(const core::PoolStats& stats) {
+  return stats.total == 0 && (stats.connecting > 0 || stats.last_connect_error.has_value());
+}
+}  // namespace
+
+boost::asio::awaitable<Result<Lease>> ClientImpl::acquire(
+    std::chrono::steady_clock::time_point deadline) {
+  using std::chrono::milliseconds;
+  const auto acquire_timeout = pool->config().acquire_timeout;
+  for (;;) {
+    // One pool wait, never past the call's own deadline (a wait that ends after it would only
+    // hand the RPC a deadline already spent).
+    const auto left = std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
+    // Not a ?: of two co_awaits: GCC 12 miscompiles co_await inside a conditional expression.
+    Result<Lease> lease = Error(errc::internal, "not acquired");
+    if (left < acquire_timeout) {
+      lease = co_await pool->acquire(std::max(milliseconds(1), left));
+    } else {
+      lease = co_await pool->acquire();
+    }
+    if (lease) co_return std::move(*lease);
+    const auto code = lease.error().code();
+    // acquire_timeout 0 ("never wait") is honoured: no loop then.
+    if (code == errc::acquire_timeout && acquire_timeout.count() > 0 &&
+        first_connect_pending(pool->stats()) && std::chrono::steady_clock::now() < deadline) {
+      // The first connection is being established and the call still has time: wait for it
+      // rather than fail an operation the server would have served (issue 14). The pool keeps
+      // reconnecting on its own backoff meanwhile; each loop is one acquire_timeout wait.
+      continue;
+    }
+    // A wait that timed out while no channel could be opened at all is the server being
+    // unreachable, not the pool being too small.
+    const bool never_connected = code == errc::acquire_timeout && [&] {
+      const auto stats = pool->stats();
+      return stats.total == 0 && stats.last_connect_error.has_value();
+    }();
+    if (code == errc::connect_failed || code == errc::connect_timeout ||
+        code == errc::circuit_open || never_connected) {
+      // The caller asked Firestore for something and Firestore cannot be reached: say so with
+      // the code a gRPC caller would get, keeping the pool's explanation.
+      co_return Error(errc::unavailable, "firestore unavailable at " + shared->target + ": " +
+                                             lease.error().to_string());
+    }
+    co_return std::move(lease).error();
   }
-  co_return std::move(lease).error();
 }
 
 core::BackoffPolicy backoff_policy(const RetryPolicy& p) {
@@ -210,6 +245,12 @@ Result<Client> Client::create(boost::asio::any_io_executor executor, FirestoreOp
   impl->pool = std::make_shared<pool_type>(std::move(*pool));
   impl->shared = std::move(shared);
   return Client(std::move(impl));
+}
+
+std::size_t Client::close(std::chrono::milliseconds bound) {
+  const auto abandoned = impl_->shared->calls->close_all(bound);
+  impl_->pool->close_now();
+  return abandoned;
 }
 
 Client::pool_type& Client::pool() const noexcept {

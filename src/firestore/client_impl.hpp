@@ -28,10 +28,19 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
   std::shared_ptr<Client::pool_type> pool;
   std::shared_ptr<const ConnectorShared> shared;
 
+  /// How long closing waits for gRPC to complete the cancelled calls.
+  static constexpr std::chrono::milliseconds kCloseBound{5000};
+  /// The last Client is gone: cancel what is still in flight (connect and validation pings the
+  /// pool gave up on) and wait for it, so nothing posts to the executor after this.
+  ~ClientImpl() { shared->calls->close_all(kCloseBound); }
+
   const FirestoreOptions& options() const noexcept { return shared->options; }
   const std::string& root() const noexcept { return shared->documents_root; }
 
   /// A channel lease; pool errors that mean "cannot reach the server" become errc::unavailable.
+  /// While the pool's first channel is still being opened, waits for it up to `deadline` (the
+  /// call's), not just the pool's acquire_timeout. acquire() uses call_timeout from now.
+  boost::asio::awaitable<Result<Lease>> acquire(std::chrono::steady_clock::time_point deadline);
   boost::asio::awaitable<Result<Lease>> acquire();
 
   /// The retry budget of one call: `policy`'s backoff, its attempts (1 when the call is not
@@ -110,17 +119,19 @@ boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl
                                                 const Req& req, Invoke invoke) {
   const auto& opts = impl->options();
   const auto deadline = std::chrono::system_clock::now() + opts.call_timeout;
+  const auto steady_deadline = std::chrono::steady_clock::now() + opts.call_timeout;
   auto budget = ClientImpl::retry_budget(opts.retry, policy.idempotent, opts.call_timeout);
   // One attempt; the lease goes back when it ends, before any backoff wait.
   auto attempt = [&]() -> boost::asio::awaitable<Result<Resp>> {
-    auto lease = co_await impl->acquire();
+    auto lease = co_await impl->acquire(steady_deadline);
     if (!lease) co_return std::move(lease).error();
     auto& ch = (*lease)->state();
     grpc::ClientContext ctx;
     prepare_context(ctx, *impl->shared, deadline, policy.routing, policy.routing_value);
     Resp resp;
     auto status = co_await async_unary(
-        ctx, [&](auto done) { invoke(ch.stub.get(), &ctx, &req, &resp, std::move(done)); });
+        ctx, [&](auto done) { invoke(ch.stub.get(), &ctx, &req, &resp, std::move(done)); },
+        impl->shared->calls);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) ch.touch();
     if (status.ok()) co_return std::move(resp);
     auto err = name_deadline(status_to_error(status, policy.rpc), opts.call_timeout);

@@ -50,7 +50,8 @@ boost::asio::awaitable<Result<void>> ping(ChannelState& ch, std::chrono::millise
                   req.name());
   v1::Document resp;
   auto status = co_await async_unary(
-      ctx, [&](auto done) { ch.stub->async()->GetDocument(&ctx, &req, &resp, std::move(done)); });
+      ctx, [&](auto done) { ch.stub->async()->GetDocument(&ctx, &req, &resp, std::move(done)); },
+      shared.calls);
   if (status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND) {
     ch.touch();
     co_return ok();

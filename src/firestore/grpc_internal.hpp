@@ -7,6 +7,7 @@
 #include "connpool/firestore/options.hpp"
 
 #include "google/firestore/v1/firestore.grpc.pb.h"
+#include "inflight_calls.hpp"
 
 #include <grpcpp/grpcpp.h>
 
@@ -68,6 +69,8 @@ struct ConnectorShared {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   mutable std::atomic<std::uint64_t> next_channel_id{1};
   mutable ChannelReaper reaper;
+  /// Unary RPCs not completed yet, cancelled and awaited when the client closes.
+  std::shared_ptr<InFlightCalls> calls = std::make_shared<InFlightCalls>();
 };
 
 /// One channel: its own HTTP/2 connection and a stub.

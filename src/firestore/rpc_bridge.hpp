@@ -6,6 +6,8 @@
 // awaiting coroutine calls ClientContext::TryCancel(), and the call completes with CANCELLED.
 #pragma once
 
+#include "inflight_calls.hpp"
+
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -30,9 +32,11 @@ namespace connpool::firestore::detail {
 /// Runs `start(done)` where `done` is a std::function<void(grpc::Status)> to hand to a
 /// stub->async()->Method(ctx, req, resp, done) call, and resumes when gRPC calls it.
 /// `ctx` must stay alive until the returned awaitable completes (it does: the caller owns it).
+/// `calls` (may be null) tracks the call until its completion has posted, for close.
 template <class Start>
-boost::asio::awaitable<grpc::Status> async_unary(grpc::ClientContext& ctx, Start start) {
-  auto initiation = [&ctx](auto handler, Start start_fn) {
+boost::asio::awaitable<grpc::Status> async_unary(grpc::ClientContext& ctx, Start start,
+                                                 std::shared_ptr<InFlightCalls> calls = nullptr) {
+  auto initiation = [&ctx, calls = std::move(calls)](auto handler, Start start_fn) {
     using Handler = decltype(handler);
     struct Op {
       explicit Op(Handler&& h)
@@ -47,7 +51,23 @@ boost::asio::awaitable<grpc::Status> async_unary(grpc::ClientContext& ctx, Start
         if (type != boost::asio::cancellation_type::none) ctx.TryCancel();
       });
     }
-    start_fn([op](grpc::Status status) {
+    if (calls && !calls->add(&ctx)) {
+      // The client is closed: fail at once rather than start a call nobody will wait for.
+      auto ex = op->work.get_executor();
+      boost::asio::post(ex, [op]() mutable {
+        auto h = std::move(op->handler);
+        op->work.reset();
+        std::move(h)(grpc::Status(grpc::StatusCode::CANCELLED, "the firestore client is closed"));
+      });
+      return;
+    }
+    start_fn([op, calls, ctx_ptr = &ctx](grpc::Status status) mutable {
+      if (calls && !calls->begin_completion(ctx_ptr)) {
+        // The client was closed and stopped waiting: the executor may be destroyed, so neither
+        // post nor release the work guard. The frame leaks; close_all() counted it.
+        new std::shared_ptr<Op>(std::move(op));  // NOLINT: deliberate leak
+        return;
+      }
       // On a gRPC thread: only hop to the coroutine's executor.
       auto ex = op->work.get_executor();
       boost::asio::post(ex, [op, status = std::move(status)]() mutable {
@@ -57,6 +77,7 @@ boost::asio::awaitable<grpc::Status> async_unary(grpc::ClientContext& ctx, Start
         op->work.reset();
         std::move(h)(std::move(status));
       });
+      if (calls) calls->end_completion(ctx_ptr);
     });
   };
   return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(grpc::Status)>(

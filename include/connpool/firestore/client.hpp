@@ -31,6 +31,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -186,6 +188,14 @@ class Client {
   // ---- Bulk writes (connpool/firestore/bulk_writer.hpp) ----
   /// A writer for many independent (non-atomic) writes through BatchWrite.
   [[nodiscard]] BulkWriter bulk_writer(BulkWriterOptions options = {}) const;
+
+  /// Cancels the unary RPCs in flight (their callers get CANCELLED), waits up to `bound` for
+  /// gRPC to complete them, and closes the pool without draining leases. After it returns no
+  /// completion of this client posts to its executor, so the io_context may be destroyed; calls
+  /// made later fail with CANCELLED. Calls gRPC still had not completed after `bound` are
+  /// abandoned (their coroutines never resume). Blocks; callable from any thread.
+  /// Returns how many calls were abandoned. Streams and listeners are not covered.
+  std::size_t close(std::chrono::milliseconds bound = std::chrono::milliseconds(5000));
 
   [[nodiscard]] pool_type& pool() const noexcept;
   [[nodiscard]] const FirestoreOptions& options() const noexcept;

@@ -1,11 +1,13 @@
 // `connpool firestore ...` end to end against the emulator: get | set copies every typed value,
 // exit codes, query and list output.
 #include "fixture.hpp"
+#include "support/fault_proxy.hpp"
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <thread>
 
 namespace connpool::firestore::test {
 namespace {
@@ -75,6 +77,32 @@ TEST_F(CliTest, GetPipedIntoSetCopiesEveryTypedValue) {
   ASSERT_OK(d);
   ASSERT_TRUE(d->has_value());
   EXPECT_EQ((*d)->fields, fields);
+}
+
+// The CLI's first connection is slower than the pool's 5 s acquire/connect timeouts (a cold
+// emulator on a loaded machine, issue 14): a FaultProxy holds all traffic for 7 s. The import
+// must wait for the channel, not fail every line of its first batch.
+TEST_F(CliTest, ImportWaitsForASlowFirstConnection) {
+  testing::FaultProxy proxy("127.0.0.1", static_cast<std::uint16_t>(emulator_->port()));
+  proxy.stall(true);
+  std::thread releaser([&proxy] {
+    std::this_thread::sleep_for(std::chrono::seconds(7));
+    proxy.stall(false);
+  });
+  std::string lines;
+  for (int i = 0; i < 10; ++i) {
+    lines += R"({"id": "d)" + std::to_string(i) + R"(", "fields": {"i": {"integerValue": ")" +
+             std::to_string(i) + "\"}}}\n";
+  }
+  auto r =
+      cli("import imp --emulator-host 127.0.0.1:" + std::to_string(proxy.port()), temp_file(lines));
+  releaser.join();
+  ASSERT_EQ(r.rc, 0) << r.out;
+  for (int i = 0; i < 10; ++i) {
+    auto d = db().get_document("imp", "d" + std::to_string(i));
+    ASSERT_OK(d);
+    EXPECT_TRUE(d->has_value()) << "d" << i;
+  }
 }
 
 TEST_F(CliTest, ExitCodes) {
