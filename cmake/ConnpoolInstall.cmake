@@ -21,7 +21,7 @@ install(EXPORT connpoolTargets NAMESPACE connpool:: DESTINATION ${CMAKE_INSTALL_
 # The components a consumer may ask for: the libraries this build made.
 set(CONNPOOL_COMPONENTS)
 foreach(target IN LISTS connpool_targets)
-  if(target MATCHES "^connpool_(core|redis|firestore|monitor|config|defaults|service)$")
+  if(target MATCHES "^connpool_(core|redis|firestore|monitor|config|defaults|proxy|service)$")
     list(APPEND CONNPOOL_COMPONENTS ${CMAKE_MATCH_1})
   endif()
 endforeach()

@@ -73,5 +73,8 @@ else()
 endif()
 connpool_pkgconfig(defaults DESCRIPTION "connpool: the original helpers on configured default pools"
   REQUIRES ${_pc_defaults_requires})
+connpool_pkgconfig(proxy DESCRIPTION "connpool: the Redis-protocol sidecar (connpool proxy)"
+  REQUIRES connpool-redis connpool-monitor)
 connpool_pkgconfig(service DESCRIPTION "connpool: configuration to running pools, metrics and admin server"
-  REQUIRES connpool-config connpool-defaults connpool-redis connpool-firestore connpool-monitor)
+  REQUIRES connpool-config connpool-defaults connpool-redis connpool-proxy connpool-firestore
+           connpool-monitor)

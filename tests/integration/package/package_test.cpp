@@ -108,6 +108,7 @@ TEST_F(PackageTest, InstallHasLibrariesHeadersCMakePackageAndPkgConfigFiles) {
         "lib/pkgconfig/connpool-firestore.pc", "lib/pkgconfig/connpool-monitor.pc",
         "lib/pkgconfig/connpool-config.pc", "lib/pkgconfig/connpool-defaults.pc",
         "lib/pkgconfig/connpool-service.pc", "lib/libconnpool_defaults.a",
+        "lib/pkgconfig/connpool-proxy.pc", "lib/libconnpool_proxy.a",
         "include/connpool/redis/default_pool.hpp"}) {
     EXPECT_TRUE(stdfs::exists(prefix() + "/" + file)) << file;
   }
