@@ -1,5 +1,6 @@
 #include "admin_router.hpp"
 
+#include "connpool/core/detail/hex.hpp"
 #include "connpool/monitor/admin_page.hpp"
 
 #include "admin_json.hpp"
@@ -29,12 +30,7 @@ HttpResponse json_ok(const json& j, unsigned status = 200) {
   return r;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using core::detail::hex_value;
 
 }  // namespace
 

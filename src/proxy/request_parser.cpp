@@ -1,6 +1,8 @@
 // RESP2 request parsing for the proxy (see request_parser.hpp).
 #include "connpool/proxy/request_parser.hpp"
 
+#include "connpool/core/detail/hex.hpp"
+
 #include <charconv>
 #include <utility>
 
@@ -16,12 +18,7 @@ bool parse_length(std::string_view text, long long& out) {
   return ec == std::errc() && ptr == end;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using core::detail::hex_value;
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 #include "url_text.hpp"
 
+#include "connpool/core/detail/hex.hpp"
 #include "connpool/core/pool_config.hpp"
 
 #include <charconv>
@@ -8,12 +9,7 @@ namespace connpool::redis::detail {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using core::detail::hex_value;
 
 }  // namespace
 
