@@ -54,22 +54,22 @@ class DeadlineRace : public std::enable_shared_from_this<DeadlineRace<T>> {
     return boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(Outcome)>(
         [self, limit, keepalive = std::move(keepalive)](auto handler, boost::asio::awaitable<T> op,
                                                         auto on_exception) mutable {
-          // Stored before anything can complete: the timer and the operation only start below.
-          self->handler_.emplace(std::move(handler));
-          self->timer_.expires_after(limit);
-          self->timer_.async_wait([self](boost::system::error_code ec) {
-            if (!ec) self->settle(std::nullopt);
-          });
-          // Posted: co_spawn would start `op` inline, inside this initiation, while the
-          // awaiting coroutine is only half suspended.
-          boost::asio::post(
-              self->executor_, [self, op = std::move(op), on_exception = std::move(on_exception),
-                                keepalive = std::move(keepalive)]() mutable {
-                boost::asio::co_spawn(
-                    self->executor_,
-                    drive(self, std::move(op), std::move(on_exception), std::move(keepalive)),
-                    boost::asio::detached);
-              });
+          // This initiation object lives in the awaiting coroutine's frame, and that frame is
+          // destroyed as soon as the waiter resumes, possibly on another io thread. So the
+          // initiation does one thing, last: it moves everything into one post and touches
+          // nothing after it. Arming the timer here (as it once did) let a timer that fired
+          // before the operation was posted resume the waiter and free `self` and `keepalive`
+          // while this thread was still reading them: a use-after-free that showed as a hang
+          // in drive() under TSan (issue 14).
+          auto race = std::move(self);
+          auto strand = race->strand_;
+          boost::asio::post(strand,
+                            [race = std::move(race), limit, keepalive = std::move(keepalive),
+                             handler = Handler(std::move(handler)), op = std::move(op),
+                             on_exception = std::move(on_exception)]() mutable {
+                              race->start(std::move(handler), limit, std::move(op),
+                                          std::move(on_exception), std::move(keepalive));
+                            });
         },
         boost::asio::use_awaitable, std::move(op), std::move(on_exception));
   }
@@ -84,6 +84,30 @@ class DeadlineRace : public std::enable_shared_from_this<DeadlineRace<T>> {
   }
 
  private:
+  using Handler = boost::asio::any_completion_handler<void(Outcome)>;
+
+  // On the strand, so the timer, its handler, the operation's result and the waiter are only
+  // ever touched there: neither the timer nor the operation can complete before this returns.
+  void start(Handler handler, std::chrono::nanoseconds limit, boost::asio::awaitable<T> op,
+             std::function<T(const std::exception&)> on_exception,
+             std::shared_ptr<void> keepalive) {
+    auto self = this->shared_from_this();
+    handler_.emplace(std::move(handler));
+    timer_.expires_after(limit);
+    timer_.async_wait([self](boost::system::error_code ec) {
+      if (!ec) self->settle(std::nullopt);
+    });
+    // Posted, not co_spawned here: co_spawn onto an io_context executor from one of its threads
+    // would start `op` inline, inside this strand.
+    boost::asio::post(executor_, [self, op = std::move(op), on_exception = std::move(on_exception),
+                                  keepalive = std::move(keepalive)]() mutable {
+      boost::asio::co_spawn(
+          self->executor_,
+          drive(self, std::move(op), std::move(on_exception), std::move(keepalive)),
+          boost::asio::detached);
+    });
+  }
+
   static boost::asio::awaitable<void> drive(std::shared_ptr<DeadlineRace> self,
                                             boost::asio::awaitable<T> op,
                                             std::function<T(const std::exception&)> on_exception,
