@@ -84,6 +84,22 @@ class DeadlineRace : public std::enable_shared_from_this<DeadlineRace<T>> {
   }
 
  private:
+  // Held by the timer's handler and by the operation's driver, the two things that can call
+  // settle(). If the io_context is shut down with both still pending (stopped, then destroyed),
+  // neither runs, and the waiter's handler kept in handler_ would keep the awaiting coroutine
+  // alive, which (in the pool) holds this race and the engine: a cycle that nothing breaks, so
+  // the engine, its connections and the coroutine frames leaked (LeakSanitizer). The last copy
+  // to go drops the handler, which lets Asio destroy the waiter's frames as it does those of
+  // any abandoned operation. In every other case settle() has already run, on the strand, and
+  // this runs on the strand too (it is the end of the second of those two handlers).
+  struct AbandonGuard {
+    explicit AbandonGuard(std::shared_ptr<DeadlineRace> r) : race(std::move(r)) {}
+    AbandonGuard(const AbandonGuard&) = delete;
+    AbandonGuard& operator=(const AbandonGuard&) = delete;
+    ~AbandonGuard() { race->handler_.reset(); }
+    std::shared_ptr<DeadlineRace> race;
+  };
+
   using Handler = boost::asio::any_completion_handler<void(Outcome)>;
 
   // On the strand, so the timer, its handler, the operation's result and the waiter are only
@@ -93,25 +109,28 @@ class DeadlineRace : public std::enable_shared_from_this<DeadlineRace<T>> {
              std::shared_ptr<void> keepalive) {
     auto self = this->shared_from_this();
     handler_.emplace(std::move(handler));
+    auto abandon = std::make_shared<AbandonGuard>(self);
     timer_.expires_after(limit);
-    timer_.async_wait([self](boost::system::error_code ec) {
+    timer_.async_wait([self, abandon](boost::system::error_code ec) {
       if (!ec) self->settle(std::nullopt);
     });
     // Posted, not co_spawned here: co_spawn onto an io_context executor from one of its threads
     // would start `op` inline, inside this strand.
-    boost::asio::post(executor_, [self, op = std::move(op), on_exception = std::move(on_exception),
-                                  keepalive = std::move(keepalive)]() mutable {
-      boost::asio::co_spawn(
-          self->executor_,
-          drive(self, std::move(op), std::move(on_exception), std::move(keepalive)),
-          boost::asio::detached);
-    });
+    boost::asio::post(executor_,
+                      [self, op = std::move(op), on_exception = std::move(on_exception),
+                       keepalive = std::move(keepalive), abandon = std::move(abandon)]() mutable {
+                        boost::asio::co_spawn(self->executor_,
+                                              drive(self, std::move(op), std::move(on_exception),
+                                                    std::move(keepalive), std::move(abandon)),
+                                              boost::asio::detached);
+                      });
   }
 
   static boost::asio::awaitable<void> drive(std::shared_ptr<DeadlineRace> self,
                                             boost::asio::awaitable<T> op,
                                             std::function<T(const std::exception&)> on_exception,
-                                            std::shared_ptr<void> keepalive) {
+                                            std::shared_ptr<void> keepalive,
+                                            std::shared_ptr<AbandonGuard> abandon) {
     std::optional<T> result;
     try {
       T value = co_await std::move(op);
@@ -119,12 +138,13 @@ class DeadlineRace : public std::enable_shared_from_this<DeadlineRace<T>> {
     } catch (const std::exception& e) {
       result.emplace(on_exception(e));
     }
-    boost::asio::post(self->strand_, [self, r = std::move(*result)]() mutable {
-      self->op_done_ = true;
-      self->parked_.clear();
-      self->timer_.cancel();       // on the timer's own strand
-      self->settle(std::move(r));  // a late result is dropped here (a late connection closes)
-    });
+    boost::asio::post(
+        self->strand_, [self, r = std::move(*result), abandon = std::move(abandon)]() mutable {
+          self->op_done_ = true;
+          self->parked_.clear();
+          self->timer_.cancel();       // on the timer's own strand
+          self->settle(std::move(r));  // a late result is dropped here (a late connection closes)
+        });
     keepalive.reset();
   }
 
