@@ -90,17 +90,6 @@ core::RetryBudget ClientImpl::retry_budget(const RetryPolicy& policy, bool idemp
   return core::RetryBudget(core::Backoff(backoff_policy(policy)), limits);
 }
 
-std::chrono::milliseconds ClientImpl::backoff(int retry, const RetryPolicy& p) {
-  core::Backoff b(backoff_policy(p));
-  std::chrono::nanoseconds wait{0};
-  for (int i = 0; i < std::max(1, retry); ++i) wait = b.next();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(wait);
-}
-
-boost::asio::awaitable<void> ClientImpl::sleep(std::chrono::milliseconds d) {
-  co_await core::sleep_for(d);
-}
-
 namespace {
 
 WriteResult write_result_from_proto(const v1::WriteResult& r) {
@@ -248,6 +237,8 @@ Result<Client> Client::create(boost::asio::any_io_executor executor, FirestoreOp
 }
 
 std::size_t Client::close(std::chrono::milliseconds bound) {
+  // Listeners first: a listener's driver would otherwise see its stream cancelled and reconnect.
+  detail::close_listeners(*impl_);
   const auto abandoned = impl_->shared->calls->close_all(bound);
   impl_->pool->close_now();
   return abandoned;

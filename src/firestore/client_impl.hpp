@@ -19,10 +19,12 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace connpool::firestore::detail {
 
 using Lease = Client::pool_type::lease_type;
+struct ListenerImpl;
 
 struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
   std::shared_ptr<Client::pool_type> pool;
@@ -48,13 +50,6 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
   static core::RetryBudget retry_budget(const RetryPolicy& policy, bool idempotent,
                                         std::chrono::milliseconds timeout);
 
-  /// The wait before retry number `retry` (1-based), drawn from core::Backoff. Kept for
-  /// stream_call (client_stream.hpp), whose loop has not moved to core::retry yet.
-  std::chrono::milliseconds backoff(int retry, const RetryPolicy& policy);
-
-  /// Waits `d` on the current coroutine's executor (cancellable).
-  static boost::asio::awaitable<void> sleep(std::chrono::milliseconds d);
-
   Transaction make_transaction(std::string id, int attempt) {
     return Transaction(shared_from_this(), std::move(id), attempt);
   }
@@ -69,7 +64,16 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
 
   /// Open listeners on this pool (capped by FirestoreOptions::max_listeners; listen/listener.cpp).
   std::atomic<std::size_t> open_listeners{0};
+
+  /// The listeners started on this client, so that Client::close stops them (listener.cpp).
+  std::mutex listeners_mu;
+  std::vector<std::weak_ptr<ListenerImpl>> listeners;  // guarded by listeners_mu
+  bool closed = false;                                 // guarded by listeners_mu
 };
+
+/// Client::close: refuses new listeners and stops the open ones, whose next() then fails with
+/// "the client was closed" (listen/listener.cpp). Their streams are tracked in InFlightCalls.
+void close_listeners(ClientImpl& impl);
 
 // Calls shared between the client's translation units.
 Task<std::vector<WriteResult>> commit_writes(std::shared_ptr<ClientImpl> impl,

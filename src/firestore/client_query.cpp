@@ -80,9 +80,15 @@ Task<QueryStream> stream_impl(std::shared_ptr<ClientImpl> impl, Query query) {
                   std::chrono::system_clock::now() + impl->options().call_timeout, Routing::parent,
                   s->req.parent());
   auto* stub = s->lease->state().stub.get();
-  s->call->begin([&](grpc::ClientContext* ctx, grpc::ClientReadReactor<v1::RunQueryResponse>* r) {
-    stub->async()->RunQuery(ctx, &s->req, r);
-  });
+  const bool started = s->call->begin(
+      [&](grpc::ClientContext* ctx, grpc::ClientReadReactor<v1::RunQueryResponse>* r) {
+        stub->async()->RunQuery(ctx, &s->req, r);
+      },
+      impl->shared->calls);
+  if (!started) {
+    s->finished = true;  // nothing to cancel
+    co_return fail(errc::cancelled, "stream_query: the firestore client is closed");
+  }
   co_return QueryStream(std::move(s));
 }
 

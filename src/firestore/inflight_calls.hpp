@@ -1,5 +1,6 @@
-// Private: the unary RPCs of one client that gRPC has not completed yet, so that closing the
-// client can cancel them and wait for their completions (issue 19). A completion arrives on a
+// Private: the RPCs of one client (unary calls, server streams, Listen streams) that gRPC has not
+// completed yet, so that closing the client can cancel them and wait for their completions
+// (issue 19). A completion arrives on a
 // gRPC thread and posts to the caller's executor; once the client is gone its io_context may be
 // destroyed too, and a late post into it is a use-after-free ("use of an invalid mutex" under
 // TSan). After close_all() returns, no registered call touches an executor again.
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -19,11 +21,12 @@ namespace connpool::firestore::detail {
 class InFlightCalls {
  public:
   /// Before the call starts. False after close_all(): the call must not start (nothing is
-  /// registered then).
-  bool add(grpc::ClientContext* ctx) {
+  /// registered then). `cancel` stops the call (default: ctx->TryCancel()); a stream passes its
+  /// own, which also releases a read-ahead hold (gRPC runs OnDone only once no hold is left).
+  bool add(grpc::ClientContext* ctx, std::function<void()> cancel = {}) {
     std::lock_guard lock(mu_);
     if (closed_) return false;
-    calls_.emplace(ctx, false);
+    calls_.emplace(ctx, Entry{false, std::move(cancel)});
     return true;
   }
 
@@ -39,7 +42,7 @@ class InFlightCalls {
     }
     // From here the caller's coroutine may resume and destroy ctx: close_all() must not
     // cancel it any more.
-    calls_[ctx] = true;
+    calls_[ctx].completing = true;
     return true;
   }
 
@@ -59,22 +62,29 @@ class InFlightCalls {
     closed_ = true;
     // A snapshot: a completion run inline by TryCancel() changes calls_.
     std::vector<grpc::ClientContext*> running;
-    for (const auto& [ctx, completing] : calls_) {
-      if (!completing) running.push_back(ctx);
+    for (const auto& [ctx, entry] : calls_) {
+      if (!entry.completing) running.push_back(ctx);
     }
     for (auto* ctx : running) {
       // Under the lock: a completion cannot mark the call (and let ctx be destroyed) meanwhile.
       auto it = calls_.find(ctx);
-      if (it != calls_.end() && !it->second) ctx->TryCancel();
+      if (it == calls_.end() || it->second.completing) continue;
+      if (it->second.cancel) {
+        // A copy: an OnDone run inline by the cancel erases the entry.
+        auto cancel = it->second.cancel;
+        cancel();
+      } else {
+        ctx->TryCancel();
+      }
     }
     cv_.wait_for(lock, bound, [this] { return calls_.empty(); });
     std::size_t abandoned = 0;
-    for (const auto& [ctx, completing] : calls_) abandoned += completing ? 0 : 1;
+    for (const auto& [ctx, entry] : calls_) abandoned += entry.completing ? 0 : 1;
     abandoned_ = true;
     // Completions already posting finish quickly (a post never waits for the executor).
     cv_.wait(lock, [this] {
-      for (const auto& [ctx, completing] : calls_) {
-        if (completing) return false;
+      for (const auto& [ctx, entry] : calls_) {
+        if (entry.completing) return false;
       }
       return true;
     });
@@ -90,7 +100,11 @@ class InFlightCalls {
   // Recursive: TryCancel() may run a completion callback inline on this thread.
   mutable std::recursive_mutex mu_;
   std::condition_variable_any cv_;
-  std::unordered_map<grpc::ClientContext*, bool> calls_;  // ctx -> completion posting
+  struct Entry {
+    bool completing = false;  // the completion is posting: ctx may be gone any moment
+    std::function<void()> cancel;
+  };
+  std::unordered_map<grpc::ClientContext*, Entry> calls_;
   bool closed_ = false;
   bool abandoned_ = false;
 };

@@ -163,6 +163,12 @@ class Signal {
 /// and freed the call. Without the hold, a call that ended while paused was freed and the
 /// reader's StartRead wrote into freed memory (crashes and stalls under stream resets, issue
 /// 19). The hold is released right after the restarted read, or by release_pause() on cancel.
+/// Once cancelled, reads never pause again: a hold taken then would keep OnDone (and whoever
+/// waits for it, such as Client::close) waiting for a reader that may never come back.
+///
+/// The call can be tracked in the client's InFlightCalls (track()), so Client::close cancels it
+/// and waits for its end; the final status is then only handed over while the client still
+/// waits (after it gave up, the executor may be gone).
 template <class Resp>
 class ReadQueue {
  public:
@@ -181,7 +187,7 @@ class ReadQueue {
         buf.Clear();
         // Read ahead a little; beyond that, HTTP/2 flow control holds the server back.
         again = queue_.size() < kReadAhead;
-        if (!again) {
+        if (!again && !cancelled_) {
           add_hold();
           paused_ = true;
         }
@@ -200,19 +206,34 @@ class ReadQueue {
     bool release = false;
     {
       std::lock_guard lock(mu_);
+      cancelled_ = true;
       release = std::exchange(paused_, false);
     }
     if (release) remove_hold();
   }
 
+  /// Before the call starts: registers it with `calls` (may be null), `cancel` being the
+  /// reactor's cancel(). False: the client is closed; do not start the call.
+  bool track(std::shared_ptr<InFlightCalls> calls, grpc::ClientContext* ctx,
+             std::function<void()> cancel) {
+    if (calls && !calls->add(ctx, std::move(cancel))) return false;
+    calls_ = std::move(calls);
+    ctx_ = ctx;
+    return true;
+  }
+
   /// From OnDone.
   void on_done(const grpc::Status& s) {
+    // A closed client that stopped waiting for this call: its executor may be gone, so the
+    // reader is never woken (its coroutine frame leaks; Client::close counted it).
+    if (calls_ && !calls_->begin_completion(ctx_)) return;
     {
       std::lock_guard lock(mu_);
       status_ = s;
       done_ = true;
     }
     signal_.signal();
+    if (calls_) calls_->end_completion(ctx_);
   }
 
   /// The next message, or nullopt once the call ended (then status() holds its result).
@@ -245,12 +266,22 @@ class ReadQueue {
       if (msg) co_return msg;
       if (stuck) {
         // Nothing more can be read and the call has not ended: cancel it unless it ends soon.
+        // Destroying the timer does not stop a handler that expiry already queued: it still
+        // runs, with success, after this coroutine moved on, maybe after the call is gone (the
+        // stall and abort of issue 19: cancel() on a freed call). So the handler only cancels
+        // while `grace` is armed, and disarming waits for a cancel() in progress.
+        auto armed = std::make_shared<GraceArm>();
         boost::asio::steady_timer grace(co_await boost::asio::this_coro::executor, kStatusGrace);
-        grace.async_wait([cancel](const boost::system::error_code& ec) {
-          if (!ec) cancel();
+        grace.async_wait([armed, cancel](const boost::system::error_code& ec) {
+          std::lock_guard lock(armed->mu);
+          if (!ec && armed->armed) cancel();
         });
         co_await signal_.wait(cancel);
-        continue;  // the timer, if still armed, is cancelled when it goes out of scope
+        {
+          std::lock_guard lock(armed->mu);
+          armed->armed = false;
+        }
+        continue;
       }
       co_await signal_.wait(cancel);
     }
@@ -262,13 +293,21 @@ class ReadQueue {
   }
 
  private:
+  struct GraceArm {
+    std::mutex mu;
+    bool armed = true;
+  };
+
   mutable std::mutex mu_;
   std::deque<Resp> queue_;
   bool paused_ = false;  // read-ahead full: no read outstanding, a hold taken
+  bool cancelled_ = false;
   bool read_finished_ = false;
   bool done_ = false;
   grpc::Status status_;
   Signal signal_;
+  std::shared_ptr<InFlightCalls> calls_;  // set before the call starts
+  grpc::ClientContext* ctx_ = nullptr;
 };
 
 /// A server-streaming call (RunQuery, BatchGetDocuments, RunAggregationQuery) read one message
@@ -285,19 +324,22 @@ class StreamCall final : public grpc::ClientReadReactor<Resp>,
   grpc::ClientContext& context() noexcept { return ctx_; }
 
   /// `start(ctx, reactor)` must call stub->async()->Method(ctx, &request, reactor); the request
-  /// must outlive the call (keep it next to this object).
+  /// must outlive the call (keep it next to this object). `calls` (may be null) tracks the call
+  /// for Client::close. False: the client is closed and the call was not started.
   template <class Start>
-  void begin(Start start) {
+  [[nodiscard]] bool begin(Start start, std::shared_ptr<InFlightCalls> calls) {
+    if (!reads_.track(std::move(calls), &ctx_, canceller())) return false;
     self_ = this->shared_from_this();
     start(&ctx_, this);
     this->StartRead(&buf_);
     this->StartCall();
+    return true;
   }
 
   /// The next message, or nullopt once the stream ended (then status() holds the result).
   boost::asio::awaitable<std::optional<Resp>> next() {
     return reads_.next([this] { this->StartRead(&buf_); }, [this] { this->RemoveHold(); },
-                       [this] { cancel(); });
+                       canceller());
   }
 
   /// The final status; valid once next() returned nullopt.
@@ -321,6 +363,13 @@ class StreamCall final : public grpc::ClientReadReactor<Resp>,
 
  private:
   StreamCall() = default;
+
+  /// cancel() through a weak reference: usable after the reader let go of the call.
+  std::function<void()> canceller() {
+    return [weak = this->weak_from_this()] {
+      if (auto self = weak.lock()) self->cancel();
+    };
+  }
 
   grpc::ClientContext ctx_;
   Resp buf_;

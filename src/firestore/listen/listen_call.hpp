@@ -5,6 +5,7 @@
 // the reader resumes on its own executor (ReadQueue, shared with StreamCall: it also ends a call
 // whose read failed without a status). cancel() is ClientContext::TryCancel(), thread-safe.
 // Lifetime: created through make(); the reactor keeps itself alive until gRPC's final OnDone.
+// The call is tracked in the client's InFlightCalls, so Client::close cancels it and waits for it.
 #pragma once
 
 #include "../grpc_internal.hpp"
@@ -23,20 +24,23 @@ class ListenCall final : public grpc::ClientBidiReactor<v1::ListenRequest, v1::L
   grpc::ClientContext& context() noexcept { return ctx_; }
 
   /// Starts the stream on `stub` and sends `request` (kept here until the write completes).
-  void begin(v1::Firestore::Stub* stub, v1::ListenRequest request) {
+  /// False: the client is closed (`calls` refused the call) and nothing was started.
+  [[nodiscard]] bool begin(v1::Firestore::Stub* stub, v1::ListenRequest request,
+                           std::shared_ptr<InFlightCalls> calls) {
+    if (!reads_.track(std::move(calls), &ctx_, canceller())) return false;
     request_ = std::move(request);
     self_ = shared_from_this();
     stub->async()->Listen(&ctx_, this);
     StartWrite(&request_);
     StartRead(&buf_);
     StartCall();
+    return true;
   }
 
   /// The next message, or nullopt once the stream ended (then status() holds the result).
   /// Cancelling the awaiting coroutine cancels the stream.
   boost::asio::awaitable<std::optional<v1::ListenResponse>> next() {
-    return reads_.next([this] { StartRead(&buf_); }, [this] { RemoveHold(); },
-                       [this] { cancel(); });
+    return reads_.next([this] { StartRead(&buf_); }, [this] { RemoveHold(); }, canceller());
   }
 
   grpc::Status status() const { return reads_.status(); }
@@ -59,6 +63,13 @@ class ListenCall final : public grpc::ClientBidiReactor<v1::ListenRequest, v1::L
 
  private:
   ListenCall() = default;
+
+  /// cancel() through a weak reference: a grace timer's handler may outlive the reader's hold.
+  std::function<void()> canceller() {
+    return [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->cancel();
+    };
+  }
 
   grpc::ClientContext ctx_;
   v1::ListenRequest request_;

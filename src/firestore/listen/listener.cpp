@@ -17,6 +17,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <algorithm>
 #include <deque>
 
 namespace connpool::firestore {
@@ -58,7 +59,8 @@ struct ListenerImpl : std::enable_shared_from_this<ListenerImpl> {
     return closed;
   }
 
-  void close() noexcept {
+  /// Stops the listener; next() then fails with `why` (unless it already ended otherwise).
+  void close(const Error& why = Error(errc::cancelled, "firestore listener: closed")) noexcept {
     std::shared_ptr<ListenCall> c;
     {
       std::lock_guard lock(mu);
@@ -66,7 +68,7 @@ struct ListenerImpl : std::enable_shared_from_this<ListenerImpl> {
       closed = true;
       c = call;
       buffer.clear();
-      if (!terminal) terminal = Error(errc::cancelled, "firestore listener: closed");
+      if (!terminal) terminal = why;
     }
     if (c) c->cancel();  // TryCancel: thread-safe
     release_slot();
@@ -105,6 +107,10 @@ struct ListenerImpl : std::enable_shared_from_this<ListenerImpl> {
 };
 
 namespace {
+
+Error client_closed() {
+  return Error(errc::cancelled, "firestore listener: the client was closed (Client::close)");
+}
 
 // Which ends of a stream are worth listening again, as the official clients decide: transient
 // transport and server conditions (and OK: the server may end a stream at any time).
@@ -159,7 +165,13 @@ boost::asio::awaitable<void> drive(std::shared_ptr<ListenerImpl> self) {
         *t = self->target;
         t->set_target_id(WatchFsm::kTargetId);
         if (!self->fsm.resume_token().empty()) t->set_resume_token(self->fsm.resume_token());
-        call->begin(ch.stub.get(), std::move(req));
+        if (!call->begin(ch.stub.get(), std::move(req), shared.calls)) {
+          // Client::close began: the call was refused, not started.
+          fatal = client_closed();
+          std::lock_guard lock(self->mu);
+          self->call.reset();
+          break;
+        }
         bool ending = false;  // cancelled by us: drain what is queued until OnDone
         while (auto msg = co_await call->next()) {
           if (ending) continue;
@@ -203,6 +215,19 @@ boost::asio::awaitable<void> drive(std::shared_ptr<ListenerImpl> self) {
 }
 
 }  // namespace
+
+void close_listeners(ClientImpl& impl) {
+  std::vector<std::weak_ptr<ListenerImpl>> open;
+  {
+    std::lock_guard lock(impl.listeners_mu);
+    impl.closed = true;
+    open.swap(impl.listeners);
+  }
+  for (auto& weak : open) {
+    if (auto l = weak.lock()) l->close(client_closed());
+  }
+}
+
 }  // namespace detail
 
 using detail::ListenerImpl;
@@ -263,6 +288,9 @@ Result<Listener> start_listener(const std::shared_ptr<detail::ClientImpl>& impl,
   if (auto p = core::backoff_policy_problem(options.reconnect)) {
     return fail(errc::invalid_argument, "firestore listen: reconnect " + *p);
   }
+  // Under listeners_mu: Client::close either sees this listener registered or refused it.
+  std::lock_guard lock(impl->listeners_mu);
+  if (impl->closed) return fail(errc::cancelled, "firestore listen: the client is closed");
   const auto cap = impl->options().max_listeners;
   auto n = impl->open_listeners.load();
   do {
@@ -273,6 +301,10 @@ Result<Listener> start_listener(const std::shared_ptr<detail::ClientImpl>& impl,
     }
   } while (!impl->open_listeners.compare_exchange_weak(n, n + 1));
   auto li = std::make_shared<ListenerImpl>(impl, std::move(target), std::move(order), options);
+  auto& all = impl->listeners;
+  all.erase(std::remove_if(all.begin(), all.end(), [](const auto& w) { return w.expired(); }),
+            all.end());
+  all.push_back(li);
   boost::asio::co_spawn(li->strand, detail::drive(li), boost::asio::detached);
   return Listener(std::move(li));
 }
