@@ -67,6 +67,7 @@ void ConnectionImpl::submit(Chunk chunk, std::size_t expected, Clock::time_point
                               Waiter{std::move(executor), std::move(handler)}, done);
   in_flight_.store(mux_.in_flight(), std::memory_order_relaxed);
   const bool start_writer = mux_.claim_writer();
+  const bool alone = mux_.pending() == 1;  // nothing else queued or awaiting its reply
   // The write round arms the timer; only a submit behind a busy writer posts for it.
   const bool rearm = !start_writer && deadline < armed_for_;
   if (deadline < armed_for_) armed_for_ = deadline;
@@ -83,13 +84,22 @@ void ConnectionImpl::submit(Chunk chunk, std::size_t expected, Clock::time_point
   lock.unlock();
   deliver(done);  // a refused request: posted, never completed inside its own initiation
   // The writer is a handler loop on the strand that runs while there is something to write,
-  // and costs nothing while it is busy (the batch then just grows). It is started with
-  // dispatch, not post: a caller already on the strand, or on a thread of the io_context while
-  // the strand is idle (always, with one io thread), writes at once as a blocking client would,
-  // instead of queueing a handler and waiting for the scheduler to come back to it. Elsewhere
-  // dispatch posts. The write itself always completes later, so no handler runs in here.
-  if (start_writer) asio::dispatch(strand_, [self = shared_from_this()] { self->write_round(); });
-  if (rearm) asio::dispatch(strand_, [self = shared_from_this()] { self->rearm_timer(); });
+  // and costs nothing while it is busy (the batch then just grows). A request that finds the
+  // connection idle (one caller, an exclusive lease) starts it with dispatch: a caller already
+  // on the strand, or on a thread of the io_context while the strand is idle (always, with one
+  // io thread), writes at once as a blocking client would, instead of queueing a handler and
+  // waiting for the scheduler to come back to it (elsewhere dispatch posts). The write itself
+  // always completes later, so no handler runs in here. A request behind others posts the
+  // writer, so that the callers resumed by the same read all join one write (auto-pipelining).
+  if (start_writer) {
+    auto write = [self = shared_from_this()] { self->write_round(); };
+    if (alone) {
+      asio::dispatch(strand_, std::move(write));
+    } else {
+      asio::post(strand_, std::move(write));
+    }
+  }
+  if (rearm) asio::post(strand_, [self = shared_from_this()] { self->rearm_timer(); });
 }
 
 void ConnectionImpl::cancel(std::uint64_t id) noexcept {
