@@ -7,6 +7,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -66,6 +67,7 @@ void ConnectionImpl::submit(Chunk chunk, std::size_t expected, Clock::time_point
                               Waiter{std::move(executor), std::move(handler)}, done);
   in_flight_.store(mux_.in_flight(), std::memory_order_relaxed);
   const bool start_writer = mux_.claim_writer();
+  const bool alone = mux_.pending() == 1;  // nothing else queued or awaiting its reply
   // The write round arms the timer; only a submit behind a busy writer posts for it.
   const bool rearm = !start_writer && deadline < armed_for_;
   if (deadline < armed_for_) armed_for_ = deadline;
@@ -80,10 +82,23 @@ void ConnectionImpl::submit(Chunk chunk, std::size_t expected, Clock::time_point
     });
   }
   lock.unlock();
-  deliver(done);
-  // The writer is a handler loop on the strand that runs while there is something to write;
-  // waking it costs one post, and none at all while it is busy (the batch then just grows).
-  if (start_writer) asio::post(strand_, [self = shared_from_this()] { self->write_round(); });
+  deliver(done);  // a refused request: posted, never completed inside its own initiation
+  // The writer is a handler loop on the strand that runs while there is something to write,
+  // and costs nothing while it is busy (the batch then just grows). A request that finds the
+  // connection idle (one caller, an exclusive lease) starts it with dispatch: a caller already
+  // on the strand, or on a thread of the io_context while the strand is idle (always, with one
+  // io thread), writes at once as a blocking client would, instead of queueing a handler and
+  // waiting for the scheduler to come back to it (elsewhere dispatch posts). The write itself
+  // always completes later, so no handler runs in here. A request behind others posts the
+  // writer, so that the callers resumed by the same read all join one write (auto-pipelining).
+  if (start_writer) {
+    auto write = [self = shared_from_this()] { self->write_round(); };
+    if (alone) {
+      asio::dispatch(strand_, std::move(write));
+    } else {
+      asio::post(strand_, std::move(write));
+    }
+  }
   if (rearm) asio::post(strand_, [self = shared_from_this()] { self->rearm_timer(); });
 }
 
@@ -114,7 +129,8 @@ void ConnectionImpl::on_broken(BrokenCallback callback) {
   if (callback) callback(why);
 }
 
-void ConnectionImpl::settle(std::unique_lock<std::mutex>& lock, Mux::Completions& done) noexcept {
+void ConnectionImpl::settle(std::unique_lock<std::mutex>& lock, Mux::Completions& done,
+                            Handoff how) noexcept {
   in_flight_.store(mux_.in_flight(), std::memory_order_relaxed);
   const bool newly_broken = mux_.error() && !broken_.load(std::memory_order_relaxed);
   BrokenCallback callback;
@@ -126,7 +142,7 @@ void ConnectionImpl::settle(std::unique_lock<std::mutex>& lock, Mux::Completions
     why = mux_.error();
   }
   lock.unlock();
-  deliver(done);
+  deliver(done, how);
   if (!newly_broken) return;
   asio::post(strand_, [self = shared_from_this()] {
     self->link_.close();
@@ -135,7 +151,7 @@ void ConnectionImpl::settle(std::unique_lock<std::mutex>& lock, Mux::Completions
   if (callback) callback(*why);
 }
 
-void ConnectionImpl::deliver(Mux::Completions& done) {
+void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
   // One post per distinct executor, carrying all of that executor's completions in order.
   struct Ready {
     // A constructor, not an aggregate: GCC 12 -O3 warns (maybe-uninitialized) on the
@@ -147,10 +163,14 @@ void ConnectionImpl::deliver(Mux::Completions& done) {
   };
   if (done.size() == 1) {  // the common case at low concurrency: no batch to allocate
     auto& d = done.front();
-    asio::post(d.handler.executor,
-               [h = std::move(d.handler.handler), r = std::move(d.result)]() mutable {
-                 std::move(h)(std::move(r));
-               });
+    auto run = [h = std::move(d.handler.handler), r = std::move(d.result)]() mutable {
+      std::move(h)(std::move(r));
+    };
+    if (how == Handoff::dispatch) {
+      asio::dispatch(d.handler.executor, std::move(run));
+    } else {
+      asio::post(d.handler.executor, std::move(run));
+    }
     done.clear();
     return;
   }
@@ -170,19 +190,48 @@ void ConnectionImpl::deliver(Mux::Completions& done) {
 }
 
 void ConnectionImpl::write_round() {
-  std::span<const asio::const_buffer> buffers;
-  {
-    std::lock_guard lock(mu_);
-    buffers = mux_.prepare_write();
+  // A few rounds at once at most: callers on other threads may keep the queue full, and the
+  // reader shares this strand. Then the next round is posted (the writer stays claimed).
+  constexpr int kRoundsInline = 4;
+  for (int round = 0;; ++round) {
+    if (round == kRoundsInline) {
+      asio::post(strand_, [self = shared_from_this()] { self->write_round(); });
+      return;
+    }
+    std::span<const asio::const_buffer> buffers;
+    {
+      std::lock_guard lock(mu_);
+      buffers = mux_.prepare_write();
+    }
+    if (buffers.empty()) return;
+    rearm_timer();
+    // First one send call straight away, as a blocking client does: a socket with room takes
+    // the whole round (the usual case for small commands), with no reactor operation and no
+    // completion handler to schedule. What does not fit goes through async_write.
+    boost::system::error_code ec;
+    const std::size_t sent = link_.write_now(buffers, ec);
+    if (!ec && sent < asio::buffer_size(buffers)) {
+      rest_.clear();
+      std::size_t skip = sent;
+      for (const auto& b : buffers) {
+        if (skip >= b.size()) {
+          skip -= b.size();
+          continue;
+        }
+        rest_.push_back(b + skip);
+        skip = 0;
+      }
+      // The buffers stay valid until on_written(): the multiplexer keeps them for this write.
+      link_.async_write(rest_, [self = shared_from_this()](const boost::system::error_code& e,
+                                                           std::size_t) { self->on_written(e); });
+      return;
+    }
+    if (!finish_write(ec)) return;
+    // Then whatever was queued meanwhile.
   }
-  if (buffers.empty()) return;
-  rearm_timer();
-  // The buffers stay valid until on_written(): the multiplexer keeps them for this write.
-  link_.async_write(buffers, [self = shared_from_this()](const boost::system::error_code& ec,
-                                                         std::size_t) { self->on_written(ec); });
 }
 
-void ConnectionImpl::on_written(const boost::system::error_code& ec) {
+bool ConnectionImpl::finish_write(const boost::system::error_code& ec) {
   {
     Mux::Completions done;
     std::unique_lock lock(mu_);
@@ -190,13 +239,15 @@ void ConnectionImpl::on_written(const boost::system::error_code& ec) {
     lock.unlock();
     deliver(done);  // requests cancelled while this write borrowed their bytes
   }
-  if (ec) {
-    fail(link_.write_error(ec));
-    std::lock_guard lock(mu_);
-    (void)mux_.prepare_write();  // releases the writer
-    return;
-  }
-  write_round();  // whatever was queued while this write was in flight
+  if (!ec) return true;
+  fail(link_.write_error(ec));
+  std::lock_guard lock(mu_);
+  (void)mux_.prepare_write();  // releases the writer
+  return false;
+}
+
+void ConnectionImpl::on_written(const boost::system::error_code& ec) {
+  if (finish_write(ec)) write_round();  // whatever was queued while this write was in flight
 }
 
 void ConnectionImpl::rearm_timer() {
@@ -241,7 +292,9 @@ asio::awaitable<void> ConnectionImpl::read_loop(std::shared_ptr<ConnectionImpl> 
     std::unique_lock lock(self->mu_);
     self->mux_.on_read(buf.data(), n, done);
     const bool failed = self->mux_.error().has_value();
-    self->settle(lock, done);
+    // A caller resumed here (dispatch) runs on this strand: its next command is written at
+    // once by submit(), and `self` keeps the connection alive if the caller closes it.
+    self->settle(lock, done, Handoff::dispatch);
     if (failed) co_return;
     if (n == buf.size() && buf.size() < kMaxReadChunk) buf.resize(buf.size() * 2);
   }

@@ -76,19 +76,30 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
 
   static asio::awaitable<void> read_loop(std::shared_ptr<ConnectionImpl> self);
   void cancel(std::uint64_t id) noexcept;
+  // How completions reach their callers' executors. `post` always queues them (a request
+  // refused at submit, a cancellation, a close from a lease destructor: never run a caller
+  // inside someone else's call). `dispatch` is for the reader on the strand, outside any
+  // caller's call: a lone completion then runs its caller at once when its executor allows
+  // (the same io thread), as a blocking read returns to its caller; batches are still posted,
+  // one post per executor, so many callers do not hold the strand while the reader waits.
+  enum class Handoff { post, dispatch };
   // Runs `done` and, when the multiplexer has just failed, marks the connection broken,
   // closes the transport and calls the broken callback. Releases `lock` first.
-  void settle(std::unique_lock<std::mutex>& lock, Mux::Completions& done) noexcept;
-  static void deliver(Mux::Completions& done);
+  void settle(std::unique_lock<std::mutex>& lock, Mux::Completions& done,
+              Handoff how = Handoff::post) noexcept;
+  static void deliver(Mux::Completions& done, Handoff how = Handoff::post);
   void write_round();                                    // strand only
   void on_written(const boost::system::error_code& ec);  // strand only
-  void rearm_timer();                                    // strand only
-  void on_timer(const boost::system::error_code& ec);    // strand only
+  // The end of a write round (strand only): releases its buffers; false when it failed.
+  bool finish_write(const boost::system::error_code& ec);
+  void rearm_timer();                                  // strand only
+  void on_timer(const boost::system::error_code& ec);  // strand only
 
   Strand strand_;
   RedisUrl url_;
-  Link link_;                                              // strand only
-  asio::steady_timer timer_;                               // strand only
+  Link link_;                             // strand only
+  std::vector<asio::const_buffer> rest_;  // strand only: what write_now() left to async_write
+  asio::steady_timer timer_;              // strand only
   Clock::time_point timer_at_ = Clock::time_point::max();  // strand only
 
   mutable std::mutex mu_;

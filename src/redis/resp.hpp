@@ -1,6 +1,6 @@
 // RESP2 framing on top of hiredis 0.14: its reader parses replies straight into connpool's Reply
-// (custom object functions, so no redisReply tree is built and copied), and its formatter
-// produces the request bytes. Internal to the Redis backend; keeps hiredis out of public headers.
+// (custom object functions, so no redisReply tree is built and copied); request bytes are
+// formatted here. Internal to the Redis backend; keeps hiredis out of public headers.
 #pragma once
 
 #include "connpool/redis/reply.hpp"
@@ -67,14 +67,14 @@ class RespReader {
   std::size_t direct_bulks_ = 0;
 };
 
-/// One command in RESP wire form, allocated by hiredis's formatter.
+/// One command in RESP wire form, in one allocation of exactly its size.
 class FormattedCommand {
  public:
   FormattedCommand() = default;
-  /// Formats `args` (binary-safe) with redisFormatCommandArgv. A command whose wire size
+  /// Formats `args` (binary-safe) as a RESP array of bulk strings. A command whose wire size
   /// exceeds `max_bytes` (or that has no argument) is errc::invalid_argument, refused before
-  /// anything is allocated: hiredis 0.14 sums the lengths in an int, so a command of 2 GiB or
-  /// more would overflow its buffer.
+  /// anything is allocated; never more than INT_MAX bytes (the bound of hiredis 0.14's
+  /// formatter, which summed the lengths in an int, kept for the batch and gather paths).
   static Result<FormattedCommand> format(std::span<const std::string_view> args,
                                          std::size_t max_bytes = kDefaultMaxCommandBytes);
   /// What format() checks first: arguments present, wire size within `max_bytes` (and INT_MAX).

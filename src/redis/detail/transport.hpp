@@ -23,6 +23,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -92,6 +93,29 @@ class Link {
   auto async_write(const Buffers& buffers, Token&& token) {
     return std::visit(
         [&](auto& s) { return asio::async_write(s, buffers, std::forward<Token>(token)); },
+        stream_);
+  }
+
+  /// Strand only: writes what a plain TCP or Unix socket takes at once, without waiting and
+  /// without the reactor (one send call, as a blocking client makes): the bytes written, 0
+  /// when the socket is full (would_block is not an error here) and always 0 for TLS, whose
+  /// records go through async_write. Errors other than would_block are set in `ec`.
+  template <class Buffers>
+  std::size_t write_now(const Buffers& buffers, boost::system::error_code& ec) {
+    return std::visit(
+        [&](auto& s) -> std::size_t {
+          if constexpr (std::is_same_v<std::decay_t<decltype(s)>, TlsStream>) {
+            return 0;
+          } else {
+            // User-level non-blocking: a synchronous write must never park the io thread.
+            // Asio's async operations are unaffected (they are non-blocking anyway).
+            if (!s.non_blocking()) s.non_blocking(true, ec);
+            if (ec) return 0;
+            const std::size_t n = s.write_some(buffers, ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+            return n;
+          }
+        },
         stream_);
   }
 

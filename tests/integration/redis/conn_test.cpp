@@ -154,6 +154,49 @@ TEST_F(ConnectionTest, ConcurrentCallersShareOneConnectionInOrder) {
   EXPECT_EQ(conn.in_flight(), 0u);
 }
 
+// One io thread, one caller: the request is written inline from the caller (dispatch onto
+// the idle strand, one send) and the reply resumes the caller inside the connection's reader.
+// The caller then closes and destroys its connection right there, with the reader still on the
+// stack, and a caller alternating small commands with a value too large for one send (the
+// rest goes through async_write) still gets every reply in order.
+TEST_F(ConnectionTest, OneCallerOnOneIoThreadWritesInlineAndMayCloseInItsCompletion) {
+  IoThreads one(1);
+  const std::string url = server_->url();
+  auto wrong = one.run([](RedisUrl u) -> asio::awaitable<int> {
+    auto ex = co_await asio::this_coro::executor;
+    int wrong = 0;
+    for (int i = 0; i < 50; ++i) {
+      auto c = co_await Connection::connect(ex, u);
+      if (!c) co_return -1;
+      const std::string value = "v" + std::to_string(i);
+      const std::vector<std::string_view> set{"SET", "conn:inline", value};
+      const std::vector<std::string_view> get{"GET", "conn:inline"};
+      auto s = co_await (*c)->execute(set);
+      auto g = co_await (*c)->execute(get);
+      if (!s || !g || g->str() != value) ++wrong;
+      if ((*c)->in_flight() != 0) ++wrong;
+      (*c)->close();  // inside the completion: the reader that resumed us is below this frame
+      c->reset();
+    }
+    auto c = co_await Connection::connect(ex, u);
+    if (!c) co_return -1;
+    const std::string big(8u << 20, 'b');  // more than a loopback socket takes in one send
+    for (int i = 0; i < 4; ++i) {
+      const std::vector<std::string_view> set{"SET", "conn:inline:big", big};
+      const std::string tag = std::to_string(i);
+      const std::vector<std::string_view> echo{"ECHO", tag};
+      auto s = co_await (*c)->execute(set);
+      auto e = co_await (*c)->execute(echo);
+      if (!s || !s->is_status() || !e || e->str() != tag) ++wrong;
+    }
+    const std::vector<std::string_view> strlen{"STRLEN", "conn:inline:big"};
+    auto n = co_await (*c)->execute(strlen);
+    if (!n || !n->is_integer() || n->as_integer() != static_cast<long long>(big.size())) ++wrong;
+    co_return wrong;
+  }(url_of(url)));
+  EXPECT_EQ(wrong, 0);
+}
+
 TEST_F(ConnectionTest, BatchRepliesInOrderIncludingMultiExec) {
   auto c = open(io_, server_->url());
   ASSERT_TRUE(c);
