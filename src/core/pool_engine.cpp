@@ -48,6 +48,9 @@ Engine::Engine(asio::any_io_executor executor, PoolConfig config, ConnectorOps o
       options_(std::move(options)),
       clock_(clock_or_default(options_.clock)),
       observer_(options_.observer.get()),
+      coarse_lease_times_(observer_ == nullptr &&
+                          dynamic_cast<const SteadyClock*>(clock_.get()) != nullptr &&
+                          coarse_clock_usable()),
       config_(std::move(config)),
       connect_backoff_(connect_backoff_policy(config_), seed_or_random(options_.seed) + 1),
       breaker_(config_.circuit_breaker, clock_->now()),
@@ -64,36 +67,44 @@ bool Engine::can_take_lease(const Slot& slot) const {
          slot.leases.size() < config_.max_leases_per_connection;
 }
 
+Slot* Engine::pop_idle_locked() noexcept {
+  Slot* slot = nullptr;
+  if (config_.idle_order == IdleOrder::lifo) {
+    slot = idle_.back();
+    idle_.pop_back();
+  } else {
+    slot = idle_.front();
+    idle_.pop_front();
+  }
+  slot->apply(SlotEvent::take);
+  return slot;
+}
+
+// For shared pools: the least loaded connection that is in use and still has room.
+Slot* Engine::pick_shared_locked() {
+  if (config_.max_leases_per_connection <= 1) return nullptr;
+  Slot* best = nullptr;
+  for (Slot& s : slots_) {
+    if (!s.leases.empty() && can_take_lease(s) &&
+        (best == nullptr || s.leases.size() < best->leases.size())) {
+      best = &s;
+    }
+  }
+  return best;
+}
+
 // An idle connection first (in idle_order), else, for shared pools, the least loaded connection
 // that still has room. Idle connections past their lifetime are retired on the way.
 Slot* Engine::pick_slot_locked(TimePoint now, Actions& actions) {
   while (!idle_.empty()) {
-    Slot* slot = nullptr;
-    if (config_.idle_order == IdleOrder::lifo) {
-      slot = idle_.back();
-      idle_.pop_back();
-    } else {
-      slot = idle_.front();
-      idle_.pop_front();
-    }
-    slot->apply(SlotEvent::take);
+    Slot* slot = pop_idle_locked();
     if (now >= slot->expires_at) {
       destroy_locked(slot, CloseReason::lifetime, actions);
       continue;
     }
     return slot;
   }
-  if (config_.max_leases_per_connection > 1) {
-    Slot* best = nullptr;
-    for (Slot& s : slots_) {
-      if (!s.leases.empty() && can_take_lease(s) &&
-          (best == nullptr || s.leases.size() < best->leases.size())) {
-        best = &s;
-      }
-    }
-    return best;
-  }
-  return nullptr;
+  return pick_shared_locked();
 }
 
 RawLease Engine::lease_locked(Slot* slot, TimePoint now, std::source_location where) {
@@ -105,7 +116,7 @@ RawLease Engine::lease_locked(Slot* slot, TimePoint now, std::source_location wh
   ++leases_;
   ++counters_.acquires;
   note_demand_locked();
-  return RawLease(shared_from_this(), slot, token);
+  return RawLease(this, slot, token);
 }
 
 std::optional<Handoff> Engine::take_locked(TimePoint now, std::source_location where,
@@ -123,6 +134,9 @@ std::optional<Handoff> Engine::take_locked(TimePoint now, std::source_location w
 
 asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> timeout,
                                                   std::source_location where) {
+  // A lease given back below (recycle or validation failed) may be the last one of a closed
+  // pool, which would let the engine go (unpin_if_drained_locked) while this frame still runs.
+  const auto self = shared_from_this();
   const TimePoint started = clock_->now();
   std::optional<Handoff> handoff;
   bool first = true;
@@ -194,31 +208,37 @@ std::optional<RawLease> Engine::acquire_fast(std::source_location where) {
   return take_free(where, true);
 }
 
+// The fast path: one lock, one clock read, no Actions (nothing here closes, connects, posts or
+// logs), no coroutine. Declines (nullopt) whatever needs the full path.
 std::optional<RawLease> Engine::take_free(std::source_location where, bool for_acquire) {
-  Actions actions;
   std::optional<RawLease> lease;
   {
     std::lock_guard lock(mu_);
     if (closed_) return std::nullopt;
     // acquire()'s shortcut leaves the circuit breaker's bookkeeping to the full path.
     if (for_acquire && config_.circuit_breaker.enabled) return std::nullopt;
-    const TimePoint now = clock_->now();
+    const TimePoint now = lease_now();
+    Slot* slot = nullptr;
     if (!idle_.empty()) {
-      // Only a connection that needs no validation and has life left: no I/O here.
+      // Only a connection that needs no validation and has life left: no I/O here (an expired
+      // one is retired by the full path or by housekeeping).
       Slot* candidate = config_.idle_order == IdleOrder::lifo ? idle_.back() : idle_.front();
       const TimePoint last_seen_alive = std::max(candidate->last_used, candidate->last_validated);
       const bool needs_validation = config_.validate_after_idle.count() == 0 ||
                                     now - last_seen_alive >= config_.validate_after_idle;
       if (needs_validation || now >= candidate->expires_at) return std::nullopt;
+      slot = pop_idle_locked();
+    } else {
+      slot = pick_shared_locked();  // in use by others, hence alive: no validation
+      if (slot == nullptr) return std::nullopt;
     }
-    if (auto handoff = take_locked(now, where, actions)) lease = std::move(handoff->lease);
+    lease.emplace(lease_locked(slot, now, where));
   }
-  run(actions);
-  if (lease && !ops_.recycle(lease->connection())) {
+  if (!ops_.recycle(lease->connection())) {
     release_with_reason(std::move(*lease), CloseReason::broken);  // died while idle
     return std::nullopt;
   }
-  if (lease && observer_) observer_->on_acquired(std::chrono::nanoseconds(0));
+  if (observer_) observer_->on_acquired(std::chrono::nanoseconds(0));
   return lease;
 }
 
@@ -325,31 +345,56 @@ void Engine::return_slot_locked(Slot* slot, TimePoint now, Actions& actions) {
     destroy_locked(slot, CloseReason::lifetime, actions);
   } else {
     serve_waiters_locked(slot, now, actions);
-    if (slot->leases.empty()) {
-      slot->apply(SlotEvent::park);
-      idle_.push_back(slot);
-    }
+    if (slot->leases.empty()) park_locked(slot);
     return;
   }
   plan_connects_locked(now, actions);
 }
 
-void Engine::release_locked(Slot* slot, std::uint64_t token, bool broken, bool call_failed,
-                            CloseReason reason, TimePoint now, Actions& actions, Nanos& usage) {
+void Engine::park_locked(Slot* slot) {
+  slot->apply(SlotEvent::park);
+  idle_.push_back(slot);
+}
+
+// The bookkeeping of every return: the lease record goes, its usage is counted. False for a
+// token that is not there (cannot happen: a token is released once).
+bool Engine::forget_lease_locked(Slot* slot, std::uint64_t token, bool broken, TimePoint now,
+                                 Nanos& usage) {
   auto& records = slot->leases;
   auto it = std::find_if(records.begin(), records.end(),
                          [token](const LeaseRecord& r) { return r.token == token; });
-  if (it == records.end()) return;  // cannot happen: a token is released once
-  usage = now - it->acquired_at;
+  if (it == records.end()) return false;
+  // Never negative: a coarse `now` (lease_now()) may lag a precise acquired_at.
+  usage = std::max(Nanos(0), now - it->acquired_at);
   *it = records.back();
   records.pop_back();
   --leases_;
   slot->last_used = now;
   slot->busy_time += usage;
   if (broken) ++slot->errors;
+  return true;
+}
+
+// The common return, done without Actions: the last lease of a healthy connection of an open
+// pool, nobody waiting, no circuit breaker to tell. Anything else is left to settle_locked().
+bool Engine::park_quietly_locked(Slot* slot, bool broken, TimePoint now) {
+  if (broken || closed_ || config_.circuit_breaker.enabled || !waiters_.empty() ||
+      !slot->leases.empty() || is_doomed(slot->state) || now >= slot->expires_at) {
+    return false;
+  }
+  --in_use_;
+  slot->apply(SlotEvent::last_release);
+  park_locked(slot);
+  return true;
+}
+
+// After forget_lease_locked(): tells the breaker, dooms a broken connection, and hands the
+// connection to a waiter, back to idle, or away.
+void Engine::settle_locked(Slot* slot, bool broken, bool call_failed, CloseReason reason,
+                           TimePoint now, Actions& actions) {
   record_outcome_locked(!broken && !call_failed, now, actions);
   if (broken) slot->doom(reason);
-  if (records.empty()) {
+  if (slot->leases.empty()) {
     --in_use_;
     slot->apply(SlotEvent::last_release);
     return_slot_locked(slot, now, actions);
@@ -360,31 +405,45 @@ void Engine::release_locked(Slot* slot, std::uint64_t token, bool broken, bool c
 
 void Engine::release(Slot* slot, std::uint64_t token, bool broken, bool call_failed) noexcept {
   const bool reusable = !broken && ops_.recycle(slot->conn.get());
-  // (the breaker hears of it in release_locked: a broken return is a failed call)
-  Actions actions;
+  // (the breaker hears of it in settle_locked: a broken return is a failed call)
+  std::shared_ptr<Engine> last_ref;  // declared first: dropped after every other use of `this`
+  std::optional<Actions> actions;    // only when the return is not the quiet common case
   Nanos usage{0};
   {
     std::lock_guard lock(mu_);
-    release_locked(slot, token, !reusable, call_failed, CloseReason::broken, clock_->now(), actions,
-                   usage);
+    const TimePoint now = lease_now();
+    if (forget_lease_locked(slot, token, !reusable, now, usage) &&
+        !park_quietly_locked(slot, !reusable, now)) {
+      actions.emplace();
+      settle_locked(slot, !reusable, call_failed, CloseReason::broken, now, *actions);
+    }
+    last_ref = unpin_if_drained_locked();
   }
   if (observer_) observer_->on_released(usage);
-  run(actions);
+  if (actions) run(*actions);
 }
 
 void Engine::release_with_reason(RawLease lease, CloseReason reason) noexcept {
   Slot* slot = std::exchange(lease.slot_, nullptr);
   const std::uint64_t token = lease.token_;
+  lease.engine_ = nullptr;
+  // The callers hold a reference of their own (acquire's `self`, or the Pool for try_acquire).
+  std::shared_ptr<Engine> last_ref;
   Actions actions;
   Nanos usage{0};
   {
     std::lock_guard lock(mu_);
-    release_locked(slot, token, true, true, reason, clock_->now(), actions, usage);
+    const TimePoint now = lease_now();
+    if (forget_lease_locked(slot, token, true, now, usage)) {
+      settle_locked(slot, true, true, reason, now, actions);
+    }
+    last_ref = unpin_if_drained_locked();
   }
   run(actions);
 }
 
 OwnedConnection Engine::detach(Slot* slot, std::uint64_t token) noexcept {
+  std::shared_ptr<Engine> last_ref;  // declared first: dropped after every other use of `this`
   Actions actions;
   OwnedConnection conn;
   {
@@ -397,6 +456,7 @@ OwnedConnection Engine::detach(Slot* slot, std::uint64_t token) noexcept {
     ++counters_.closed_by_reason[static_cast<std::size_t>(CloseReason::detached)];
     slots_.erase(slot->self);
     plan_connects_locked(clock_->now(), actions);
+    last_ref = unpin_if_drained_locked();
   }
   run(actions);
   return conn;

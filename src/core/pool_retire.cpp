@@ -37,6 +37,8 @@ void Engine::retire_all() noexcept {
 void Engine::begin_close_locked(Actions& actions) {
   if (closed_) return;
   closed_ = true;
+  // Leases out keep the engine alive after its Pool lets go (released by the last one).
+  if (leases_ > 0) pin_ = shared_from_this();
   while (!waiters_.empty()) {
     fail_waiter_locked(waiters_.begin(),
                        Error(errc::pool_closed,

@@ -16,23 +16,22 @@ class Engine;
 /// An untyped lease; Lease<Conn> is the typed face users see.
 ///
 /// Move-only. Destroying it returns the connection to its pool: noexcept, no I/O, never blocks.
-/// A lease may outlive the Pool object that issued it: it keeps the pool's internals alive, and
-/// the connection is closed when it comes back to a closed pool.
+/// A lease may outlive the Pool object that issued it: the pool's internals stay alive until the
+/// last lease is returned, and the connection is closed when it comes back to a closed pool.
 class RawLease {
  public:
   RawLease() = default;
-  RawLease(std::shared_ptr<detail::PoolEngine> engine, detail::Slot* slot,
-           std::uint64_t token) noexcept
-      : engine_(std::move(engine)), slot_(slot), token_(token) {}
+  RawLease(detail::PoolEngine* engine, detail::Slot* slot, std::uint64_t token) noexcept
+      : engine_(engine), slot_(slot), token_(token) {}
   RawLease(RawLease&& o) noexcept
-      : engine_(std::move(o.engine_)),
+      : engine_(std::exchange(o.engine_, nullptr)),
         slot_(std::exchange(o.slot_, nullptr)),
         token_(o.token_),
         call_failed_(std::exchange(o.call_failed_, false)) {}
   RawLease& operator=(RawLease&& o) noexcept {
     if (this != &o) {
       reset();
-      engine_ = std::move(o.engine_);
+      engine_ = std::exchange(o.engine_, nullptr);
       slot_ = std::exchange(o.slot_, nullptr);
       token_ = o.token_;
       call_failed_ = std::exchange(o.call_failed_, false);
@@ -68,7 +67,7 @@ class RawLease {
     auto owned = engine_->detach(slot_, token_);
     if (owned) {
       slot_ = nullptr;
-      engine_.reset();
+      engine_ = nullptr;
     }
     return owned;
   }
@@ -77,12 +76,17 @@ class RawLease {
   friend class detail::Engine;
   void finish(bool broken) noexcept {
     if (slot_) {
-      engine_->release(std::exchange(slot_, nullptr), token_, broken,
-                       std::exchange(call_failed_, false));
-      engine_.reset();
+      // release() may destroy the engine (the last lease of a closed pool): nothing after it
+      // touches engine_.
+      std::exchange(engine_, nullptr)
+          ->release(std::exchange(slot_, nullptr), token_, broken,
+                    std::exchange(call_failed_, false));
     }
   }
-  std::shared_ptr<detail::PoolEngine> engine_;
+  // Not a shared_ptr: the engine keeps itself alive while leases are out (it pins itself when
+  // its pool closes with leases outstanding, detail/pool_engine.hpp), so a lease costs no
+  // atomic reference count on the acquire/release hot path.
+  detail::PoolEngine* engine_ = nullptr;
   detail::Slot* slot_ = nullptr;
   std::uint64_t token_ = 0;
   bool call_failed_ = false;

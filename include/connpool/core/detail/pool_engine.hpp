@@ -77,6 +77,10 @@ struct ConnectorOps {
 
 struct Slot;
 
+/// Lifetime: owned through shared_ptr by its Pool and its background tasks. Leases hold a raw
+/// pointer; to let a lease outlive its Pool, the owner must close the engine (close_now() or
+/// close()) before dropping it, as Pool does: a closed engine with leases out keeps itself
+/// alive until the last one is returned.
 class PoolEngine {
  public:
   static std::shared_ptr<PoolEngine> create(boost::asio::any_io_executor executor,
