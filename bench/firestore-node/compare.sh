@@ -5,7 +5,8 @@
 #
 # Usage: bench/firestore-node/compare.sh BUILD_DIR
 # Environment: ROUNDS (3), DURATION (8 s per op and client), WARMUP (2 s), CONCURRENCY (32),
-#   OPS ("get set query"), CONNPOOL_GCLOUD_SDK_ROOT (where the emulator is installed).
+#   OPS ("get set query"), CHANNELS (connpool's pooled channels, 1: see docs/BENCHMARKS.md),
+#   CONNPOOL_GCLOUD_SDK_ROOT (where the emulator is installed).
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +15,7 @@ DURATION=${DURATION:-8}
 WARMUP=${WARMUP:-2}
 CONCURRENCY=${CONCURRENCY:-32}
 OPS=${OPS:-get set query}
+CHANNELS=${CHANNELS:-1}
 CLI=$BUILD/bin/connpool
 NODE_DIR=$BUILD/firestore-node
 
@@ -52,12 +54,12 @@ run_node() {
     --duration "$DURATION" --warmup "$WARMUP" | sed "s/^{/{\"round\":$2,/" >>"$RESULTS" || failed=1
 }
 run_connpool() {
-  "$CLI" bench firestore --mode pooled --op "$1" --concurrency "$CONCURRENCY" \
-    --duration "$DURATION" --warmup "$WARMUP" --json |
+  "$CLI" bench firestore --mode pooled --channels "$CHANNELS" --op "$1" \
+    --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" --json |
     sed "s/^{/{\"client\":\"connpool\",\"round\":$2,/" >>"$RESULTS" || failed=1
 }
 
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); connpool: $CHANNELS channel(s)"
 for round in $(seq "$ROUNDS"); do
   for op in $OPS; do
     # Alternate who goes first so a drift in the machine's load hits both clients alike.

@@ -116,11 +116,12 @@ struct CallPolicy {
 /// [d(1-j), d(1+j)]; the core over [c(1-k), c]: c = d(1+j) and k = 2j/(1+j) give the same range.
 core::BackoffPolicy backoff_policy(const RetryPolicy& policy);
 
-/// One unary RPC with deadline, metadata, retries. `invoke(stub, ctx, req, resp, done)` starts
-/// the callback-API call, e.g. stub->async()->GetDocument(ctx, req, resp, std::move(done)).
-template <class Resp, class Req, class Invoke>
-boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl, CallPolicy policy,
-                                                const Req& req, Invoke invoke) {
+/// One call with deadline, metadata and retries on a leased channel. `run(channel, ctx, resp)`
+/// starts one attempt (ctx already prepared) and returns the awaitable of its grpc::Status;
+/// `resp` is fresh for every attempt.
+template <class Resp, class Run>
+boost::asio::awaitable<Result<Resp>> retried_call(std::shared_ptr<ClientImpl> impl,
+                                                  CallPolicy policy, Run run) {
   const auto& opts = impl->options();
   const auto deadline = std::chrono::system_clock::now() + opts.call_timeout;
   const auto steady_deadline = std::chrono::steady_clock::now() + opts.call_timeout;
@@ -133,9 +134,7 @@ boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl
     grpc::ClientContext ctx;
     prepare_context(ctx, *impl->shared, deadline, policy.routing, policy.routing_value);
     Resp resp;
-    auto status = co_await async_unary(
-        ctx, [&](auto done) { invoke(ch.stub.get(), &ctx, &req, &resp, std::move(done)); },
-        impl->shared->calls);
+    auto status = co_await run(ch, ctx, resp);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) ch.touch();
     if (status.ok()) co_return std::move(resp);
     auto err = name_deadline(status_to_error(status, policy.rpc), opts.call_timeout);
@@ -144,6 +143,41 @@ boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl
   };
   co_return co_await core::retry<Resp>(budget, attempt,
                                        [](const Error& e) { return retryable(e.code()); });
+}
+
+/// One unary RPC with deadline, metadata, retries. `invoke(stub, ctx, req, resp, done)` starts
+/// the callback-API call, e.g. stub->async()->GetDocument(ctx, req, resp, std::move(done)).
+/// `req` must outlive the returned awaitable (the caller co_awaits it at once).
+template <class Resp, class Req, class Invoke>
+boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl, CallPolicy policy,
+                                                const Req& req, Invoke invoke) {
+  auto run = [&req, invoke, calls = impl->shared->calls](ChannelState& ch, grpc::ClientContext& ctx,
+                                                         Resp& resp) {
+    return async_unary(
+        ctx, [&](auto done) { invoke(ch.stub.get(), &ctx, &req, &resp, std::move(done)); }, calls);
+  };
+  return retried_call<Resp>(std::move(impl), std::move(policy), std::move(run));
+}
+
+/// A server-streaming RPC whose whole result the caller wants (RunQuery, RunAggregationQuery):
+/// read to its end on gRPC's threads, then one resumption of the caller (async_collect), with
+/// unary_call's deadline and retries. Nothing reaches the caller before the call succeeded, so
+/// an idempotent call that broke halfway is retried whole, never seen twice.
+/// `start(stub, ctx, req, reactor)` starts it, e.g. stub->async()->RunQuery(ctx, req, reactor).
+template <class Resp, class Req, class Start>
+boost::asio::awaitable<Result<Collected<Resp>>> collect_call(std::shared_ptr<ClientImpl> impl,
+                                                             CallPolicy policy, const Req& req,
+                                                             Start start) {
+  auto run = [&req, start, calls = impl->shared->calls](ChannelState& ch, grpc::ClientContext& ctx,
+                                                        Collected<Resp>& out) {
+    return async_collect<Resp>(
+        ctx, out,
+        [&ch, &ctx, &req, start](grpc::ClientReadReactor<Resp>* reactor) {
+          start(ch.stub.get(), &ctx, &req, reactor);
+        },
+        calls);
+  };
+  return retried_call<Collected<Resp>>(std::move(impl), std::move(policy), std::move(run));
 }
 
 }  // namespace connpool::firestore::detail

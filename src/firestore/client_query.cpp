@@ -2,7 +2,6 @@
 #include "connpool/firestore/path.hpp"
 
 #include "client_impl.hpp"
-#include "client_stream.hpp"
 #include "convert.hpp"
 
 #include <algorithm>
@@ -33,22 +32,20 @@ Task<std::vector<Document>> run_query_in(std::shared_ptr<ClientImpl> impl, Query
     co_return std::move(r).error();
   }
   if (!transaction.empty()) req.set_transaction(transaction);
-  std::vector<Document> out;
-  // Messages without a document carry only progress (read_time); skip them.
-  auto on_message = [&](v1::RunQueryResponse& m) -> Result<void> {
-    if (m.has_document()) out.push_back(document_from_proto(m.document()));
-    return ok();
-  };
   const std::string parent = req.parent();
   // A named local: GCC 12 miscompiles braced lists inside co_await.
   CallPolicy policy{"RunQuery", Routing::parent, parent, true};
-  auto r = co_await stream_call<v1::RunQueryResponse>(
-      impl, policy, req,
-      [](auto* stub, auto* ctx, auto* rq, auto* reactor) {
+  auto r = co_await collect_call<v1::RunQueryResponse>(
+      impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* reactor) {
         stub->async()->RunQuery(ctx, rq, reactor);
-      },
-      on_message);
+      });
   if (!r) co_return std::move(r).error();
+  std::vector<Document> out;
+  out.reserve(r->messages().size());
+  // Messages without a document carry only progress (read_time); skip them.
+  for (const auto* m : r->messages()) {
+    if (m->has_document()) out.push_back(document_from_proto(m->document()));
+  }
   if (query.is_limit_to_last()) std::reverse(out.begin(), out.end());
   co_return out;
 }
@@ -139,23 +136,20 @@ Task<AggregationResult> aggregate_impl(std::shared_ptr<ClientImpl> impl, Query q
       agg->mutable_avg()->mutable_field()->set_field_path(path->to_string());
     }
   }
-  AggregationResult out;
-  auto on_message = [&](v1::RunAggregationQueryResponse& m) -> Result<void> {
-    if (m.has_result()) {
-      for (const auto& [k, v] : m.result().aggregate_fields()) out[k] = from_proto(v);
-    }
-    return ok();
-  };
   const std::string parent = req.parent();
   // A named local: GCC 12 miscompiles braced lists inside co_await.
   CallPolicy policy{"RunAggregationQuery", Routing::parent, parent, true};
-  auto r = co_await stream_call<v1::RunAggregationQueryResponse>(
-      impl, policy, req,
-      [](auto* stub, auto* ctx, auto* rq, auto* reactor) {
+  auto r = co_await collect_call<v1::RunAggregationQueryResponse>(
+      impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* reactor) {
         stub->async()->RunAggregationQuery(ctx, rq, reactor);
-      },
-      on_message);
+      });
   if (!r) co_return std::move(r).error();
+  AggregationResult out;
+  for (const auto* m : r->messages()) {
+    if (m->has_result()) {
+      for (const auto& [k, v] : m->result().aggregate_fields()) out[k] = from_proto(v);
+    }
+  }
   co_return out;
 }
 

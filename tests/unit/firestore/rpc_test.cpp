@@ -66,6 +66,23 @@ class FakeFirestore final : public v1::Firestore::Service {
   grpc::Status RunQuery(grpc::ServerContext* ctx, const v1::RunQueryRequest* req,
                         grpc::ServerWriter<v1::RunQueryResponse>* w) override {
     record(ctx, req->parent());
+    const auto& from = req->structured_query().from();
+    const std::string collection = from.empty() ? "" : from[0].collection_id();
+    if (collection == "flaky" && flaky_queries.fetch_add(1) == 0) {
+      // One document, then the stream breaks: the client must not keep (or repeat) it.
+      v1::RunQueryResponse r;
+      r.mutable_document()->set_name(req->parent() + "/flaky/d0");
+      w->Write(r);
+      return {grpc::StatusCode::UNAVAILABLE, "stream broke"};
+    }
+    if (collection == "slowq") {
+      v1::RunQueryResponse r;
+      r.mutable_document()->set_name(req->parent() + "/slowq/d0");
+      w->Write(r);
+      while (!ctx->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      cancelled_seen = true;
+      return grpc::Status::CANCELLED;
+    }
     for (int i = 0; i < 3; ++i) {
       v1::RunQueryResponse r;
       r.mutable_document()->set_name(req->parent() + "/c/d" + std::to_string(i));
@@ -104,6 +121,7 @@ class FakeFirestore final : public v1::Firestore::Service {
   std::atomic<int> unavailable_left{0};
   std::atomic<int> commits{0};
   std::atomic<int> list_pages{0};
+  std::atomic<int> flaky_queries{0};
   std::atomic<bool> cancelled_seen{false};
 
  private:
@@ -243,6 +261,33 @@ TEST_F(RpcTest, CancellingTheAwaitingCoroutineCancelsTheRpc) {
   };
   const auto winner = boost::asio::co_spawn(io_, task(*client_), boost::asio::use_future).get();
   EXPECT_EQ(winner, 1);  // the timer won; the RPC was cancelled
+  for (int i = 0; i < 400 && !service_.cancelled_seen.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(service_.cancelled_seen.load()) << "the server never saw the cancellation";
+  EXPECT_EQ(client_->pool().stats().leases, 0u);
+}
+
+// run_query reads the whole stream before it resumes the caller (collect_call): a stream that
+// broke after a document is retried whole, and the caller sees each document once.
+TEST_F(RpcTest, AQueryStreamThatBreaksHalfwayIsRetriedWholeWithoutRepeats) {
+  auto q = client_->blocking().run_query(Query("flaky"));
+  ASSERT_TRUE(q) << q.error().to_string();
+  EXPECT_EQ(service_.flaky_queries.load(), 2);
+  ASSERT_EQ(q->size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ((*q)[i].id, "d" + std::to_string(i));
+}
+
+TEST_F(RpcTest, CancellingTheAwaitingCoroutineCancelsAQuery) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  auto task = [](Client c) -> boost::asio::awaitable<int> {
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
+                                std::chrono::milliseconds(200));
+    auto r = co_await (c.run_query(Query("slowq")) || t.async_wait(boost::asio::use_awaitable));
+    co_return static_cast<int>(r.index());
+  };
+  const auto winner = boost::asio::co_spawn(io_, task(*client_), boost::asio::use_future).get();
+  EXPECT_EQ(winner, 1);  // the timer won; the query was cancelled
   for (int i = 0; i < 400 && !service_.cancelled_seen.load(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
