@@ -10,6 +10,7 @@ namespace connpool::config::detail {
 namespace {
 
 constexpr std::string_view kPoolPrefix = "CONNPOOL_POOLS__";
+constexpr std::string_view kProxyPrefix = "CONNPOOL_PROXIES__";
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -33,6 +34,46 @@ Result<void> check_admin_key(const Origin& where, const std::string& path, const
   return config_error(where, path, rule);
 }
 
+struct NamedKey {
+  std::string name;
+  std::string key;
+};
+
+// CONNPOOL_POOLS__<NAME>__<FIELD> / CONNPOOL_PROXIES__<NAME>__<KEY>, lower-cased. Names never
+// contain "__", so the first one ends the name; later ones separate a section from its key
+// (CONNPOOL_POOLS__CACHE__CIRCUIT_BREAKER__ENABLED is circuit_breaker.enabled).
+Result<NamedKey> split_variable(const std::string& var, std::string_view prefix,
+                                const std::string& section, std::string_view usage) {
+  const Origin origin = Origin::env(var);
+  const std::string_view rest = std::string_view(var).substr(prefix.size());
+  const auto split = rest.find("__");
+  if (split == std::string_view::npos || split == 0 || split + 2 == rest.size()) {
+    return config_error(origin, section, "expected " + std::string(usage));
+  }
+  NamedKey out{lower(rest.substr(0, split)), {}};
+  const std::string field = lower(rest.substr(split + 2));
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    const bool separator = field.compare(i, 2, "__") == 0;
+    out.key.push_back(separator ? '.' : field[i]);
+    if (separator) ++i;
+  }
+  if (auto rule = check_pool_name(out.name)) {
+    return config_error(origin, section + "." + out.name, *rule);
+  }
+  return out;
+}
+
+// "<section>.<name>.<key>" of a --set flag, when `path` has that shape.
+std::optional<NamedKey> split_flag(const std::string& path, std::string_view section) {
+  if (!path.starts_with(section) || path.size() <= section.size() || path[section.size()] != '.') {
+    return std::nullopt;
+  }
+  const std::string rest = path.substr(section.size() + 1);
+  const auto dot = rest.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 >= rest.size()) return std::nullopt;
+  return NamedKey{rest.substr(0, dot), rest.substr(dot + 1)};
+}
+
 }  // namespace
 
 Result<Layer> read_env_layer(const std::map<std::string, std::string, std::less<>>& env) {
@@ -53,27 +94,22 @@ Result<Layer> read_env_layer(const std::map<std::string, std::string, std::less<
   }
   // std::map iterates in name order, so the outcome never depends on the environ order.
   for (const auto& [var, value] : env) {
-    if (!var.starts_with(kPoolPrefix) || value.empty()) continue;
+    if (value.empty()) continue;
     const Origin origin = Origin::env(var);
-    const std::string_view rest = std::string_view(var).substr(kPoolPrefix.size());
-    // Pool names never contain "__", so the first one ends the name; later ones separate a
-    // section from its key (CONNPOOL_POOLS__CACHE__CIRCUIT_BREAKER__ENABLED).
-    const auto split = rest.find("__");
-    if (split == std::string_view::npos || split == 0 || split + 2 == rest.size()) {
-      return config_error(origin, "pools", "expected CONNPOOL_POOLS__<NAME>__<FIELD>");
+    if (var.starts_with(kProxyPrefix)) {
+      auto v = split_variable(var, kProxyPrefix, "proxies", "CONNPOOL_PROXIES__<NAME>__<KEY>");
+      if (!v) return v.error();
+      const std::string path = "proxies." + v->name + "." + v->key;
+      if (auto r = check_proxy_key(origin, path, v->key); !r) return r.error();
+      layer.proxy(v->name, origin).settings.push_back(Setting{v->key, value, origin});
+      continue;
     }
-    const std::string name = lower(rest.substr(0, split));
-    std::string key;
-    const std::string field = lower(rest.substr(split + 2));
-    for (std::size_t i = 0; i < field.size(); ++i) {
-      const bool separator = field.compare(i, 2, "__") == 0;
-      key.push_back(separator ? '.' : field[i]);
-      if (separator) ++i;
-    }
-    if (auto rule = check_pool_name(name)) return config_error(origin, "pools." + name, *rule);
-    const std::string path = "pools." + name + "." + key;
-    if (auto r = check_pool_key(origin, path, key); !r) return r.error();
-    layer.pool(name, origin).settings.push_back(Setting{key, value, origin});
+    if (!var.starts_with(kPoolPrefix)) continue;
+    auto v = split_variable(var, kPoolPrefix, "pools", "CONNPOOL_POOLS__<NAME>__<FIELD>");
+    if (!v) return v.error();
+    const std::string path = "pools." + v->name + "." + v->key;
+    if (auto r = check_pool_key(origin, path, v->key); !r) return r.error();
+    layer.pool(v->name, origin).settings.push_back(Setting{v->key, value, origin});
   }
   return layer;
 }
@@ -98,22 +134,24 @@ Result<Layer> read_flag_layer(const std::optional<std::string>& environment,
       layer.admin.push_back(Setting{key, value, origin});
       continue;
     }
-    if (path.starts_with("pools.")) {
-      const std::string rest = path.substr(6);
-      const auto dot = rest.find('.');
-      if (dot != std::string::npos && dot != 0 && dot + 1 < rest.size()) {
-        const std::string name = rest.substr(0, dot);
-        const std::string key = rest.substr(dot + 1);
-        if (auto rule = check_pool_name(name)) return config_error(origin, "pools." + name, *rule);
-        if (auto r = check_pool_key(origin, path, key); !r) return r.error();
-        layer.pool(name, origin).settings.push_back(Setting{key, value, origin});
-        continue;
+    if (auto p = split_flag(path, "proxies")) {
+      if (auto rule = check_pool_name(p->name)) {
+        return config_error(origin, "proxies." + p->name, *rule);
       }
+      if (auto r = check_proxy_key(origin, path, p->key); !r) return r.error();
+      layer.proxy(p->name, origin).settings.push_back(Setting{p->key, value, origin});
+      continue;
     }
-    return config_error(
-        origin, path,
-        "--set takes pools.<name>.<key>=VALUE or admin.<key>=VALUE (the environment "
-        "is set with --env)");
+    if (auto p = split_flag(path, "pools")) {
+      if (auto rule = check_pool_name(p->name))
+        return config_error(origin, "pools." + p->name, *rule);
+      if (auto r = check_pool_key(origin, path, p->key); !r) return r.error();
+      layer.pool(p->name, origin).settings.push_back(Setting{p->key, value, origin});
+      continue;
+    }
+    return config_error(origin, path,
+                        "--set takes pools.<name>.<key>=VALUE, proxies.<name>.<key>=VALUE or "
+                        "admin.<key>=VALUE (the environment is set with --env)");
   }
   return layer;
 }

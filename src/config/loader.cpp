@@ -78,11 +78,9 @@ class Builder {
     }
     std::sort(config_.pools.begin(), config_.pools.end(),
               [](const PoolSpec& a, const PoolSpec& b) { return a.name < b.name; });
-    if (file) {
-      auto proxies = build_proxies(*file, config_.pools);
-      if (!proxies) return proxies.error();
-      config_.proxies = std::move(*proxies);
-    }
+    auto proxies = build_proxies({file ? &*file : nullptr, &env_layer, &flag_layer}, config_.pools);
+    if (!proxies) return proxies.error();
+    config_.proxies = std::move(*proxies);
     return std::move(config_);
   }
 

@@ -24,6 +24,7 @@ EnvMap process_environment() {
     if (eq == std::string_view::npos) continue;
     const std::string_view name = entry.substr(0, eq);
     const bool wanted = name.starts_with("CONNPOOL_POOLS__") ||
+                        name.starts_with("CONNPOOL_PROXIES__") ||
                         std::find(kNames.begin(), kNames.end(), name) != kNames.end();
     if (wanted) env.emplace(std::string(name), std::string(entry.substr(eq + 1)));
   }

@@ -1,6 +1,7 @@
 // The `proxies:` section of the YAML file: each proxy's settings parsed and checked against the
 // configured pools (see ProxySpec in config.hpp and docs/proxy.md).
 #include "sources.hpp"
+#include "suggest.hpp"
 #include "values.hpp"
 
 #include <algorithm>
@@ -45,38 +46,81 @@ Result<void> apply(const Setting& s, const std::string& path, ProxySpec& p) {
   return {};
 }
 
+// A variable cannot spell '-': "web-cache" in the file is WEB_CACHE (web_cache) in the
+// environment, as for pools.
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i] == '-' ? '_' : a[i];
+    const char y = b[i] == '-' ? '_' : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-Result<std::vector<ProxySpec>> build_proxies(const Layer& file,
+std::vector<std::string_view> proxy_field_names() {
+  return {"pool",
+          "listen",
+          "max_clients",
+          "max_pinned",
+          "max_request_bytes",
+          "max_output_bytes",
+          "idle_timeout",
+          "password_env",
+          "allow_config_set"};
+}
+
+Result<void> check_proxy_key(const Origin& where, const std::string& path, const std::string& key) {
+  const auto names = proxy_field_names();
+  if (std::find(names.begin(), names.end(), key) != names.end()) return ok();
+  std::string rule = "unknown key";
+  if (auto guess = closest(key, names)) rule += "; did you mean '" + *guess + "'?";
+  return config_error(where, path, rule);
+}
+
+Result<std::vector<ProxySpec>> build_proxies(std::initializer_list<const Layer*> layers,
                                              const std::vector<PoolSpec>& pools) {
   std::vector<ProxySpec> out;
-  for (const PoolSource& source : file.proxies) {
-    ProxySpec p;
-    p.name = source.name;
-    p.origin = source.origin;
-    const std::string prefix = "proxies." + source.name;
-    for (const Setting& s : source.settings) {
-      if (auto r = apply(s, prefix + "." + s.key, p); !r) return r.error();
-      p.origins.insert_or_assign(s.key, s.origin);
+  for (const Layer* layer : layers) {
+    if (!layer) continue;
+    for (const PoolSource& source : layer->proxies) {
+      auto it = std::find_if(out.begin(), out.end(),
+                             [&](const ProxySpec& p) { return same_name(p.name, source.name); });
+      if (it == out.end()) {
+        out.emplace_back();
+        it = std::prev(out.end());
+        it->name = source.name;
+        it->origin = source.origin;
+      }
+      const std::string prefix = "proxies." + it->name;
+      for (const Setting& s : source.settings) {
+        if (auto r = apply(s, prefix + "." + s.key, *it); !r) return r.error();
+        it->origins.insert_or_assign(s.key, s.origin);
+      }
     }
-    if (p.pool.empty()) return config_error(source.origin, prefix + ".pool", "is required");
+  }
+  for (ProxySpec& p : out) {
+    const std::string prefix = "proxies." + p.name;
+    const Origin& origin = p.origin;
+    if (p.pool.empty()) return config_error(origin, prefix + ".pool", "is required");
     if (p.listen.empty()) {
-      return config_error(source.origin, prefix + ".listen", "needs at least one address");
+      return config_error(origin, prefix + ".listen", "needs at least one address");
     }
     const auto pool = std::find_if(pools.begin(), pools.end(),
                                    [&](const PoolSpec& spec) { return spec.name == p.pool; });
     if (pool == pools.end()) {
-      return config_error(source.origin, prefix + ".pool", "no pool is called '" + p.pool + "'");
+      return config_error(origin, prefix + ".pool", "no pool is called '" + p.pool + "'");
     }
     if (pool->backend != Backend::redis) {
-      return config_error(source.origin, prefix + ".pool",
+      return config_error(origin, prefix + ".pool",
                           "'" + p.pool + "' is not a Redis pool: a proxy forwards to Redis");
     }
     if (p.max_clients == 0 || p.max_request_bytes == 0 || p.max_output_bytes == 0) {
-      return config_error(source.origin, prefix,
+      return config_error(origin, prefix,
                           "max_clients, max_request_bytes and max_output_bytes must be > 0");
     }
-    out.push_back(std::move(p));
   }
   std::sort(out.begin(), out.end(),
             [](const ProxySpec& a, const ProxySpec& b) { return a.name < b.name; });

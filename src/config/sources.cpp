@@ -12,6 +12,14 @@ PoolSource& Layer::pool(const std::string& name, const Origin& origin) {
   return pools.back();
 }
 
+PoolSource& Layer::proxy(const std::string& name, const Origin& origin) {
+  for (PoolSource& p : proxies) {
+    if (p.name == name) return p;
+  }
+  proxies.push_back(PoolSource{name, origin, {}});
+  return proxies.back();
+}
+
 Error config_error(const Origin& where, std::string_view key_path, std::string_view rule) {
   std::string message = where.to_string();
   message.append(": ").append(key_path).append(": ").append(rule);

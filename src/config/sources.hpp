@@ -6,6 +6,7 @@
 #include "connpool/config/config.hpp"
 #include "connpool/core/result.hpp"
 
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,10 +33,11 @@ struct Layer {
   std::optional<Setting> environment;
   std::vector<PoolSource> pools;
   std::vector<Setting> admin;
-  /// The file's `proxies:` (name, origin, keys); empty in the other layers.
+  /// `proxies:` (file), CONNPOOL_PROXIES__<NAME>__<KEY> (environment), --set proxies.<name>.<key>.
   std::vector<PoolSource> proxies;
 
   PoolSource& pool(const std::string& name, const Origin& origin);
+  PoolSource& proxy(const std::string& name, const Origin& origin);
 };
 
 /// "<where>: <key path>: <rule>" as errc::invalid_config.
@@ -54,8 +56,16 @@ std::optional<std::string> secret_file_warning(const std::string& path, const La
 /// Writes `warning` to stderr, once per process.
 void warn_once(const std::string& warning);
 
-/// The proxies of the file layer, checked against the configured pools (config_proxies.cpp).
-Result<std::vector<ProxySpec>> build_proxies(const Layer& file, const std::vector<PoolSpec>& pools);
+/// The keys a proxy takes (proxies.cpp).
+std::vector<std::string_view> proxy_field_names();
+/// A proxy key checked against proxy_field_names(): "unknown key; did you mean ...?" otherwise.
+Result<void> check_proxy_key(const Origin& where, const std::string& path, const std::string& key);
+
+/// The proxies of the layers (later layers override earlier ones key by key; a proxy named
+/// "web-cache" in the file is WEB_CACHE in a variable), checked against the configured pools
+/// (proxies.cpp). Null layers are skipped.
+Result<std::vector<ProxySpec>> build_proxies(std::initializer_list<const Layer*> layers,
+                                             const std::vector<PoolSpec>& pools);
 
 /// Reads CONNPOOL_ENV, CONNPOOL_ADMIN_*, CONNPOOL_POOLS__*__* (REDIS_URL and the Firestore
 /// variables need the file's pools and are handled by the loader).

@@ -189,9 +189,7 @@ class YamlReader {
           layer.proxies.push_back(PoolSource{name, name_origin, {}});
           PoolSource& proxy = layer.proxies.back();
           return each_key(
-              body, path,
-              {"pool", "listen", "max_clients", "max_pinned", "max_request_bytes",
-               "max_output_bytes", "idle_timeout", "password_env", "allow_config_set"},
+              body, path, proxy_field_names(),
               [&](const std::string& key, const Origin& k_origin, const YAML::Node& value,
                   const std::string& key_path) -> Result<void> {
                 if (key == "listen" && value.IsSequence()) {

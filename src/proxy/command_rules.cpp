@@ -74,6 +74,31 @@ constexpr std::array kRefused{
     RefusedEntry{"sunsubscribe", "sharded-pubsub"},
 };
 
+// Through a cluster these would see (or change) one node's share of the keyspace only.
+constexpr std::array kClusterKeyspace{
+    std::string_view("keys"),   std::string_view("scan"),     std::string_view("randomkey"),
+    std::string_view("dbsize"), std::string_view("flushall"), std::string_view("flushdb"),
+    std::string_view("swapdb"), std::string_view("move"),
+};
+
+// Refusals that apply only in front of a Redis Cluster (RuleOptions::cluster).
+CommandRule classify_cluster(std::span<const std::string> args) {
+  const auto& name = args[0];
+  for (const auto cmd : kClusterKeyspace) {
+    if (iequals(name, cmd)) return {CommandKind::refused, "cluster-keyspace"};
+  }
+  // A cluster has db 0 only; SELECT 0 is answered by the session.
+  if (iequals(name, "select") && args.size() == 2 && args[1] != "0") {
+    return {CommandKind::refused, "cluster-select"};
+  }
+  // Invalidations would come from one node only.
+  if (iequals(name, "client") && args.size() >= 3 && iequals(args[1], "tracking") &&
+      iequals(args[2], "on")) {
+    return {CommandKind::refused, "cluster-tracking"};
+  }
+  return {CommandKind::plain, {}};
+}
+
 CommandRule classify_client(std::span<const std::string> args) {
   if (args.size() < 2) return {CommandKind::plain, {}};
   const auto& sub = args[1];
@@ -98,6 +123,9 @@ CommandRule classify_client(std::span<const std::string> args) {
 
 CommandRule classify(std::span<const std::string> args, const RuleOptions& options) {
   if (args.empty()) return {CommandKind::plain, {}};
+  if (options.cluster) {
+    if (auto rule = classify_cluster(args); rule.kind == CommandKind::refused) return rule;
+  }
   const auto& name = args[0];
   for (const auto& e : kByName) {
     if (iequals(name, e.name)) return {e.kind, {}};

@@ -5,6 +5,7 @@
 #include "connpool/proxy/resp_writer.hpp"
 #include "connpool/redis/subscriber.hpp"
 
+#include "cluster_upstream.hpp"
 #include "metrics.hpp"
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -40,6 +41,8 @@ struct ProxyServer::Impl : std::enable_shared_from_this<ProxyServer::Impl> {
   asio::any_io_executor executor;
   redis::Client upstream;
   ProxyOptions options;
+  // Set when the upstream is a Redis Cluster: forward actions go through it.
+  std::shared_ptr<detail::ClusterUpstream> cluster;
   std::size_t max_pinned = 0;
   Metrics metrics;
   std::vector<ListenAddress> bound;
@@ -58,6 +61,8 @@ struct ProxyServer::Impl : std::enable_shared_from_this<ProxyServer::Impl> {
   asio::awaitable<void> execute(Conn& conn, Action action);
   template <class Conn>
   asio::awaitable<void> forward(Conn& conn, Action& action);
+  template <class Conn>
+  asio::awaitable<void> forward_cluster(Conn& conn, Action& action);
   template <class Conn>
   asio::awaitable<void> run_pubsub(Conn& conn, Action& action);
   template <class Conn>
@@ -86,6 +91,7 @@ struct ClientConn : std::enable_shared_from_this<ClientConn<Socket>> {
   std::string writing_now;  // the bytes of the write in flight (kept alive until it completes)
   bool writing = false;
   std::optional<redis::RedisLease> pinned;
+  detail::ClusterPin cluster_pin;  // with a cluster upstream: the pinned node and slot
   // Shared with the pump coroutine, which may still be inside receive() when it goes.
   std::shared_ptr<redis::Subscriber> subscriber;
   bool done = false;
@@ -358,7 +364,11 @@ asio::awaitable<void> ProxyServer::Impl::execute(Conn& conn, Action action) {
     case Action::Kind::close:
       co_return;  // the read loop sees session.closing()
     case Action::Kind::forward:
-      co_await forward(conn, action);
+      if (cluster) {
+        co_await forward_cluster(conn, action);
+      } else {
+        co_await forward(conn, action);
+      }
       co_return;
     case Action::Kind::pubsub:
       co_await run_pubsub(conn, action);
@@ -366,6 +376,7 @@ asio::awaitable<void> ProxyServer::Impl::execute(Conn& conn, Action action) {
     case Action::Kind::reset:
       metrics.local.fetch_add(1, std::memory_order_relaxed);
       co_await release_pin(conn, std::move(action.reset));
+      conn.cluster_pin = {};
       if (conn.subscriber) {
         conn.subscriber->close();
         conn.subscriber.reset();
@@ -480,6 +491,27 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
   conn.emit(out);
 }
 
+// A Redis Cluster upstream (cluster_upstream.hpp) with this client's pin and hang-up watch.
+template <class Conn>
+asio::awaitable<void> ProxyServer::Impl::forward_cluster(Conn& conn, Action& action) {
+  detail::ClientRefs refs{
+      .pinned = conn.pinned,
+      .pin = conn.cluster_pin,
+      .session = conn.session,
+      .metrics = metrics,
+      .take_pin_slot = [this] { return take_pin_slot(); },
+      .max_pinned = max_pinned,
+      .watch_hangup = [&conn](redis::Connection& upstream_conn) -> std::function<void()> {
+        auto watch = watch_hangup(conn, upstream_conn);
+        return [watch] { watch->active = false; };
+      },
+      .blocking = conn.blocking,
+  };
+  auto outcome = co_await cluster->forward(action, std::move(refs));
+  if (outcome.quit) conn.quit = true;
+  conn.emit(outcome.bytes);
+}
+
 template <class Conn>
 asio::awaitable<void> ProxyServer::Impl::run_pubsub(Conn& conn, Action& action) {
   if (action.pubsub_started) {
@@ -557,6 +589,27 @@ asio::awaitable<void> ProxyServer::Impl::release_pin(Conn& conn,
 Result<std::shared_ptr<ProxyServer>> ProxyServer::start(asio::any_io_executor executor,
                                                         redis::Client upstream,
                                                         ProxyOptions options) {
+  return start_with(std::move(executor), std::move(upstream), std::move(options), nullptr);
+}
+
+Result<std::shared_ptr<ProxyServer>> ProxyServer::start(asio::any_io_executor executor,
+                                                        redis::cluster::ClusterClient upstream,
+                                                        ProxyOptions options) {
+  // Pub/Sub reaches every node of a cluster from any node: the first seed serves it (and
+  // gives max_pinned its default, a node pool's max_size).
+  const auto& url = upstream.url();
+  core::PoolOptions seed_options;
+  seed_options.name = options.name + "-pubsub";
+  auto seed = redis::Client::create(executor, url.node_url(url.seeds.front()), seed_options);
+  if (!seed) return std::move(seed).error().with_context("proxy '" + options.name + "'");
+  options.session.rules.cluster = true;
+  return start_with(std::move(executor), std::move(*seed), std::move(options),
+                    std::make_shared<detail::ClusterUpstream>(std::move(upstream)));
+}
+
+Result<std::shared_ptr<ProxyServer>> ProxyServer::start_with(
+    asio::any_io_executor executor, redis::Client upstream, ProxyOptions options,
+    std::shared_ptr<detail::ClusterUpstream> cluster) {
   const std::string who = "proxy '" + options.name + "': ";
   if (options.listen.empty()) return Error(errc::invalid_config, who + "no listen address");
   if (options.max_clients == 0) return Error(errc::invalid_config, who + "max_clients must be > 0");
@@ -567,6 +620,7 @@ Result<std::shared_ptr<ProxyServer>> ProxyServer::start(asio::any_io_executor ex
   }
   options.session.upstream_db = upstream.url().db;
   auto impl = std::make_shared<Impl>(executor, std::move(upstream), std::move(options));
+  impl->cluster = std::move(cluster);
   impl->max_pinned = impl->options.max_pinned > 0
                          ? impl->options.max_pinned
                          : impl->upstream.exclusive_pool().config().max_size;

@@ -116,11 +116,12 @@ struct AdminConfig {
 };
 
 /// One `connpool proxy` that `connpool serve` runs next to its pools (the YAML file's
-/// `proxies:` section; docs/proxy.md#under-connpool-serve). File only: no environment or --set
-/// form.
+/// `proxies:` section, CONNPOOL_PROXIES__<NAME>__<KEY> variables and --set
+/// proxies.<name>.<key>=VALUE flags; docs/proxy.md#under-connpool-serve).
 struct ProxySpec {
   std::string name;
-  /// The Redis pool it forwards to (a redis://, rediss://, unix:// or redis-sentinel:// pool).
+  /// The Redis pool it forwards to (redis://, rediss://, unix://, redis-sentinel:// or
+  /// redis-cluster://).
   std::string pool;
   /// host:port or unix:///path, at least one (YAML: a string or a list).
   std::vector<std::string> listen;
@@ -138,8 +139,8 @@ struct ProxySpec {
   std::string password_env;
   /// Let CONFIG SET through. Default false.
   bool allow_config_set = false;
-  Origin origin;  ///< where the proxy is named in the file
-  /// Where each key set in the file is (for `config show`); absent keys are defaults.
+  Origin origin;  ///< where the proxy is first named (the file, else a variable or --set)
+  /// Where each key was set (for `config show`); absent keys are defaults.
   std::map<std::string, Origin, std::less<>> origins;
 
   /// Origin of `key`; builtin default when the file does not set it.

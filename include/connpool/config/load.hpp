@@ -24,7 +24,8 @@ namespace connpool::config {
 
 /// Environment variables by name. Only the ones connpool reads matter:
 /// CONNPOOL_ENV, CONNPOOL_CONFIG, REDIS_URL, FIRESTORE_EMULATOR_HOST, GOOGLE_CLOUD_PROJECT,
-/// CONNPOOL_ADMIN_PORT, CONNPOOL_ADMIN_TOKEN and CONNPOOL_POOLS__<NAME>__<FIELD>.
+/// CONNPOOL_ADMIN_PORT, CONNPOOL_ADMIN_TOKEN, CONNPOOL_POOLS__<NAME>__<FIELD> and
+/// CONNPOOL_PROXIES__<NAME>__<KEY>.
 /// An empty value counts as unset (as docker-compose and CI often leave them).
 using EnvMap = std::map<std::string, std::string, std::less<>>;
 
@@ -37,7 +38,8 @@ struct Flags {
   std::optional<std::string> config_file;
   /// --env NAME: development, staging or production; overrides CONNPOOL_ENV and the file.
   std::optional<std::string> environment;
-  /// --set KEY=VALUE, in order: "pools.cache.max_size=30", "admin.port=9100".
+  /// --set KEY=VALUE, in order: "pools.cache.max_size=30", "admin.port=9100",
+  /// "proxies.side.listen=127.0.0.1:6380".
   std::vector<std::string> set;
 };
 

@@ -49,6 +49,9 @@ struct CommandRule {
 struct RuleOptions {
   /// Let CONFIG SET / CONFIG RESETSTAT / CONFIG REWRITE through. Default false.
   bool allow_config_set = false;
+  /// The upstream is a Redis Cluster: commands no single node can serve for the whole keyspace
+  /// are refused (rules cluster-keyspace, cluster-select, cluster-tracking; docs/proxy.md).
+  bool cluster = false;
 };
 
 /// Classifies a request (args[0] is the command name, any case). An empty request is plain.

@@ -17,6 +17,7 @@
 #include "connpool/proxy/proxy_stats.hpp"
 #include "connpool/proxy/session.hpp"
 #include "connpool/redis/client.hpp"
+#include "connpool/redis/cluster/cluster_client.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -27,6 +28,10 @@
 #include <vector>
 
 namespace connpool::proxy {
+
+namespace detail {
+class ClusterUpstream;
+}
 
 struct ProxyOptions {
   /// Names the proxy in logs, metrics and the admin page. Default "proxy".
@@ -57,6 +62,14 @@ class ProxyServer {
   /// message names the address).
   static Result<std::shared_ptr<ProxyServer>> start(boost::asio::any_io_executor executor,
                                                     redis::Client upstream, ProxyOptions options);
+  /// In front of a Redis Cluster (docs/proxy.md#redis-cluster-upstream): commands routed by
+  /// hash slot, multi-key commands split, transactions pinned to one node and one slot, and
+  /// commands no single node can serve (KEYS, SCAN, SELECT n, ...) refused. Pub/Sub uses the
+  /// first seed node; max_pinned 0 means a node pool's max_size. Errors as above, and those of
+  /// creating the seed node's client.
+  static Result<std::shared_ptr<ProxyServer>> start(boost::asio::any_io_executor executor,
+                                                    redis::cluster::ClusterClient upstream,
+                                                    ProxyOptions options);
   ~ProxyServer();
   ProxyServer(const ProxyServer&) = delete;
   ProxyServer& operator=(const ProxyServer&) = delete;
@@ -67,12 +80,16 @@ class ProxyServer {
   [[nodiscard]] std::vector<ListenAddress> endpoints() const;
   [[nodiscard]] ProxyStats stats() const;
   [[nodiscard]] const ProxyOptions& options() const noexcept;
+  /// The upstream Client (with a cluster upstream: the seed node's, used for Pub/Sub).
   [[nodiscard]] const redis::Client& upstream() const noexcept;
 
   struct Impl;
 
  private:
   explicit ProxyServer(std::shared_ptr<Impl> impl);
+  static Result<std::shared_ptr<ProxyServer>> start_with(
+      boost::asio::any_io_executor executor, redis::Client upstream, ProxyOptions options,
+      std::shared_ptr<detail::ClusterUpstream> cluster);
   std::shared_ptr<Impl> impl_;
 };
 

@@ -493,8 +493,8 @@ const ErrorCase kCases[] = {
      "",
      {},
      Flags{{}, {}, {"environment=production"}},
-     "flag:--set: environment: --set takes pools.<name>.<key>=VALUE or admin.<key>=VALUE (the "
-     "environment is set with --env)"},
+     "flag:--set: environment: --set takes pools.<name>.<key>=VALUE, proxies.<name>.<key>=VALUE "
+     "or admin.<key>=VALUE (the environment is set with --env)"},
     {"set_unknown_admin",
      "",
      {},

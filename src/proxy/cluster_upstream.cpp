@@ -1,0 +1,157 @@
+// The proxy's Redis Cluster upstream (see cluster_upstream.hpp, docs/proxy.md).
+#include "cluster_upstream.hpp"
+
+#include "connpool/proxy/command_rules.hpp"
+#include "connpool/proxy/resp_writer.hpp"
+
+// The Cluster client's routing rule (which argument is the key), shared rather than copied.
+#include "../redis/cluster/command_keys.hpp"
+#include "cluster_split.hpp"
+
+#include <chrono>
+
+namespace connpool::proxy::detail {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::vector<std::string_view> views_of(const std::vector<std::string>& command) {
+  return std::vector<std::string_view>(command.begin(), command.end());
+}
+
+// Renders a server reply and counts it.
+void render(std::string& out, const redis::Reply& reply, Metrics& metrics) {
+  append_resp(out, reply);
+  (reply.is_error() ? metrics.error : metrics.ok).fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::optional<std::uint16_t> key_slot(const std::vector<std::string>& command) {
+  const auto views = views_of(command);
+  const auto route = redis::cluster::detail::route_of(views);
+  if (!route.key) return std::nullopt;
+  return redis::cluster::hash_slot(*route.key);
+}
+
+std::string max_pinned_line(std::size_t limit) {
+  return error_line("ERR connpool proxy: too many pinned clients (rule: max-pinned, limit " +
+                    std::to_string(limit) + ")");
+}
+
+std::string failure_line(const Error& e) {
+  return error_line("ERR connpool proxy: upstream " + std::string(to_string(e.code())) + ": " +
+                    e.message());
+}
+
+asio::awaitable<ClusterOutcome> ClusterUpstream::forward(Action& action, ClientRefs refs) {
+  const auto started = Clock::now();
+  ClusterOutcome outcome;
+  switch (action.target) {
+    case Target::shared:
+      co_await shared(action, refs, outcome.bytes);
+      break;
+    case Target::exclusive_once:
+      co_await blocking(action, refs, outcome.bytes);
+      break;
+    case Target::pinned:
+      outcome.quit = co_await pinned(action, refs, outcome.bytes);
+      break;
+  }
+  const auto elapsed = Clock::now() - started;
+  for (std::size_t i = 0; i < action.commands.size(); ++i) refs.metrics.latency.record(elapsed);
+  co_return outcome;
+}
+
+asio::awaitable<void> ClusterUpstream::shared(Action& action, ClientRefs& refs, std::string& out) {
+  auto pipeline = client_.pipeline();
+  std::vector<std::optional<SlotSplit>> splits;
+  splits.reserve(action.commands.size());
+  for (const auto& command : action.commands) {
+    splits.push_back(split_by_slot(command));
+    if (splits.back()) {
+      for (const auto& part : splits.back()->parts) pipeline.add(views_of(part));
+    } else {
+      pipeline.add(views_of(command));
+    }
+  }
+  auto replies = co_await pipeline.exec();
+  if (!replies) {
+    const std::string line = failure_line(replies.error());
+    for (std::size_t i = 0; i < action.commands.size(); ++i) out += line;
+    refs.metrics.failed.fetch_add(action.commands.size(), std::memory_order_relaxed);
+    co_return;
+  }
+  std::size_t next = 0;
+  for (const auto& split : splits) {
+    if (split) {
+      const std::span<redis::Reply> parts(replies->data() + next, split->parts.size());
+      next += split->parts.size();
+      render(out, merge_parts(*split, parts), refs.metrics);
+    } else {
+      render(out, (*replies)[next++], refs.metrics);
+    }
+  }
+}
+
+asio::awaitable<void> ClusterUpstream::blocking(Action& action, ClientRefs& refs,
+                                                std::string& out) {
+  // The session sends a blocking command alone; the server answers CROSSSLOT when its other
+  // keys are on other slots.
+  const auto n = action.commands.size();
+  if (!refs.take_pin_slot()) {
+    for (std::size_t i = 0; i < n; ++i) {
+      out += max_pinned_line(refs.max_pinned);
+      refs.metrics.refuse("max-pinned");
+    }
+    co_return;
+  }
+  auto got = co_await exclusive(key_slot(action.commands.front()));
+  if (!got) {
+    refs.metrics.pinned.fetch_sub(1);
+    for (std::size_t i = 0; i < n; ++i) out += failure_line(got.error());
+    refs.metrics.failed.fetch_add(n, std::memory_order_relaxed);
+    co_return;
+  }
+  auto& lease = got->first;
+  redis::RequestBatch batch;
+  for (const auto& command : action.commands) batch.add(views_of(command));
+  refs.blocking = true;
+  auto stop_watching = refs.watch_hangup(*lease);
+  // A blocking command waits as long as the client asked (BLPOP k 0: forever).
+  auto replies = co_await lease->execute(batch, std::chrono::milliseconds(0));
+  stop_watching();
+  refs.blocking = false;
+  if (lease->broken()) lease.discard();
+  refs.metrics.pinned.fetch_sub(1);
+  if (!replies) {
+    for (std::size_t i = 0; i < n; ++i) out += failure_line(replies.error());
+    refs.metrics.failed.fetch_add(n, std::memory_order_relaxed);
+    co_return;
+  }
+  for (const auto& r : *replies) render(out, r, refs.metrics);
+}
+
+asio::awaitable<Result<std::pair<redis::RedisLease, std::string>>> ClusterUpstream::exclusive(
+    std::optional<std::uint16_t> slot) {
+  auto nodes = client_.nodes();
+  if (nodes.empty() || (slot && !client_.primary_for_slot(*slot))) {
+    if (auto loaded = co_await client_.refresh(); !loaded) co_return std::move(loaded).error();
+    nodes = client_.nodes();
+  }
+  const auto owner = slot ? client_.primary_for_slot(*slot) : std::nullopt;
+  for (auto& node : nodes) {
+    if (node.role != redis::cluster::NodeRole::primary || (owner && node.address != *owner)) {
+      continue;
+    }
+    auto lease = co_await node.client.exclusive_pool().acquire();
+    if (!lease) co_return std::move(lease).error();
+    co_return std::pair{std::move(*lease), node.address.text()};
+  }
+  co_return Error(errc::unavailable, "redis cluster: no primary serves slot " +
+                                         (slot ? std::to_string(*slot) : std::string("(any)")));
+}
+
+}  // namespace connpool::proxy::detail

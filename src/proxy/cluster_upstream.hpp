@@ -1,0 +1,94 @@
+// ClusterUpstream: how the proxy serves its clients from a Redis Cluster
+// (docs/proxy.md#redis-cluster-upstream), for clients that know nothing of slots.
+//
+// - Stateless batches go through a ClusterPipeline (split per node, MOVED/ASK followed, replies
+//   in order); multi-key commands spanning slots are split per slot and merged back
+//   (cluster_split.hpp).
+// - A blocking command takes an exclusive lease of the primary owning its first key's slot.
+// - A pinned client (MULTI, WATCH) is pinned to the primary owning the first key it uses: a
+//   MULTI with no key yet is answered +OK by the proxy and sent with the first keyed command.
+//   Inside MULTI a command on another slot is refused with -CROSSSLOT and the EXEC becomes
+//   -EXECABORT, as Redis Cluster does; outside MULTI (WATCH only) it is routed normally.
+// Commands that cannot be served by one node (KEYS, SCAN, SELECT n, ...) never get here:
+// command_rules refuses them when RuleOptions::cluster is set.
+//
+// Thread safety: one ClusterUpstream serves every client; forward() may run concurrently on
+// several strands (the ClusterClient is thread-safe). A ClientRefs belongs to one client.
+#pragma once
+
+#include "connpool/proxy/session.hpp"
+#include "connpool/redis/client.hpp"
+#include "connpool/redis/cluster/cluster_client.hpp"
+
+#include "metrics.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace connpool::proxy::detail {
+
+/// What a client pinned to a cluster node keeps besides its lease.
+struct ClusterPin {
+  std::string node;                   ///< the lease's node ("host:port"); empty without lease
+  std::optional<std::uint16_t> slot;  ///< the one slot the pinned commands may use
+  bool multi_deferred = false;        ///< MULTI answered +OK, not sent yet (no key seen)
+  bool in_multi = false;              ///< MULTI sent on the lease
+  bool aborted = false;               ///< a queued command was refused: EXEC -> EXECABORT
+};
+
+/// What the driver lends ClusterUpstream::forward for one action of one client.
+struct ClientRefs {
+  std::optional<redis::RedisLease>& pinned;
+  ClusterPin& pin;
+  Session& session;
+  Metrics& metrics;
+  /// Counts a new exclusive lease against max_pinned; false when over it.
+  std::function<bool()> take_pin_slot;
+  std::size_t max_pinned = 0;
+  /// Watches the client for a hang-up while a blocking command runs on `connection`; the
+  /// returned function stops watching (call it before the lease goes).
+  std::function<std::function<void()>(redis::Connection&)> watch_hangup;
+  /// Set while a blocking command runs (the idle timeout does not apply).
+  bool& blocking;
+};
+
+struct ClusterOutcome {
+  std::string bytes;  ///< one RESP reply per command of the action, in order
+  bool quit = false;  ///< the pinned connection failed: disconnect the client after `bytes`
+};
+
+class ClusterUpstream {
+ public:
+  explicit ClusterUpstream(redis::cluster::ClusterClient client) : client_(std::move(client)) {}
+
+  /// Executes one forward action (session.hpp) and renders its replies.
+  boost::asio::awaitable<ClusterOutcome> forward(Action& action, ClientRefs refs);
+
+  [[nodiscard]] redis::cluster::ClusterClient& client() noexcept { return client_; }
+
+  /// An exclusive lease on the primary owning `slot` (any primary when none), and its address.
+  boost::asio::awaitable<Result<std::pair<redis::RedisLease, std::string>>> exclusive(
+      std::optional<std::uint16_t> slot);
+
+ private:
+  boost::asio::awaitable<void> shared(Action& action, ClientRefs& refs, std::string& out);
+  boost::asio::awaitable<void> blocking(Action& action, ClientRefs& refs, std::string& out);
+  /// A pinned client's batch (cluster_pinned.cpp); true when the pinned connection failed.
+  boost::asio::awaitable<bool> pinned(Action& action, ClientRefs& refs, std::string& out);
+  redis::cluster::ClusterClient client_;
+};
+
+/// The hash slot of the key that routes `command` (the Cluster client's rule), none for a
+/// keyless command.
+std::optional<std::uint16_t> key_slot(const std::vector<std::string>& command);
+
+/// The reply line for a command that could not be sent upstream.
+std::string failure_line(const Error& e);
+/// The reply line for a pinning command over max_pinned.
+std::string max_pinned_line(std::size_t limit);
+
+}  // namespace connpool::proxy::detail
