@@ -105,6 +105,33 @@ def step_transactions():
         except (redis.ResponseError, redis.exceptions.ExecAbortError) as e:
             check("CROSSSLOT" in str(e) or "EXECABORT" in str(e), f"cross-slot MULTI refused ({e})")
     check(r.get("x:cross1") == b"before", "the refused transaction did not run")
+    # Interactive (one command per round trip, as redis-cli): MULTI comes before any key.
+    # A bare connection: redis-py's reply callbacks would turn QUEUED into False.
+    conn = redis.Connection(host="127.0.0.1", port=PROXY_PORT, socket_timeout=10)
+
+    def call(*args):
+        conn.send_command(*args)
+        try:
+            return conn.read_response()
+        except redis.ResponseError as e:
+            return e
+
+    check(call("MULTI") == b"OK", "interactive MULTI answered")
+    check(call("SET", "{t}a", "1") == b"QUEUED", "first key queued")
+    check(call("GET", "{t}a") == b"QUEUED", "same slot queued")
+    check(call("EXEC") == [b"OK", b"1"], "interactive EXEC on the key's node")
+    call("MULTI")
+    call("SET", "{t}a", "2")
+    check("CROSSSLOT" in str(call("SET", "elsewhere", "2")), "a command on another slot refused")
+    # redis-py strips the EXECABORT code into the exception's class.
+    check(isinstance(call("EXEC"), redis.exceptions.ExecAbortError), "EXEC after it: EXECABORT")
+    check(call("GET", "{t}a") == b"1", "the aborted transaction did not run")
+    call("MULTI")
+    check(call("EXEC") == [], "an empty transaction")
+    call("MULTI")
+    check(call("PING") == b"QUEUED", "keyless command queued")
+    check(call("EXEC") == [b"PONG"], "a keyless transaction runs on a primary")
+    conn.disconnect()
     # WATCH conflict on the key's node.
     watch_conflict(r, other, "{acct}balance")
     check(r.get("x:cross1") == b"before" and r.set("after:tx", 1), "the client is usable afterwards")
