@@ -110,11 +110,14 @@ Result<std::vector<ProxySpec>> build_proxies(std::initializer_list<const Layer*>
     }
     const auto pool = std::find_if(pools.begin(), pools.end(),
                                    [&](const PoolSpec& spec) { return spec.name == p.pool; });
+    // A pool set by a variable or flag is blamed there; in the file, at the proxy's name.
+    const Origin pool_origin =
+        p.origin_of("pool").kind == Origin::Kind::file ? origin : p.origin_of("pool");
     if (pool == pools.end()) {
-      return config_error(origin, prefix + ".pool", "no pool is called '" + p.pool + "'");
+      return config_error(pool_origin, prefix + ".pool", "no pool is called '" + p.pool + "'");
     }
     if (pool->backend != Backend::redis) {
-      return config_error(origin, prefix + ".pool",
+      return config_error(pool_origin, prefix + ".pool",
                           "'" + p.pool + "' is not a Redis pool: a proxy forwards to Redis");
     }
     if (p.max_clients == 0 || p.max_request_bytes == 0 || p.max_output_bytes == 0) {

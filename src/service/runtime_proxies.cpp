@@ -48,12 +48,10 @@ Result<void> Runtime::start_proxies(const config::Config& config,
   for (const config::ProxySpec& spec : config.proxies) {
     const std::string who = "proxy '" + spec.name + "'";
     redis::Client* client = redis(spec.pool);
-    if (!client || spec.pool.empty()) {
-      // The loader checked the pool exists and is Redis; only a cluster pool gets here.
-      return Error(errc::invalid_config,
-                   who + ": pool '" + spec.pool +
-                       "' is a Redis Cluster pool; the proxy forwards to redis://, rediss://, "
-                       "unix:// and redis-sentinel:// pools");
+    redis::cluster::ClusterClient* cluster_client = client ? nullptr : cluster(spec.pool);
+    if ((!client && !cluster_client) || spec.pool.empty()) {
+      // The loader checked the pool exists and is Redis.
+      return Error(errc::invalid_config, who + ": no Redis pool is called '" + spec.pool + "'");
     }
     proxy::ProxyOptions po;
     po.name = spec.name;
@@ -76,7 +74,8 @@ Result<void> Runtime::start_proxies(const config::Config& config,
       }
       po.session.password = value;
     }
-    auto server = proxy::ProxyServer::start(executor, *client, std::move(po));
+    auto server = client ? proxy::ProxyServer::start(executor, *client, std::move(po))
+                         : proxy::ProxyServer::start(executor, *cluster_client, std::move(po));
     if (!server) return std::move(server).error();
     if (options.logger) {
       for (const auto& e : (*server)->endpoints()) {

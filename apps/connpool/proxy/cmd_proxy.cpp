@@ -2,6 +2,7 @@
 // Redis URL at it; their commands travel over connpool's auto-pipelined pool to --url.
 #include "connpool/proxy/proxy_server.hpp"
 #include "connpool/redis/client.hpp"
+#include "connpool/redis/cluster/cluster_client.hpp"
 
 #include "commands.hpp"
 #include "common/logging.hpp"
@@ -74,17 +75,33 @@ int run_proxy(const ProxyArgs& args) {
   core::PoolOptions pool_options;
   pool_options.name = "proxy";
   pool_options.logger = pool_logger();
-  auto client = redis::Client::create(ioc.get_executor(), args.url, pool_options);
-  if (!client) return fail(client.error().message());
-  const std::size_t max_size = client->pool().config().max_size;
-  auto server = proxy::ProxyServer::start(ioc.get_executor(), *client, std::move(options));
+  // A redis-cluster:// URL gets a ClusterClient (slot routing, split multi-key commands);
+  // anything else a redis::Client (redis://, rediss://, unix://, redis-sentinel://).
+  std::optional<redis::Client> client;
+  std::optional<redis::cluster::ClusterClient> cluster;
+  Result<std::shared_ptr<proxy::ProxyServer>> server = Error(errc::unknown, "not started");
+  std::string upstream;
+  if (args.url.starts_with("redis-cluster://") || args.url.starts_with("rediss-cluster://")) {
+    auto created =
+        redis::cluster::ClusterClient::create(ioc.get_executor(), args.url, pool_options);
+    if (!created) return fail(created.error().message());
+    cluster = *created;
+    upstream = cluster->url().redacted();
+    server = proxy::ProxyServer::start(ioc.get_executor(), *cluster, std::move(options));
+  } else {
+    auto created = redis::Client::create(ioc.get_executor(), args.url, pool_options);
+    if (!created) return fail(created.error().message());
+    client = *created;
+    upstream = client->url().redacted();
+    server = proxy::ProxyServer::start(ioc.get_executor(), *client, std::move(options));
+  }
   if (!server) {
     log(core::LogLevel::error, server.error().to_string());
     return kExitFailure;
   }
+  const std::size_t max_size = (*server)->upstream().pool().config().max_size;
   for (const auto& e : (*server)->endpoints()) {
-    log(core::LogLevel::info, "proxy listening on " + e.to_string() + " -> " +
-                                  client->url().redacted() +
+    log(core::LogLevel::info, "proxy listening on " + e.to_string() + " -> " + upstream +
                                   " (max_size=" + std::to_string(max_size) + ")");
   }
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -92,7 +109,8 @@ int run_proxy(const ProxyArgs& args) {
     if (ec) return;
     log(core::LogLevel::info, "stopping the proxy");
     (*server)->stop();
-    client->close_now();
+    if (client) client->close_now();
+    if (cluster) cluster->close_now();
     ioc.stop();
   });
   std::vector<std::thread> extra;
@@ -111,7 +129,10 @@ void add_proxy(CLI::App& app, int& exit_code) {
   cmd->add_option("--listen", args->listen,
                   "host:port or unix:///path to accept clients on (repeatable)")
       ->required();
-  cmd->add_option("--url", args->url, "upstream redis:// / rediss:// / unix:// URL")->required();
+  cmd->add_option(
+         "--url", args->url,
+         "upstream redis:// / rediss:// / unix:// / redis-sentinel:// / redis-cluster:// URL")
+      ->required();
   cmd->add_option("--password-env", args->password_env,
                   "environment variable holding the password clients must AUTH with");
   cmd->add_option("--user-env", args->users_env,

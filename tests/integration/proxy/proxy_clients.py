@@ -13,6 +13,9 @@ import time
 
 import redis
 
+sys.dont_write_bytecode = True  # importing proxy_steps must not leave __pycache__ in the tree
+from proxy_steps import blpop_woken, check, watch_conflict
+
 STEP, PROXY_PORT, REDIS_PORT, MAX_SIZE = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 
 
@@ -22,13 +25,6 @@ def proxy(**kw):
 
 def server():
     return redis.Redis(host="127.0.0.1", port=REDIS_PORT, socket_timeout=10)
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what, flush=True)
-        sys.exit(1)
-    print("ok:", what, flush=True)
 
 
 def step_basic():
@@ -72,40 +68,12 @@ def step_transactions():
         pipe.get("acct")
         check(pipe.execute() == [105, b"105"], "MULTI/EXEC through the proxy")
     # WATCH conflict: another client changes the key between WATCH and EXEC.
-    with r.pipeline() as pipe:
-        pipe.watch("acct")
-        value = int(pipe.get("acct"))
-        other.set("acct", 0)
-        pipe.multi()
-        pipe.set("acct", value + 1)
-        try:
-            pipe.execute()
-            check(False, "WATCH conflict detected")
-        except redis.WatchError:
-            check(True, "WATCH/MULTI/EXEC conflict raises WatchError")
-    check(r.get("acct") == b"0", "the conflicting transaction did not run")
-    # And without a conflict the optimistic transaction goes through.
-    def incr(pipe):
-        v = int(pipe.get("acct"))
-        pipe.multi()
-        pipe.set("acct", v + 1)
-    r.transaction(incr, "acct")
-    check(r.get("acct") == b"1", "r.transaction() with WATCH succeeds without a conflict")
+    watch_conflict(r, other, "acct")
 
 
 def step_blocking():
     r = proxy()
-    r.delete("queue")
-    def push_later():
-        time.sleep(0.3)
-        proxy().rpush("queue", "job-1")
-    t = threading.Thread(target=push_later)
-    t.start()
-    started = time.time()
-    got = r.blpop(["queue"], timeout=5)
-    t.join()
-    check(got == (b"queue", b"job-1"), f"BLPOP woken by a push from another client ({got})")
-    check(time.time() - started < 4, "BLPOP returned when the push came")
+    check(blpop_woken(r, proxy(), "queue") < 4, "BLPOP returned when the push came")
     # Meanwhile other clients were not blocked behind it (it has its own connection).
     check(r.blpop(["queue"], timeout=1) is None, "BLPOP times out with nil")
     # A client that hangs up during BLPOP k 0 does not keep a server connection blocked.

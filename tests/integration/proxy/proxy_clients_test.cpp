@@ -2,11 +2,8 @@
 // proxy in front of a private redis-server; redis-cli and redis-benchmark go through it too;
 // the server is killed and restarted under it.
 #include "integration/cli/cli_process.hpp"
+#include "proxy_test_util.hpp"
 #include "support/redis_server.hpp"
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,17 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr int kMaxSize = 4;  // the upstream pool's max_size: 200 clients must fit into it
-
-bool accepts(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
 
 class ProxyClients : public ::testing::Test {
  protected:

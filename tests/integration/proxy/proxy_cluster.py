@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""redis-py (Debian's python3-redis), a client that knows nothing of Redis Cluster, through
+`connpool proxy --url redis-cluster://...`, with the primaries checked directly. Run by
+proxy_cluster_test.cpp one step at a time:
+
+    proxy_cluster.py STEP PROXY_PORT PRIMARY_PORT[,PRIMARY_PORT...]
+
+Each step prints what it checked and exits non-zero (with the reason) on the first failure.
+"""
+import sys
+import time
+
+import redis
+
+sys.dont_write_bytecode = True  # importing proxy_steps must not leave __pycache__ in the tree
+from proxy_steps import blpop_woken, check, watch_conflict
+
+STEP, PROXY_PORT = sys.argv[1], int(sys.argv[2])
+PRIMARIES = [int(p) for p in sys.argv[3].split(",")]
+
+
+def proxy():
+    return redis.Redis(host="127.0.0.1", port=PROXY_PORT, socket_timeout=10)
+
+
+def node(port):
+    return redis.Redis(host="127.0.0.1", port=port, socket_timeout=10)
+
+
+def refused(call, needle, what):
+    try:
+        call()
+    except redis.ResponseError as e:
+        check(needle in str(e), f"{what} ({e})")
+        return
+    check(False, what + ": no error")
+
+
+def step_routing():
+    r = proxy()
+    keys = [f"k:{i}" for i in range(300)]
+    for k in keys:
+        r.set(k, k.upper())
+    check(all(r.get(k) == k.upper().encode() for k in keys), "GET/SET of 300 keys")
+    # The keys landed on every primary: the proxy routed them by slot.
+    owned = [sum(1 for k in keys if _owns(node(p), k)) for p in PRIMARIES]
+    check(all(c > 0 for c in owned) and sum(owned) == len(keys),
+          f"keys spread over all {len(PRIMARIES)} primaries {owned}")
+    pipe = r.pipeline(transaction=False)
+    for i in range(200):
+        pipe.incr(f"n:{i}")
+        pipe.get(f"n:{i}")
+    res = pipe.execute()
+    check(res == [x for i in range(200) for x in (1, b"1")], "400-command pipeline across slots, in order")
+    check(r.ping() is True and r.echo("hi") == b"hi" and len(r.time()) == 2, "PING, ECHO, TIME")
+
+
+def _owns(n, key):
+    # MOVED means another primary owns the key's slot.
+    try:
+        n.execute_command("TYPE", key)
+        return True
+    except redis.ResponseError as e:
+        if "MOVED" in str(e):
+            return False
+        raise
+
+
+def step_multikey():
+    r = proxy()
+    pairs = {f"mk:{i}": f"v{i}" for i in range(50)}
+    check(r.mset(pairs) is True, "MSET of 50 keys across slots")
+    names = list(pairs) + ["mk:missing"]
+    check(r.mget(names) == [v.encode() for v in pairs.values()] + [None],
+          "MGET across slots: values in the client's order, nil for a missing key")
+    check(r.exists(*names) == 50, "EXISTS across slots sums the parts")
+    check(r.touch(*names[:10]) == 10, "TOUCH across slots")
+    check(r.unlink(*names[:10]) == 10, "UNLINK across slots")
+    check(r.delete(*names) == 40, "DEL across slots")
+    check(r.mget(names[:3]) == [None, None, None], "deleted")
+    refused(lambda: r.msetnx({"a:1": "x", "b:2": "y"}), "CROSSSLOT", "MSETNX across slots: CROSSSLOT")
+    refused(lambda: r.keys("*"), "rule: cluster-keyspace", "KEYS refused")
+    refused(lambda: r.execute_command("SCAN", "0"), "rule: cluster-keyspace", "SCAN refused")
+    refused(lambda: r.execute_command("SELECT", "1"), "rule: cluster-select", "SELECT 1 refused")
+    check(r.execute_command("SELECT", "0") in (True, b"OK"), "SELECT 0 accepted")
+
+
+def step_transactions():
+    r = proxy()
+    other = proxy()
+    r.set("{acct}balance", 100)
+    with r.pipeline() as pipe:
+        pipe.incrby("{acct}balance", 5)
+        pipe.set("{acct}log", "deposit")
+        pipe.get("{acct}balance")
+        check(pipe.execute() == [105, True, b"105"], "MULTI/EXEC within one slot")
+    # A transaction crossing slots is refused, as Redis Cluster does, and nothing runs.
+    r.set("x:cross1", "before")
+    with r.pipeline() as pipe:
+        pipe.set("x:cross1", "after")
+        pipe.set("y:cross2", "after")
+        try:
+            pipe.execute()
+            check(False, "cross-slot MULTI refused")
+        except (redis.ResponseError, redis.exceptions.ExecAbortError) as e:
+            check("CROSSSLOT" in str(e) or "EXECABORT" in str(e), f"cross-slot MULTI refused ({e})")
+    check(r.get("x:cross1") == b"before", "the refused transaction did not run")
+    # Interactive (one command per round trip, as redis-cli): MULTI comes before any key.
+    # A bare connection: redis-py's reply callbacks would turn QUEUED into False.
+    conn = redis.Connection(host="127.0.0.1", port=PROXY_PORT, socket_timeout=10)
+
+    def call(*args):
+        conn.send_command(*args)
+        try:
+            return conn.read_response()
+        except redis.ResponseError as e:
+            return e
+
+    check(call("MULTI") == b"OK", "interactive MULTI answered")
+    check(call("SET", "{t}a", "1") == b"QUEUED", "first key queued")
+    check(call("GET", "{t}a") == b"QUEUED", "same slot queued")
+    check(call("EXEC") == [b"OK", b"1"], "interactive EXEC on the key's node")
+    call("MULTI")
+    call("SET", "{t}a", "2")
+    check("CROSSSLOT" in str(call("SET", "elsewhere", "2")), "a command on another slot refused")
+    # redis-py strips the EXECABORT code into the exception's class.
+    check(isinstance(call("EXEC"), redis.exceptions.ExecAbortError), "EXEC after it: EXECABORT")
+    check(call("GET", "{t}a") == b"1", "the aborted transaction did not run")
+    call("MULTI")
+    check(call("EXEC") == [], "an empty transaction")
+    call("MULTI")
+    check(call("PING") == b"QUEUED", "keyless command queued")
+    check(call("EXEC") == [b"PONG"], "a keyless transaction runs on a primary")
+    conn.disconnect()
+    # WATCH conflict on the key's node.
+    watch_conflict(r, other, "{acct}balance")
+    check(r.get("x:cross1") == b"before" and r.set("after:tx", 1), "the client is usable afterwards")
+
+
+def step_blocking():
+    blpop_woken(proxy(), proxy(), "queue")
+
+
+def step_pubsub():
+    r = proxy()
+    p = r.pubsub()
+    p.subscribe("news")
+    first = p.get_message(timeout=5)
+    check(first and first["type"] == "subscribe", "SUBSCRIBE confirmed")
+    # Published on every primary: cluster Pub/Sub reaches the subscriber from any node.
+    for port in PRIMARIES:
+        node(port).publish("news", f"from {port}")
+    got = []
+    deadline = time.time() + 5
+    while len(got) < len(PRIMARIES) and time.time() < deadline:
+        m = p.get_message(timeout=1)
+        if m and m["type"] == "message":
+            got.append(m["data"])
+    check(sorted(got) == sorted(f"from {port}".encode() for port in PRIMARIES),
+          "messages published on every primary arrive")
+    p.close()
+
+
+def step_moved():
+    # Run after the test moved the slot of "moving:key" to another primary: the proxy follows
+    # the MOVED and the client never sees it.
+    r = proxy()
+    check(r.get("moving:key") == b"payload", "GET after the slot moved")
+    check(r.set("moving:key", "again") is True and r.get("moving:key") == b"again",
+          "SET/GET on the new owner")
+
+
+STEPS = {
+    "routing": step_routing,
+    "multikey": step_multikey,
+    "transactions": step_transactions,
+    "blocking": step_blocking,
+    "pubsub": step_pubsub,
+    "moved": step_moved,
+}
+
+if __name__ == "__main__":
+    STEPS[STEP]()

@@ -1,0 +1,142 @@
+// `connpool proxy --url redis-cluster://...` with real clients: redis-py and redis-cli, which
+// know nothing of Redis Cluster, through the built binary in front of a private 3-primary
+// cluster (tests/support/redis_cluster.hpp). Each step of proxy_cluster.py is one test; a slot
+// is moved under the proxy (MOVED followed); `connpool serve` runs a cluster proxy configured
+// by CONNPOOL_PROXIES__* variables.
+#include "integration/cli/cli_process.hpp"
+#include "proxy_test_util.hpp"
+#include "support/redis_cluster.hpp"
+#include "support/redis_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace connpool::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ProxyCluster : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string error;
+    RedisClusterOptions options;
+    options.replicas_per_primary = 0;  // routing is what is tested here, not failover
+    cluster_ = RedisCluster::start(options, &error).release();
+    ASSERT_NE(cluster_, nullptr) << error;
+    port_ = free_loopback_port();
+    proxy_ = new ServeChild({"proxy", "--listen", "127.0.0.1:" + std::to_string(port_), "--url",
+                             cluster_->url("max_size=4")},
+                            {});
+    ASSERT_TRUE(wait_accepting(port_)) << proxy_->output();
+  }
+  static void TearDownTestSuite() {
+    delete proxy_;
+    delete cluster_;
+  }
+
+  static std::string primaries() {
+    std::string out;
+    for (const auto p : cluster_->primaries()) out += (out.empty() ? "" : ",") + std::to_string(p);
+    return out;
+  }
+
+  static void step(const std::string& name, std::uint16_t port = 0) {
+    const auto r = run_program(
+        "/usr/bin/python3",
+        {PROXY_CLUSTER_PY, name, std::to_string(port ? port : port_), primaries()}, {}, 90s);
+    EXPECT_EQ(r.exit_code, 0) << "step " << name << ":\n"
+                              << r.out << r.err << "\nproxy log:\n"
+                              << proxy_->output();
+  }
+
+  static RedisCluster* cluster_;
+  static ServeChild* proxy_;
+  static std::uint16_t port_;
+};
+
+RedisCluster* ProxyCluster::cluster_ = nullptr;
+ServeChild* ProxyCluster::proxy_ = nullptr;
+std::uint16_t ProxyCluster::port_ = 0;
+
+TEST_F(ProxyCluster, A_KeysOfAllSlotsRoutedBySlot) {
+  step("routing");
+}
+TEST_F(ProxyCluster, B_MultiKeyCommandsSplitAndMerged) {
+  step("multikey");
+}
+TEST_F(ProxyCluster, C_TransactionsStayInOneSlot) {
+  step("transactions");
+}
+TEST_F(ProxyCluster, D_BlockingPopOnTheKeysNode) {
+  step("blocking");
+}
+TEST_F(ProxyCluster, E_PubSub) {
+  step("pubsub");
+}
+
+TEST_F(ProxyCluster, F_RedisCli) {
+  const auto port = std::to_string(port_);
+  auto r = run_program("/usr/bin/redis-cli", {"-p", port, "MSET", "a", "1", "b", "2", "c", "3"});
+  EXPECT_EQ(r.out, "OK\n") << r.err;
+  r = run_program("/usr/bin/redis-cli", {"-p", port, "MGET", "c", "a", "nope", "b"});
+  EXPECT_EQ(r.out, "3\n1\n\n2\n") << r.err;
+  r = run_program("/usr/bin/redis-cli", {"-p", port, "DEL", "a", "b", "c"});
+  EXPECT_EQ(r.out, "3\n") << r.err;
+  r = run_program("/usr/bin/redis-cli", {"-p", port, "KEYS", "*"});
+  EXPECT_NE(r.out.find("rule: cluster-keyspace"), std::string::npos) << r.out << r.err;
+}
+
+// A slot moves to another primary under the proxy (CLUSTER SETSLOT + MIGRATE, as a resharding
+// does): the proxy's next command for it gets MOVED, which it follows.
+TEST_F(ProxyCluster, G_MovedDuringResharding) {
+  const std::string key = "moving:key";
+  auto r = run_program("/usr/bin/redis-cli", {"-p", std::to_string(port_), "SET", key, "payload"});
+  ASSERT_EQ(r.out, "OK\n") << r.err;
+  const auto any = cluster_->primaries().front();
+  const int slot = std::stoi(cluster_->cli(any, "CLUSTER KEYSLOT " + key));
+  const auto source = cluster_->owner_of_slot(slot);
+  ASSERT_TRUE(source.has_value());
+  std::uint16_t target = 0;
+  for (const auto p : cluster_->primaries()) {
+    if (p != *source) target = p;
+  }
+  const std::string s = std::to_string(slot);
+  const std::string source_id = cluster_->node_id(*source);
+  const std::string target_id = cluster_->node_id(target);
+  EXPECT_EQ(cluster_->cli(target, "CLUSTER SETSLOT " + s + " IMPORTING " + source_id), "OK");
+  EXPECT_EQ(cluster_->cli(*source, "CLUSTER SETSLOT " + s + " MIGRATING " + target_id), "OK");
+  EXPECT_EQ(cluster_->cli(*source,
+                          "MIGRATE 127.0.0.1 " + std::to_string(target) + " '' 0 5000 KEYS " + key),
+            "OK");
+  for (const auto p : cluster_->primaries()) {
+    EXPECT_EQ(cluster_->cli(p, "CLUSTER SETSLOT " + s + " NODE " + target_id), "OK");
+  }
+  ASSERT_EQ(cluster_->owner_of_slot(slot), target);
+  step("moved");
+}
+
+// `connpool serve` with a cluster pool and a proxy configured only by variables
+// (CONNPOOL_PROXIES__<NAME>__<KEY>).
+TEST_F(ProxyCluster, H_UnderServeFromEnvironment) {
+  const std::uint16_t port = free_loopback_port();
+  const std::uint16_t admin = free_loopback_port();
+  TempConfig config("pools:\n  grid:\n    backend: redis\n    url: " + cluster_->url() +
+                    "\n    min_size: 1\n    max_size: 4\nadmin:\n  port: " + std::to_string(admin) +
+                    "\n");
+  ServeChild serve({"serve", "--config", config.path(), "--drain-timeout", "5s"},
+                   {"CONNPOOL_PROXIES__EDGE__POOL=grid",
+                    "CONNPOOL_PROXIES__EDGE__LISTEN=127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(wait_accepting(port)) << serve.output();
+  step("multikey", port);
+  // The log line follows the listen() that made the port accept: checked after the step.
+  EXPECT_NE(serve.output().find("proxy 'edge' listening on 127.0.0.1:"), std::string::npos)
+      << serve.output();
+}
+
+}  // namespace
+}  // namespace connpool::test
