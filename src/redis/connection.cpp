@@ -30,6 +30,18 @@ constexpr std::size_t kMaxReadChunk = 256 * 1024;
 // being copied into the formatted command: below it, one contiguous buffer is cheaper.
 constexpr std::size_t kGatherMin = 64 * 1024;
 
+// Set while this thread runs a batch of completions (several callers resumed by one read):
+// their requests then wait for one posted write instead of the first one writing alone, which
+// would split every round of a small pipeline into two writes and two reads.
+thread_local int t_in_batch = 0;
+
+struct InBatch {
+  InBatch() noexcept { ++t_in_batch; }
+  ~InBatch() { --t_in_batch; }
+  InBatch(const InBatch&) = delete;
+  InBatch& operator=(const InBatch&) = delete;
+};
+
 }  // namespace
 
 ConnectionImpl::ConnectionImpl(Strand strand, RedisUrl url, std::shared_ptr<asio::ssl::context> tls)
@@ -67,7 +79,8 @@ void ConnectionImpl::submit(Chunk chunk, std::size_t expected, Clock::time_point
                               Waiter{std::move(executor), std::move(handler)}, done);
   in_flight_.store(mux_.in_flight(), std::memory_order_relaxed);
   const bool start_writer = mux_.claim_writer();
-  const bool alone = mux_.pending() == 1;  // nothing else queued or awaiting its reply
+  // Nothing else queued or awaiting its reply, and no other caller resumed by the same read.
+  const bool alone = mux_.pending() == 1 && t_in_batch == 0;
   // The write round arms the timer; only a submit behind a busy writer posts for it.
   const bool rearm = !start_writer && deadline < armed_for_;
   if (deadline < armed_for_) armed_for_ = deadline;
@@ -183,6 +196,7 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
       batch.emplace_back(std::move(done[j].handler.handler), std::move(done[j].result));
     }
     asio::post(executor, [batch = std::move(batch)]() mutable {
+      const InBatch in_batch;
       for (auto& r : batch) std::move(r.handler)(std::move(r.result));
     });
   }
