@@ -66,10 +66,15 @@ class FakeFirestore final : public v1::Firestore::Service {
   grpc::Status RunQuery(grpc::ServerContext* ctx, const v1::RunQueryRequest* req,
                         grpc::ServerWriter<v1::RunQueryResponse>* w) override {
     record(ctx, req->parent());
+    ++queries;
+    if (query_unavailable_left.fetch_sub(1) > 0) {
+      return {grpc::StatusCode::UNAVAILABLE, "query unavailable"};
+    }
     for (int i = 0; i < 3; ++i) {
       v1::RunQueryResponse r;
       r.mutable_document()->set_name(req->parent() + "/c/d" + std::to_string(i));
       w->Write(r);
+      if (query_breaks_after_first) return {grpc::StatusCode::UNAVAILABLE, "broke mid-stream"};
     }
     v1::RunQueryResponse last;  // progress-only message: no document
     last.mutable_read_time()->set_seconds(1);
@@ -102,6 +107,9 @@ class FakeFirestore final : public v1::Firestore::Service {
   }
 
   std::atomic<int> unavailable_left{0};
+  std::atomic<int> queries{0};
+  std::atomic<int> query_unavailable_left{0};
+  std::atomic<bool> query_breaks_after_first{false};
   std::atomic<int> commits{0};
   std::atomic<int> list_pages{0};
   std::atomic<bool> cancelled_seen{false};
@@ -199,6 +207,23 @@ TEST_F(RpcTest, IdempotentReadsAreRetriedOnUnavailable) {
   std::size_t calls = 0;
   for (const auto& s : service_.seen()) calls += s.name.ends_with("/users/alice") ? 1 : 0;
   EXPECT_EQ(calls, 3u);  // two UNAVAILABLE, then OK
+}
+
+// Streamed reads go through the same core::retry loop as unary calls, but only until a message
+// was delivered: a stream retried after that would hand the caller documents twice.
+TEST_F(RpcTest, StreamedReadsAreRetriedOnlyBeforeTheFirstMessage) {
+  service_.query_unavailable_left = 2;
+  auto q = client_->blocking().run_query(Query("users"));
+  ASSERT_TRUE(q) << q.error().to_string();
+  EXPECT_EQ(q->size(), 3u);
+  EXPECT_EQ(service_.queries.load(), 3);  // two UNAVAILABLE, then the stream
+
+  service_.queries = 0;
+  service_.query_breaks_after_first = true;
+  auto broken = client_->blocking().run_query(Query("users"));
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().code(), errc::unavailable) << broken.error().to_string();
+  EXPECT_EQ(service_.queries.load(), 1);
 }
 
 TEST_F(RpcTest, RetriesStopAtMaxAttemptsWithTheLastError) {
