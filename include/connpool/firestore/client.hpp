@@ -189,12 +189,14 @@ class Client {
   /// A writer for many independent (non-atomic) writes through BatchWrite.
   [[nodiscard]] BulkWriter bulk_writer(BulkWriterOptions options = {}) const;
 
-  /// Cancels the unary RPCs in flight (their callers get CANCELLED), waits up to `bound` for
-  /// gRPC to complete them, and closes the pool without draining leases. After it returns no
-  /// completion of this client posts to its executor, so the io_context may be destroyed; calls
-  /// made later fail with CANCELLED. Calls gRPC still had not completed after `bound` are
-  /// abandoned (their coroutines never resume). Blocks; callable from any thread.
-  /// Returns how many calls were abandoned. Streams and listeners are not covered.
+  /// Closes the open listeners (their next() fails with CANCELLED, "the client was closed"),
+  /// cancels the RPCs in flight, unary calls, streamed reads and Listen streams (their callers
+  /// get CANCELLED), waits up to `bound` for gRPC to complete them, and closes the pool without
+  /// draining leases. After it returns no completion of this client posts to its executor, so
+  /// the io_context may be destroyed (destroy Listener objects first); calls and listen() made
+  /// later fail with CANCELLED. Calls gRPC still had not completed after `bound` are abandoned
+  /// (their coroutines never resume). Blocks; callable from any thread.
+  /// Returns how many calls were abandoned.
   std::size_t close(std::chrono::milliseconds bound = std::chrono::milliseconds(5000));
 
   [[nodiscard]] pool_type& pool() const noexcept;

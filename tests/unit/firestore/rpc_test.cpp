@@ -66,6 +66,10 @@ class FakeFirestore final : public v1::Firestore::Service {
   grpc::Status RunQuery(grpc::ServerContext* ctx, const v1::RunQueryRequest* req,
                         grpc::ServerWriter<v1::RunQueryResponse>* w) override {
     record(ctx, req->parent());
+    ++queries;
+    if (query_unavailable_left.fetch_sub(1) > 0) {
+      return {grpc::StatusCode::UNAVAILABLE, "query unavailable"};
+    }
     const auto& from = req->structured_query().from();
     const std::string collection = from.empty() ? "" : from[0].collection_id();
     if (collection == "flaky" && flaky_queries.fetch_add(1) == 0) {
@@ -87,6 +91,7 @@ class FakeFirestore final : public v1::Firestore::Service {
       v1::RunQueryResponse r;
       r.mutable_document()->set_name(req->parent() + "/c/d" + std::to_string(i));
       w->Write(r);
+      if (query_breaks_after_first) return {grpc::StatusCode::UNAVAILABLE, "broke mid-stream"};
     }
     v1::RunQueryResponse last;  // progress-only message: no document
     last.mutable_read_time()->set_seconds(1);
@@ -119,6 +124,9 @@ class FakeFirestore final : public v1::Firestore::Service {
   }
 
   std::atomic<int> unavailable_left{0};
+  std::atomic<int> queries{0};
+  std::atomic<int> query_unavailable_left{0};
+  std::atomic<bool> query_breaks_after_first{false};
   std::atomic<int> commits{0};
   std::atomic<int> list_pages{0};
   std::atomic<int> flaky_queries{0};
@@ -217,6 +225,38 @@ TEST_F(RpcTest, IdempotentReadsAreRetriedOnUnavailable) {
   std::size_t calls = 0;
   for (const auto& s : service_.seen()) calls += s.name.ends_with("/users/alice") ? 1 : 0;
   EXPECT_EQ(calls, 3u);  // two UNAVAILABLE, then OK
+}
+
+// Streamed reads go through the same core::retry loop as unary calls, but only until a message
+// was delivered: a stream retried after that would hand the caller documents twice.
+TEST_F(RpcTest, StreamedReadsAreRetriedOnlyBeforeTheFirstMessage) {
+  service_.query_unavailable_left = 2;
+  auto q = client_->blocking().run_query(Query("users"));
+  ASSERT_TRUE(q) << q.error().to_string();
+  EXPECT_EQ(q->size(), 3u);
+  EXPECT_EQ(service_.queries.load(), 3);  // two UNAVAILABLE, then the stream
+
+  // stream_query hands documents over as they come: once one was delivered, a break is the
+  // caller's error, not a retry. (run_query collects the whole stream first, so it may retry
+  // whole: AQueryStreamThatBreaksHalfwayIsRetriedWholeWithoutRepeats.)
+  service_.queries = 0;
+  service_.query_breaks_after_first = true;
+  auto read_all = [](Client c) -> boost::asio::awaitable<std::pair<int, Error>> {
+    auto stream = co_await c.stream_query(Query("users"));
+    if (!stream) co_return std::pair{0, stream.error()};
+    int docs = 0;
+    for (;;) {
+      auto d = co_await stream->next();
+      if (!d) co_return std::pair{docs, d.error()};
+      if (!*d) co_return std::pair{docs, Error(errc::unknown, "the stream ended without error")};
+      ++docs;
+    }
+  };
+  const auto [docs, err] =
+      boost::asio::co_spawn(io_, read_all(*client_), boost::asio::use_future).get();
+  EXPECT_EQ(docs, 1);
+  EXPECT_EQ(err.code(), errc::unavailable) << err.to_string();
+  EXPECT_EQ(service_.queries.load(), 1);
 }
 
 TEST_F(RpcTest, RetriesStopAtMaxAttemptsWithTheLastError) {
