@@ -7,6 +7,11 @@
 
 namespace connpool::redis::detail {
 
+namespace {
+constexpr int kMaxDigits = 32;                               // a longer length line is not RESP
+constexpr long long kSaturated = 1'000'000'000'000'000'000;  // 10^18
+}  // namespace
+
 Result<std::size_t> RespFrameScanner::bad(const char* what) {
   failed_ = true;
   return Error(errc::protocol_error, std::string("malformed RESP from server: ") + what);
@@ -68,8 +73,10 @@ Result<std::size_t> RespFrameScanner::scan(const char* data, std::size_t size) {
           state_ = State::number_lf;
         } else if (c == '-' && digits_ == 0 && !negative_) {
           negative_ = true;
-        } else if (c >= '0' && c <= '9' && digits_ < 18) {
-          number_ = number_ * 10 + (c - '0');
+        } else if (c >= '0' && c <= '9' && digits_ < kMaxDigits) {
+          // Past 18 digits the length saturates (no overflow): no reply is that large, and the
+          // reply's bound (max_reply_bytes, checked by the caller) then names the problem.
+          number_ = digits_ < 18 ? number_ * 10 + (c - '0') : kSaturated;
           ++digits_;
         } else {
           return bad("invalid length");

@@ -5,8 +5,8 @@
 // handed to the caller as they came (the proxy forwards them without a Reply tree and its
 // re-encoding). Resumable: a reply may arrive in any number of reads, split anywhere.
 //
-// Bounded: a header number has at most 18 digits, arrays nest at most kMaxDepth deep, and
-// frame_bytes() lets the caller bound a reply's size. Anything that is not RESP2 is
+// Bounded: a length has at most 32 digits (saturating past 18), arrays nest at most kMaxDepth deep,
+// and frame_bytes() lets the caller bound a reply's size. Anything that is not RESP2 is
 // errc::protocol_error, and the scanner stays failed.
 //
 // Not thread-safe: owned by one Multiplexer.

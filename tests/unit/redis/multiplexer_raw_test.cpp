@@ -103,12 +103,12 @@ TEST(RespFrameScanner, TellsTheTypeOfTheReply) {
 
 TEST(RespFrameScanner, RefusesWhatIsNotResp2AndStaysFailed) {
   const std::vector<std::string> bad = {
-      "%1\r\n",                    // RESP3 map
-      "$abc\r\n",                  // not a length
-      "$-2\r\n",                   // negative length
-      "$3\r\nabcXY",               // bulk not terminated by CRLF
-      "*1\n",                      // LF without CR
-      "$1234567890123456789\r\n",  // more digits than any length needs
+      "%1\r\n",                             // RESP3 map
+      "$abc\r\n",                           // not a length
+      "$-2\r\n",                            // negative length
+      "$3\r\nabcXY",                        // bulk not terminated by CRLF
+      "*1\n",                               // LF without CR
+      "$" + std::string(33, '9') + "\r\n",  // more digits than any length needs
   };
   for (std::size_t i = 0; i < bad.size(); ++i) {
     RespFrameScanner scanner;
@@ -230,6 +230,19 @@ TEST(MultiplexerRaw, ReplyOverMaxReplyBytesFailsTheConnection) {
   mux.on_read(head.data(), head.size(), out);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].result.error().code(), errc::protocol_error);
+  EXPECT_NE(out[0].result.error().message().find("max_reply_bytes"), std::string::npos);
+}
+
+TEST(MultiplexerRaw, HugeAnnouncedLengthIsCutAtMaxReplyBytes) {
+  Mux mux("h:1", 100ms, 64);
+  Mux::Completions out;
+  send(mux, 1, 1, Framing::raw, out);
+  const std::string head = "$9223372036854775807\r\n";
+  mux.on_read(head.data(), head.size(), out);
+  EXPECT_TRUE(out.empty()) << "a length is not an error in itself";
+  const std::string body(100, 'x');
+  mux.on_read(body.data(), body.size(), out);
+  ASSERT_EQ(out.size(), 1u);
   EXPECT_NE(out[0].result.error().message().find("max_reply_bytes"), std::string::npos);
 }
 
