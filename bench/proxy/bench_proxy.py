@@ -8,7 +8,10 @@ within a round, and the median is reported: ops/s and p99 per command, the proxy
 time per request (utime+stime from /proc), and the peak number of connections the proxy held
 to redis-server while it ran (ss -tnp; for `direct`, the server's connected_clients). The load average is printed with the results.
 
-Usage: bench_proxy.py CONNPOOL_BIN [ROUNDS] [REQUESTS]
+Usage: bench_proxy.py CONNPOOL_BIN [ROUNDS] [REQUESTS] [BASELINE_BIN]
+
+BASELINE_BIN, when given, is another connpool build run as a fourth target ("connpool
+baseline") in the same rounds: a before/after comparison within one sitting.
 """
 import csv
 import io
@@ -26,6 +29,7 @@ import time
 CONNPOOL = sys.argv[1]
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 REQUESTS = int(sys.argv[3]) if len(sys.argv) > 3 else 50000
+BASELINE = sys.argv[4] if len(sys.argv) > 4 else None
 MAX_SIZE = 8
 CLIENTS = [50, 500]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -122,14 +126,21 @@ def main():
                                 os.path.join(tmp, "nutcracker.log")], stdout=subprocess.DEVNULL)
         procs.append(nut)
         wait_port(nut_port, nut, "nutcracker")
-        cp = subprocess.Popen([CONNPOOL, "proxy", "--listen", f"127.0.0.1:{cp_port}", "--url",
-                               f"redis://127.0.0.1:{redis_port}?max_size={MAX_SIZE}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(cp)
-        wait_port(cp_port, cp, "connpool proxy")
+        def start_connpool(binary, port, what):
+            p = subprocess.Popen([binary, "proxy", "--listen", f"127.0.0.1:{port}", "--url",
+                                  f"redis://127.0.0.1:{redis_port}?max_size={MAX_SIZE}"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(p)
+            wait_port(port, p, what)
+            return p
 
+        cp = start_connpool(CONNPOOL, cp_port, "connpool proxy")
         targets = [("direct", redis_port, None), ("nutcracker", nut_port, nut.pid),
                    ("connpool proxy", cp_port, cp.pid)]
+        if BASELINE:
+            base_port = free_port()
+            base = start_connpool(BASELINE, base_port, "connpool baseline")
+            targets.append(("connpool baseline", base_port, base.pid))
         results = {}  # (target, clients, test) -> list of (rps, p99); (target, clients) -> cpu, conns
         load_before = os.getloadavg()
         for rnd in range(ROUNDS):
@@ -171,8 +182,17 @@ def main():
                 cp_rps = med([x[0] for x in results[("connpool proxy", clients, test)]])
                 nut_rps = med([x[0] for x in results[("nutcracker", clients, test)]])
                 direct = med([x[0] for x in results[("direct", clients, test)]])
-                print(f"c={clients} {test}: connpool/nutcracker = {cp_rps / nut_rps:.2f}x, "
-                      f"connpool/direct = {cp_rps / direct:.2f}x")
+                line = (f"c={clients} {test}: connpool/nutcracker = {cp_rps / nut_rps:.2f}x, "
+                        f"connpool/direct = {cp_rps / direct:.2f}x")
+                if BASELINE:
+                    base_rps = med([x[0] for x in results[("connpool baseline", clients, test)]])
+                    line += f", connpool/baseline = {cp_rps / base_rps:.2f}x"
+                print(line)
+                # Per-round ratios: the rounds share their moment's load, the medians do not.
+                per_round = [c[0] / n[0] for c, n in zip(results[("connpool proxy", clients, test)],
+                                                          results[("nutcracker", clients, test)])]
+                print(f"  per-round connpool/nutcracker: "
+                      + ", ".join(f"{r:.2f}x" for r in per_round))
     finally:
         for p in procs:
             if p.poll() is None:

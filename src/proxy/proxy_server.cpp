@@ -391,24 +391,22 @@ template <class Conn>
 asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
   const auto started = Clock::now();
   const std::size_t n = action.commands.size();
+  // The client's own request bytes go upstream and the server's reply bytes come back as they
+  // are: no re-encoding either way (the session checked every request).
   redis::RequestBatch batch;
-  std::vector<std::string_view> views;
-  for (const auto& command : action.commands) {
-    views.assign(command.begin(), command.end());
-    batch.add(views);
-  }
+  batch.append_wire(action.wire, n);
   // Blocking commands wait as long as the client asked (BLPOP k 0: forever).
   std::optional<std::chrono::milliseconds> timeout;
   if (action.no_timeout) timeout = std::chrono::milliseconds(0);
 
-  Result<std::vector<redis::Reply>> replies = Error(errc::unknown, "not sent");
+  Result<redis::RawReplies> replies = Error(errc::unknown, "not sent");
   bool pin_refused = false;
   if (action.target == Target::shared) {
     auto lease = co_await upstream.pool().acquire();
     if (!lease) {
       replies = std::move(lease).error();
     } else {
-      replies = co_await (*lease)->execute(batch, timeout);
+      replies = co_await (*lease)->execute_raw(std::move(batch), timeout);
       if ((*lease)->broken()) lease->discard();
     }
   } else if (action.target == Target::exclusive_once) {
@@ -421,7 +419,7 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
       } else {
         conn.blocking = true;
         auto watch = watch_hangup(conn, **lease);
-        replies = co_await (*lease)->execute(batch, timeout);
+        replies = co_await (*lease)->execute_raw(std::move(batch), timeout);
         watch->active = false;
         conn.blocking = false;
         if ((*lease)->broken()) lease->discard();
@@ -446,7 +444,7 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
       conn.blocking = action.no_timeout;
       std::shared_ptr<HangupWatch> watch;
       if (action.no_timeout) watch = watch_hangup(conn, **conn.pinned);
-      replies = co_await (*conn.pinned)->execute(batch, timeout);
+      replies = co_await (*conn.pinned)->execute_raw(std::move(batch), timeout);
       if (watch) watch->active = false;
       conn.blocking = false;
       if (!replies || (*conn.pinned)->broken()) {
@@ -478,13 +476,9 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
     for (std::size_t i = 0; i < n; ++i) out += line;
     metrics.failed.fetch_add(n, std::memory_order_relaxed);
   } else {
-    std::uint64_t errors = 0;
-    for (const auto& r : *replies) {
-      append_resp(out, r);
-      if (r.is_error()) ++errors;
-    }
-    metrics.error.fetch_add(errors, std::memory_order_relaxed);
-    metrics.ok.fetch_add(replies->size() - errors, std::memory_order_relaxed);
+    out = std::move(replies->bytes);
+    metrics.error.fetch_add(replies->errors, std::memory_order_relaxed);
+    metrics.ok.fetch_add(replies->count - replies->errors, std::memory_order_relaxed);
   }
   const auto elapsed = Clock::now() - started;
   for (std::size_t i = 0; i < n; ++i) metrics.latency.record(elapsed);

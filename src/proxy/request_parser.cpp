@@ -24,6 +24,7 @@ using core::detail::hex_value;
 
 void RequestParser::feed(std::string_view bytes) {
   if (!error_.empty()) return;
+  wire_start_ = wire_size_ = 0;  // the buffer may move
   // Drop what earlier requests used once it is most of the buffer, so a long-lived pipelining
   // client does not grow the buffer forever while copying stays amortised O(1) per byte.
   if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
@@ -40,6 +41,7 @@ RequestParser::Status RequestParser::fail(std::string message) {
   buffer_.shrink_to_fit();
   partial_.clear();
   consumed_ = pos_ = 0;
+  wire_start_ = wire_size_ = 0;
   return Status::error;
 }
 
@@ -59,6 +61,7 @@ void RequestParser::finish_request() {
 
 RequestParser::Status RequestParser::next(std::vector<std::string>& args) {
   if (!error_.empty()) return Status::error;
+  wire_size_ = 0;
   for (;;) {
     if (expected_args_ < 0) {
       pos_ = consumed_;
@@ -162,6 +165,8 @@ RequestParser::Status RequestParser::parse_multibulk(std::vector<std::string>& a
   }
   args = std::move(partial_);
   partial_ = {};
+  wire_start_ = consumed_;
+  wire_size_ = pos_ - consumed_;
   finish_request();
   return Status::request;
 }

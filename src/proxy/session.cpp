@@ -95,6 +95,7 @@ std::optional<Action> Session::next() {
       break;
     }
     for (auto& c : more.commands) action.commands.push_back(std::move(c));
+    action.wire += more.wire;
     action.release_after = more.release_after;
     action.no_timeout = more.no_timeout;
     if (action.release_after || action.no_timeout) break;
@@ -106,6 +107,13 @@ Action Session::forward(Target target, std::vector<std::string>& args) {
   Action a;
   a.kind = Action::Kind::forward;
   a.target = target;
+  // The parser returned these args just now: its wire bytes are theirs.
+  if (const auto wire = parser_.last_wire(); !wire.empty()) {
+    a.wire.assign(wire);
+  } else {
+    append_array_header(a.wire, args.size());
+    for (const auto& arg : args) append_bulk(a.wire, arg);
+  }
   a.commands.push_back(std::move(args));
   args = {};
   return a;

@@ -50,9 +50,10 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
                                             Clock::time_point deadline);
 
   /// Queues `chunk` (carrying `expected` commands) and completes `handler` with the replies
-  /// on `executor`. Thread-safe.
+  /// (a RawResult when `framing` is raw) on `executor`. Thread-safe.
   void submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
-              asio::any_io_executor executor, ReplyHandler handler);
+              asio::any_io_executor executor, ReplyHandler handler,
+              Framing framing = Framing::parsed);
 
   /// Breaks the connection with `error` (first error wins). Thread-safe.
   void fail(Error error) noexcept;
@@ -114,17 +115,17 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
 /// Connection::execute.
 template <class Token>
 auto async_submit(std::shared_ptr<ConnectionImpl> impl, Chunk chunk, std::size_t expected,
-                  Clock::time_point deadline, Token&& token) {
+                  Clock::time_point deadline, Token&& token, Framing framing = Framing::parsed) {
   return asio::async_initiate<Token, void(Result<std::vector<Reply>>)>(
       [](auto handler, std::shared_ptr<ConnectionImpl> impl, Chunk chunk, std::size_t expected,
-         Clock::time_point deadline) {
+         Clock::time_point deadline, Framing framing) {
         // The caller's executor is captured with its concrete type, so completions can be
         // posted there (any_completion_handler's erased executor cannot be posted to).
         asio::any_io_executor ex = asio::get_associated_executor(handler, impl->executor());
         impl->submit(std::move(chunk), expected, deadline, std::move(ex),
-                     ReplyHandler(std::move(handler)));
+                     ReplyHandler(std::move(handler)), framing);
       },
-      token, std::move(impl), std::move(chunk), expected, deadline);
+      token, std::move(impl), std::move(chunk), expected, deadline, framing);
 }
 
 }  // namespace connpool::redis::detail

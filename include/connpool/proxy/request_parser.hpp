@@ -41,6 +41,12 @@ class RequestParser {
   /// Why the input was refused, in redis-server's words ("Protocol error: ..."), for a
   /// `-ERR` reply. Empty unless next() returned error.
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
+  /// The wire bytes of the request next() just returned when it was a RESP multibulk request
+  /// (checked: forwarding them is the same as re-encoding the arguments); empty for an inline
+  /// one. Valid until the next feed() or next().
+  [[nodiscard]] std::string_view last_wire() const noexcept {
+    return std::string_view(buffer_).substr(wire_start_, wire_size_);
+  }
   /// Bytes received but not yet consumed by a complete request.
   [[nodiscard]] std::size_t buffered() const noexcept { return buffer_.size() - consumed_; }
 
@@ -61,6 +67,8 @@ class RequestParser {
   long long expected_args_ = -1;  // -1: header not read yet
   long long bulk_len_ = -1;       // -1: next is a $<len> header
   std::vector<std::string> partial_;
+  std::size_t wire_start_ = 0;  // last_wire(): where in buffer_, and how long (0: none)
+  std::size_t wire_size_ = 0;
   std::string error_;
 };
 

@@ -71,6 +71,9 @@ struct Action {
   Kind kind = Kind::reply;
   Target target = Target::shared;
   std::vector<std::vector<std::string>> commands;
+  /// forward: `commands` in RESP wire form, in order; a multibulk request's bytes are the
+  /// client's own (as the parser checked them), an inline one's are encoded.
+  std::string wire;
   /// The batch has a blocking command: no command timeout.
   bool no_timeout = false;
   /// After this batch the pin's state is gone: the lease can go back to the pool.

@@ -50,6 +50,19 @@ class RequestBatch {
   /// Redis's proto-max-bulk-len) is not added: the batch keeps the error (errc::invalid_argument)
   /// and Connection::execute returns it without sending anything.
   void add(std::span<const std::string_view> args);
+  /// Appends `commands` requests already in RESP wire form, as they are: for a caller that
+  /// parsed and checked them itself (the proxy forwarding what a client sent). The caller
+  /// vouches that `bytes` is exactly `commands` complete RESP requests: the replies are
+  /// matched by that count, so anything else breaks the connection.
+  void append_wire(std::string_view bytes, std::size_t commands) {
+    bytes_.append(bytes);
+    count_ += commands;
+  }
+  /// Moves the wire bytes out and empties the batch (its error, if any, stays).
+  [[nodiscard]] std::string take_bytes() noexcept {
+    count_ = 0;
+    return std::move(bytes_);
+  }
   /// Appends all commands of `other` (and its error, if any).
   void append(const RequestBatch& other) {
     bytes_ += other.bytes_;
@@ -71,6 +84,13 @@ class RequestBatch {
   std::string bytes_;
   std::size_t count_ = 0;
   std::optional<Error> error_;
+};
+
+/// A batch's replies as the server sent them (Connection::execute_raw).
+struct RawReplies {
+  std::string bytes;       ///< the RESP2 bytes of every reply, back to back, in order
+  std::size_t count = 0;   ///< replies in `bytes` (the batch's size)
+  std::size_t errors = 0;  ///< of them, error replies ("-ERR ...")
 };
 
 class Connection {
@@ -101,6 +121,12 @@ class Connection {
   /// callers' commands are never interleaved inside a batch.
   boost::asio::awaitable<Result<std::vector<Reply>>> execute(
       const RequestBatch& batch, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+  /// As execute(batch), but the replies are not parsed: their bytes are handed over as the
+  /// server sent them (found by a RESP2 framer, bounded by url.max_reply_bytes), for a caller
+  /// that only relays them (the proxy). Takes the batch's bytes without copying them.
+  boost::asio::awaitable<Result<RawReplies>> execute_raw(
+      RequestBatch batch, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
   /// True once the connection failed (I/O, timeout, protocol) or was closed.
   [[nodiscard]] bool broken() const noexcept;

@@ -3,8 +3,11 @@
 // read), per-request deadlines (fed the time; tells when to look again), cancellation (a
 // cancelled request that was written keeps its place, so its late reply is still consumed in
 // order and dropped; one not yet written is never sent), unexpected replies and the failure of
-// everything in flight. A thin Asio driver (ConnectionImpl) moves the bytes and the timer and
-// runs the completions; unit tests drive this class with byte strings and a manual clock.
+// everything in flight. A request's replies are either parsed into Reply trees or, for a raw
+// request, handed over as the bytes the server sent (RespFrameScanner finds where each reply
+// ends; the proxy forwards them as they are). A thin Asio driver (ConnectionImpl) moves the
+// bytes and the timer and runs the completions; unit tests drive this class with byte strings and a
+// manual clock.
 //
 // Not thread-safe: the driver serialises calls (a mutex, since submit comes from any thread).
 // Completions are appended to a caller-provided vector and must be run by the caller after it
@@ -15,6 +18,7 @@
 #include "connpool/redis/reply.hpp"
 
 #include "../resp.hpp"
+#include "resp_frame.hpp"
 
 #include <boost/asio/buffer.hpp>
 
@@ -86,6 +90,26 @@ struct Chunk {
   }
 };
 
+/// How a request's replies come back: parsed into Reply trees, or raw (RawResult).
+enum class Framing : std::uint8_t { parsed, raw };
+
+/// A raw request completes with the server's bytes and how many of its replies were errors,
+/// carried in the Replies vector the driver already moves (one handler type for both kinds):
+/// exactly {Reply::string(bytes), Reply::integer(errors)}.
+struct RawResult {
+  static std::vector<Reply> make(std::string bytes, std::size_t errors) {
+    std::vector<Reply> v;
+    v.reserve(2);
+    v.push_back(Reply::string(std::move(bytes)));
+    v.push_back(Reply::integer(static_cast<long long>(errors)));
+    return v;
+  }
+  static std::string take_bytes(std::vector<Reply>& v) { return v[0].take_str(); }
+  static std::size_t errors(const std::vector<Reply>& v) {
+    return static_cast<std::size_t>(v[1].as_integer());
+  }
+};
+
 template <class Handler>
 class Multiplexer {
  public:
@@ -105,18 +129,22 @@ class Multiplexer {
               std::size_t max_reply_bytes = kDefaultMaxReplyBytes)
       : endpoint_(std::move(endpoint)),
         command_timeout_(command_timeout),
+        max_reply_bytes_(max_reply_bytes),
         reader_(max_reply_bytes) {}
 
-  /// Queues a request that `chunk` carries and `expected` replies answer. Returns its id for
+  /// Queues a request that `chunk` carries and `expected` replies answer, completed with
+  /// their Reply trees or, when `framing` is raw, with a RawResult. Returns its id for
   /// cancel(), or 0 when the multiplexer already failed (the handler is then in `out`).
   std::uint64_t submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
-                       Handler handler, Completions& out) {
+                       Handler handler, Completions& out, Framing framing = Framing::parsed) {
     if (error_) {
       out.push_back(Completion{std::move(handler), *error_});
       return 0;
     }
     const std::uint64_t id = next_id_++;
-    pending_.emplace_back(id, expected, deadline, std::move(chunk), std::move(handler));
+    const bool raw = framing == Framing::raw;
+    pending_.emplace_back(id, expected, deadline, raw, std::move(chunk), std::move(handler));
+    raw_pending_ += raw ? 1 : 0;
     ++unwritten_;
     in_flight_ += expected;
     return id;
@@ -168,17 +196,9 @@ class Multiplexer {
   /// the pool as healthy in between.
   void on_read(const char* data, std::size_t size, Completions& out) {
     if (error_) return;
-    if (auto fed = reader_.feed(data, size); !fed) {
-      fail(fed.error(), out);
-      return;
-    }
-    for (;;) {
-      auto next = reader_.next();
-      if (!next) {
-        fail(next.error(), out);
-        return;
-      }
-      if (!*next) return;
+    const char* const end = data + size;
+    const char* fed = data;  // the reader has every byte before this
+    while (data < end) {
       if (pending_.size() == unwritten_) {
         fail(Error(errc::protocol_error,
                    endpoint_ + " sent a reply nobody asked for (push message?)"),
@@ -186,10 +206,74 @@ class Multiplexer {
         return;
       }
       Pending& front = pending_.front();
-      front.replies.push_back(std::move(**next));
-      if (front.replies.size() < front.expected) continue;
+      auto n = scanner_.scan(data, static_cast<std::size_t>(end - data));
+      if (!n) {
+        fail(n.error(), out);
+        return;
+      }
+      if (front.raw) {
+        if (scanner_.frame_bytes() > max_reply_bytes_) {
+          fail(Error(errc::protocol_error, endpoint_ + " sent a reply larger than " +
+                                               std::to_string(max_reply_bytes_) +
+                                               " bytes (max_reply_bytes)"),
+               out);
+          return;
+        }
+        if (front.handler) front.raw_bytes.append(data, *n);  // a cancelled one's are dropped
+      } else if (fed < data + *n) {
+        // With no raw request waiting, everything left is for the reader: one feed per read.
+        const char* upto = raw_pending_ == 0 ? end : data + *n;
+        if (auto ok = reader_.feed(fed, static_cast<std::size_t>(upto - fed)); !ok) {
+          fail(ok.error(), out);
+          return;
+        }
+        fed = upto;
+      }
+      data += *n;
+      if (fed < data) fed = data;  // raw bytes are never the reader's
+      if (!scanner_.done()) {
+        // An incomplete parsed reply: the reader still looks at it now, to bound it
+        // (max_reply_bytes) and to take a large bulk string over, not only once it is whole.
+        if (!front.raw) {
+          auto next = reader_.next();
+          if (!next) {
+            fail(next.error(), out);
+            return;
+          }
+          if (*next) {
+            fail(Error(errc::protocol_error,
+                       endpoint_ + " sent a reply the reader and the framer disagree on"),
+                 out);
+            return;
+          }
+        }
+        continue;  // every byte read was scanned
+      }
+      if (front.raw) {
+        front.raw_errors += scanner_.type() == '-' ? 1 : 0;
+      } else {
+        auto next = reader_.next();
+        if (!next) {
+          fail(next.error(), out);
+          return;
+        }
+        if (!*next) {
+          fail(Error(errc::protocol_error,
+                     endpoint_ + " sent a reply the reader and the framer disagree on"),
+               out);
+          return;
+        }
+        front.replies.push_back(std::move(**next));
+      }
+      if (++front.received < front.expected) continue;
       in_flight_ -= front.expected;
-      if (front.handler) out.push_back(Completion{front.take_handler(), std::move(front.replies)});
+      if (front.handler) {
+        out.push_back(Completion{front.take_handler(),
+                                 front.raw
+                                     ? RawResult::make(std::move(front.raw_bytes), front.raw_errors)
+                                     : std::move(front.replies)});
+      }
+      raw_pending_ -= front.raw ? 1 : 0;
       pending_.pop_front();
     }
   }
@@ -206,6 +290,7 @@ class Multiplexer {
     const auto index = static_cast<std::size_t>(it - pending_.begin());
     if (index >= pending_.size() - unwritten_) {
       in_flight_ -= it->expected;
+      raw_pending_ -= it->raw ? 1 : 0;
       --unwritten_;
       pending_.erase(it);
     }
@@ -242,6 +327,7 @@ class Multiplexer {
     pending_.clear();
     unwritten_ = 0;
     in_flight_ = 0;
+    raw_pending_ = 0;
   }
 
   [[nodiscard]] const std::optional<Error>& error() const noexcept { return error_; }
@@ -252,28 +338,36 @@ class Multiplexer {
 
  private:
   struct Pending {
-    Pending(std::uint64_t i, std::size_t e, Clock::time_point d, Chunk c, Handler&& h)
-        : id(i), expected(e), deadline(d), borrows(c.borrows()), chunk(std::move(c)) {
+    Pending(std::uint64_t i, std::size_t e, Clock::time_point d, bool r, Chunk c, Handler&& h)
+        : id(i), expected(e), deadline(d), borrows(c.borrows()), raw(r), chunk(std::move(c)) {
       handler.emplace(std::move(h));
-      replies.reserve(e);
+      if (!raw) replies.reserve(e);
     }
     Pending(Pending&& o) noexcept
         : id(o.id),
           expected(o.expected),
+          received(o.received),
+          raw_errors(o.raw_errors),
           deadline(o.deadline),
           borrows(o.borrows),
+          raw(o.raw),
           chunk(std::move(o.chunk)),
-          replies(std::move(o.replies)) {
+          replies(std::move(o.replies)),
+          raw_bytes(std::move(o.raw_bytes)) {
       if (o.handler) handler.emplace(o.take_handler());
     }
     // deque::erase move-assigns: rebuild the handler by move construction instead.
     Pending& operator=(Pending&& o) noexcept {
       id = o.id;
       expected = o.expected;
+      received = o.received;
+      raw_errors = o.raw_errors;
       deadline = o.deadline;
       borrows = o.borrows;
+      raw = o.raw;
       chunk = std::move(o.chunk);
       replies = std::move(o.replies);
+      raw_bytes = std::move(o.raw_bytes);
       handler.reset();
       if (o.handler) handler.emplace(o.take_handler());
       return *this;
@@ -286,10 +380,14 @@ class Multiplexer {
 
     std::uint64_t id;
     std::size_t expected;
+    std::size_t received = 0;    // replies read so far
+    std::size_t raw_errors = 0;  // raw: error replies among them
     Clock::time_point deadline;
     bool borrows;  // its chunk points at the caller's bytes
+    bool raw;      // Framing::raw: raw_bytes collects the replies' bytes, replies stays empty
     Chunk chunk;   // moved to the write batch once written
     std::vector<Reply> replies;
+    std::string raw_bytes;
     std::optional<Handler> handler;  // empty once cancelled: the replies are read and dropped
   };
 
@@ -304,7 +402,10 @@ class Multiplexer {
 
   std::string endpoint_;
   std::chrono::milliseconds command_timeout_;
-  RespReader reader_;
+  std::size_t max_reply_bytes_;
+  RespFrameScanner scanner_;     // where each reply ends, for every byte read
+  RespReader reader_;            // parses the parsed requests' replies
+  std::size_t raw_pending_ = 0;  // raw requests in pending_
   std::deque<Pending> pending_;  // wire order; the last `unwritten_` are not written yet
   std::size_t unwritten_ = 0;
   std::size_t in_flight_ = 0;

@@ -477,5 +477,65 @@ TEST(ConnectionFake, SilentServerGivesConnectTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+// execute_raw against redis-server: the replies' bytes exactly as RESP2 frames them (nested
+// arrays, an error, nil, a value large enough to arrive in many reads), requests given in wire
+// form, and raw and parsed callers interleaved on one connection.
+TEST_F(ConnectionTest, RawBatchRelaysTheServersBytes) {
+  auto c = open(io_, server_->url());
+  ASSERT_TRUE(c);
+  Connection& conn = **c;
+  const std::string big(300 * 1024, 'b');
+  EXPECT_EQ(*cmd(io_, conn, {"DEL", "conn:raw:l"}), Reply::integer(0));
+  RequestBatch batch;
+  const std::vector<std::vector<std::string_view>> commands = {{"SET", "conn:raw:k", "v"},
+                                                               {"SET", "conn:raw:big", big},
+                                                               {"RPUSH", "conn:raw:l", "a", ""},
+                                                               {"LRANGE", "conn:raw:l", "0", "-1"},
+                                                               {"NOSUCHCOMMAND"},
+                                                               {"GET", "conn:raw:missing"},
+                                                               {"GET", "conn:raw:big"}};
+  for (const auto& command : commands) batch.add(command);
+  batch.append_wire("*1\r\n$4\r\nPING\r\n", 1);
+  auto r = io_.run(conn.execute_raw(std::move(batch)));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->count, commands.size() + 1);
+  EXPECT_EQ(r->errors, 1u);
+  const std::string head = "+OK\r\n+OK\r\n:2\r\n*2\r\n$1\r\na\r\n$0\r\n\r\n-ERR unknown command";
+  const std::string tail = "$-1\r\n$" + std::to_string(big.size()) + "\r\n" + big + "\r\n+PONG\r\n";
+  ASSERT_GE(r->bytes.size(), head.size() + tail.size());
+  EXPECT_EQ(r->bytes.substr(0, head.size()), head);
+  EXPECT_TRUE(r->bytes.substr(r->bytes.size() - tail.size()) == tail);
+
+  constexpr int kCallers = 20;
+  std::vector<std::future<int>> done;
+  for (int caller = 0; caller < kCallers; ++caller) {
+    done.push_back(asio::co_spawn(
+        io_.context(),
+        [](Connection& conn, int caller) -> asio::awaitable<int> {
+          int mismatches = 0;
+          for (int i = 0; i < 50; ++i) {
+            const std::string value = std::to_string(caller * 1000 + i);
+            const std::vector<std::string_view> echo{"ECHO", value};
+            if (caller % 2 == 0) {
+              RequestBatch b;
+              b.add(echo);
+              auto raw = co_await conn.execute_raw(std::move(b));
+              const std::string want = "$" + std::to_string(value.size()) + "\r\n" + value + "\r\n";
+              if (!raw || raw->bytes != want) ++mismatches;
+            } else {
+              auto parsed = co_await conn.execute(echo);
+              if (!parsed || parsed->str() != value) ++mismatches;
+            }
+          }
+          co_return mismatches;
+        }(conn, caller),
+        asio::use_future));
+  }
+  int mismatches = 0;
+  for (auto& f : done) mismatches += f.get();
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_FALSE(conn.broken());
+}
+
 }  // namespace
 }  // namespace connpool::redis

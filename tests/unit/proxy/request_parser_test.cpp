@@ -55,6 +55,32 @@ TEST(RequestParser, EverySplitPointGivesTheSameRequests) {
   }
 }
 
+// last_wire() is what the proxy forwards instead of re-encoding: exactly each multibulk
+// request's bytes, wherever the reads were cut (the buffer moves between feeds); empty for
+// inline requests and after a feed.
+TEST(RequestParser, LastWireIsEachMultibulkRequestsOwnBytes) {
+  const std::string first = kTwo.substr(0, kTwo.find("*2"));
+  const std::string second = kTwo.substr(first.size());
+  for (std::size_t cut = 0; cut <= kTwo.size(); ++cut) {
+    RequestParser p;
+    std::vector<std::string> wires;
+    Args args;
+    p.feed(kTwo.substr(0, cut));
+    while (p.next(args) == Status::request) wires.emplace_back(p.last_wire());
+    p.feed(kTwo.substr(cut));
+    EXPECT_TRUE(p.last_wire().empty());
+    while (p.next(args) == Status::request) wires.emplace_back(p.last_wire());
+    ASSERT_EQ(wires.size(), 2u) << "cut at " << cut;
+    EXPECT_EQ(wires[0], first);
+    EXPECT_EQ(wires[1], second);
+  }
+  RequestParser p;
+  p.feed("GET k\r\n*0\r\n");
+  Args args;
+  ASSERT_EQ(p.next(args), Status::request);
+  EXPECT_TRUE(p.last_wire().empty()) << "an inline request has no RESP bytes to forward";
+}
+
 TEST(RequestParser, ByteByByte) {
   RequestParser p;
   std::vector<Args> reqs;

@@ -35,6 +35,16 @@ TEST(Session, PipelinedStatelessCommandsBecomeOneSharedBatch) {
   EXPECT_EQ(actions[0].commands.size(), 10u);
 }
 
+TEST(Session, ForwardedWireIsTheClientsBytesOrTheEncodedInlineCommand) {
+  Session s({});
+  const std::string multibulk = req({"SET", "k", "v\r\n"}) + req({"GET", "k"});
+  s.feed(multibulk + "INCR \"a b\"\r\n");
+  const auto actions = drain(s);
+  ASSERT_EQ(actions.size(), 1u);
+  EXPECT_EQ(actions[0].commands.size(), 3u);
+  EXPECT_EQ(actions[0].wire, multibulk + req({"INCR", "a b"}));
+}
+
 TEST(Session, BatchesAreBoundedByMaxBatch) {
   SessionOptions o;
   o.max_batch = 4;
