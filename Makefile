@@ -181,14 +181,16 @@ bench-redis-sweep: deps
 # on the first failure or sanitizer report.
 STRESS_REPEAT ?= 10
 STRESS_HOGS ?= $(JOBS)
-STRESS_FILTER ?= *Timeout*:*Cancel*:*Reset*:*Restart*:*Kill*:*Pause*:*Silent*:*Close*:*Broken*:Multiplexer.*:SubscriberMachine.*
+STRESS_FILTER ?= *Timeout*:*Cancel*:*Reset*:*Restart*:*Kill*:*Pause*:*Silent*:*Close*:*Broken*:Multiplexer*.*:SubscriberMachine.*
 STRESS_TESTS = connpool_redis_unit_tests connpool_redis_conn_tests connpool_redis_resilience_tests \
   connpool_redis_faults_tests connpool_redis_pubsub_tests
+# It builds in the trees of sanitize-asan and sanitize-tsan (same flags): one ASan and one TSan
+# build of the project, not two of each, and ccache hits across checkouts for both.
 stress: deps
 	@set -e; for san in address,undefined thread; do \
-	  dir=build-stress-$${san%%,*}; \
+	  dir=build-$${san:0:1}san; \
 	  cmake -S . -B $$dir -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONNPOOL_SANITIZE=$$san \
-	    -DCONNPOOL_BUILD_BENCH=OFF >/dev/null; \
+	    -DCONNPOOL_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null; \
 	  cmake --build $$dir -j $(JOBS) --target $(STRESS_TESTS); \
 	done
 	@set -e; hogs=""; \
@@ -196,7 +198,7 @@ stress: deps
 	trap 'kill $$hogs 2>/dev/null' EXIT; \
 	export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"; \
 	export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/sanitizers/tsan.supp"; \
-	for dir in build-stress-address build-stress-thread; do \
+	for dir in build-asan build-tsan; do \
 	  for t in $(STRESS_TESTS); do \
 	    echo "stress: $$dir/bin/$$t x$(STRESS_REPEAT) (with $(STRESS_HOGS) CPU hogs)"; \
 	    $$dir/bin/$$t --gtest_filter='$(STRESS_FILTER)' --gtest_repeat=$(STRESS_REPEAT) \
@@ -226,4 +228,4 @@ format-check: deps
 	@clang-format --dry-run --Werror $(FORMAT_FILES) && echo "format-check: ok"
 
 clean:
-	@rm -rf $(BUILD) build-tsan build-asan build-stress-address build-stress-thread
+	@rm -rf $(BUILD) build-tsan build-asan
