@@ -99,6 +99,40 @@ WriteResult write_result_from_proto(const v1::WriteResult& r) {
   return out;
 }
 
+/// A response parsed into its own protobuf arena: a document's name, fields and values come out
+/// of one block instead of a malloc each (protobuf's parse was ~15 % of a get's mallocs).
+template <class Resp>
+class ArenaResponse {
+ public:
+  ArenaResponse()
+      : arena_(std::make_unique<google::protobuf::Arena>(arena_options())),
+        msg_(google::protobuf::Arena::CreateMessage<Resp>(arena_.get())) {}
+  Resp* get() noexcept { return msg_; }
+  const Resp& operator*() const noexcept { return *msg_; }
+
+ private:
+  static google::protobuf::ArenaOptions arena_options() {
+    google::protobuf::ArenaOptions o;
+    o.start_block_size = 2048;  // a typical document in one block
+    return o;
+  }
+  std::unique_ptr<google::protobuf::Arena> arena_;  // a pointer: moving keeps msg_ valid
+  Resp* msg_;
+};
+
+/// unary_call (client_impl.hpp) with the response on an arena.
+template <class Resp, class Req, class Invoke>
+boost::asio::awaitable<Result<ArenaResponse<Resp>>> arena_unary_call(
+    std::shared_ptr<ClientImpl> impl, CallPolicy policy, const Req& req, Invoke invoke) {
+  auto run = [&req, invoke, calls = impl->shared->calls](ChannelState& ch, grpc::ClientContext& ctx,
+                                                         ArenaResponse<Resp>& resp) {
+    return async_unary(
+        ctx, [&](auto done) { invoke(ch.stub.get(), &ctx, &req, resp.get(), std::move(done)); },
+        calls);
+  };
+  return retried_call<ArenaResponse<Resp>>(std::move(impl), std::move(policy), std::move(run));
+}
+
 Task<std::optional<Document>> get_impl(std::shared_ptr<ClientImpl> impl, std::string path,
                                        std::string transaction = {}) {
   auto name = document_name(impl->root(), path);
@@ -108,7 +142,7 @@ Task<std::optional<Document>> get_impl(std::shared_ptr<ClientImpl> impl, std::st
   if (!transaction.empty()) req.set_transaction(transaction);
   // A named local: GCC 12 miscompiles braced lists inside co_await.
   CallPolicy policy{"GetDocument", Routing::name, *name, true};
-  auto r = co_await unary_call<v1::Document>(
+  auto r = co_await arena_unary_call<v1::Document>(
       impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* rs, auto done) {
         stub->async()->GetDocument(ctx, rq, rs, std::move(done));
       });
@@ -116,7 +150,7 @@ Task<std::optional<Document>> get_impl(std::shared_ptr<ClientImpl> impl, std::st
     if (r.error().is(errc::not_found)) co_return std::optional<Document>();
     co_return std::move(r).error();
   }
-  co_return std::optional<Document>(document_from_proto(*r));
+  co_return std::optional<Document>(document_from_proto(**r));
 }
 
 Task<std::vector<WriteResult>> commit_impl(std::shared_ptr<ClientImpl> impl,
@@ -126,7 +160,11 @@ Task<std::vector<WriteResult>> commit_impl(std::shared_ptr<ClientImpl> impl,
                    "a commit holds at most 500 writes, got " + std::to_string(writes.size()) +
                        " (split it into several batches; they are then not atomic together)");
   }
-  v1::CommitRequest req;
+  // The request on an arena as well: the writes' fields, values and strings in a few blocks.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = 2048;
+  google::protobuf::Arena arena(arena_options);
+  auto& req = *google::protobuf::Arena::CreateMessage<v1::CommitRequest>(&arena);
   req.set_database(impl->shared->database_name);
   if (!transaction.empty()) req.set_transaction(transaction);
   for (const auto& w : writes) {
@@ -137,14 +175,15 @@ Task<std::vector<WriteResult>> commit_impl(std::shared_ptr<ClientImpl> impl,
   // Not idempotent in general (transforms, create): never retried automatically.
   // A named local: GCC 12 miscompiles braced lists inside co_await.
   CallPolicy policy{"Commit", Routing::database, impl->shared->database_name, false};
-  auto r = co_await unary_call<v1::CommitResponse>(
+  auto r = co_await arena_unary_call<v1::CommitResponse>(
       impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* rs, auto done) {
         stub->async()->Commit(ctx, rq, rs, std::move(done));
       });
   if (!r) co_return std::move(r).error();
+  const v1::CommitResponse& resp = **r;
   std::vector<WriteResult> out;
-  out.reserve(static_cast<std::size_t>(r->write_results_size()));
-  for (const auto& wr : r->write_results()) out.push_back(write_result_from_proto(wr));
+  out.reserve(static_cast<std::size_t>(resp.write_results_size()));
+  for (const auto& wr : resp.write_results()) out.push_back(write_result_from_proto(wr));
   co_return out;
 }
 
