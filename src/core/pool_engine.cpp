@@ -406,8 +406,9 @@ void Engine::settle_locked(Slot* slot, bool broken, bool call_failed, CloseReaso
 void Engine::release(Slot* slot, std::uint64_t token, bool broken, bool call_failed) noexcept {
   const bool reusable = !broken && ops_.recycle(slot->conn.get());
   // (the breaker hears of it in settle_locked: a broken return is a failed call)
-  std::shared_ptr<Engine> last_ref;  // declared first: dropped after every other use of `this`
-  std::optional<Actions> actions;    // only when the return is not the quiet common case
+  std::shared_ptr<Engine> keep;    // declared first: dropped after every other use of `this`
+  std::optional<Actions> actions;  // only when the return is not the quiet common case
+  PoolObserver* observer = nullptr;
   Nanos usage{0};
   {
     std::lock_guard lock(mu_);
@@ -417,9 +418,17 @@ void Engine::release(Slot* slot, std::uint64_t token, bool broken, bool call_fai
       actions.emplace();
       settle_locked(slot, !reusable, call_failed, CloseReason::broken, now, *actions);
     }
-    last_ref = unpin_if_drained_locked();
+    observer = observer_;
+    // What keeps the engine alive once the lock is released: the pin when this was the last
+    // lease of a closed pool; otherwise, when more follows, a reference taken now (from here on
+    // another thread may destroy the Pool, and with no lease left nothing else would hold the
+    // engine; the Pool or the pin holds it now, so lock() is never empty). The quiet return
+    // with no observer touches nothing after unlocking and takes no reference: the hot path.
+    keep = unpin_if_drained_locked();
+    if (!keep && (observer != nullptr || actions)) keep = weak_from_this().lock();
   }
-  if (observer_) observer_->on_released(usage);
+  // Past this point `this` is used only while `keep` holds it.
+  if (observer != nullptr) observer->on_released(usage);
   if (actions) run(*actions);
 }
 
@@ -456,7 +465,8 @@ OwnedConnection Engine::detach(Slot* slot, std::uint64_t token) noexcept {
     ++counters_.closed_by_reason[static_cast<std::size_t>(CloseReason::detached)];
     slots_.erase(slot->self);
     plan_connects_locked(clock_->now(), actions);
-    last_ref = unpin_if_drained_locked();
+    last_ref = unpin_if_drained_locked();  // as in release(): run() below needs the engine
+    if (!last_ref) last_ref = weak_from_this().lock();
   }
   run(actions);
   return conn;
