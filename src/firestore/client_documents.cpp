@@ -4,6 +4,7 @@
 #include "client_impl.hpp"
 #include "client_stream.hpp"
 #include "convert.hpp"
+#include "proto_arena.hpp"
 
 #include <algorithm>
 
@@ -105,18 +106,14 @@ template <class Resp>
 class ArenaResponse {
  public:
   ArenaResponse()
-      : arena_(std::make_unique<google::protobuf::Arena>(arena_options())),
-        msg_(google::protobuf::Arena::CreateMessage<Resp>(arena_.get())) {}
+      : arena_(make_proto_arena(2048)),  // a typical document in one block
+        msg_(create_message(arena_.get(), heap_)) {}
   Resp* get() noexcept { return msg_; }
   const Resp& operator*() const noexcept { return *msg_; }
 
  private:
-  static google::protobuf::ArenaOptions arena_options() {
-    google::protobuf::ArenaOptions o;
-    o.start_block_size = 2048;  // a typical document in one block
-    return o;
-  }
   std::unique_ptr<google::protobuf::Arena> arena_;  // a pointer: moving keeps msg_ valid
+  std::unique_ptr<Resp> heap_;                      // the message when arenas are off
   Resp* msg_;
 };
 
@@ -161,10 +158,9 @@ Task<std::vector<WriteResult>> commit_impl(std::shared_ptr<ClientImpl> impl,
                        " (split it into several batches; they are then not atomic together)");
   }
   // The request on an arena as well: the writes' fields, values and strings in a few blocks.
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.start_block_size = 2048;
-  google::protobuf::Arena arena(arena_options);
-  auto& req = *google::protobuf::Arena::CreateMessage<v1::CommitRequest>(&arena);
+  auto arena = make_proto_arena(2048);
+  std::unique_ptr<v1::CommitRequest> heap_req;
+  auto& req = *create_message(arena.get(), heap_req);
   req.set_database(impl->shared->database_name);
   if (!transaction.empty()) req.set_transaction(transaction);
   for (const auto& w : writes) {

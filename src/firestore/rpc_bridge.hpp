@@ -7,6 +7,7 @@
 #pragma once
 
 #include "inflight_calls.hpp"
+#include "proto_arena.hpp"
 
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/async_result.hpp>
@@ -105,22 +106,23 @@ boost::asio::awaitable<grpc::Status> async_unary(grpc::ClientContext& ctx, Start
 template <class Resp>
 class Collected {
  public:
-  Collected() : arena_(std::make_unique<google::protobuf::Arena>(arena_options())) {}
+  // A few KB per result (a 10-document query): one or two blocks.
+  Collected() : arena_(make_proto_arena(4096, 64 * 1024)) {}
 
   /// A new empty message on the arena, for gRPC to parse into.
-  Resp* make() { return google::protobuf::Arena::CreateMessage<Resp>(arena_.get()); }
+  Resp* make() {
+    std::unique_ptr<Resp> heap;
+    Resp* m = create_message(arena_.get(), heap);
+    if (heap) heap_.push_back(std::move(heap));
+    return m;
+  }
   void push(Resp* message) { messages_.push_back(message); }
   /// In the order received; valid while this object lives.
   const std::vector<Resp*>& messages() const noexcept { return messages_; }
 
  private:
-  static google::protobuf::ArenaOptions arena_options() {
-    google::protobuf::ArenaOptions o;
-    o.start_block_size = 4096;  // a few KB per result (a 10-document query): one or two blocks
-    o.max_block_size = 64 * 1024;
-    return o;
-  }
   std::unique_ptr<google::protobuf::Arena> arena_;  // a pointer: moving keeps the messages put
+  std::vector<std::unique_ptr<Resp>> heap_;         // the messages when arenas are off
   std::vector<Resp*> messages_;
 };
 
