@@ -14,15 +14,22 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// Options through `proxy`, with a deadline far beyond the test: the calls must end because of
+// close(), never because of their deadline; no retries.
+FirestoreOptions options_through(const testing::FaultProxy& proxy) {
+  FirestoreOptions o;
+  o.project_id = project_for_current_test();
+  o.emulator_host = "127.0.0.1:" + std::to_string(proxy.port());
+  o.call_timeout = milliseconds(60000);
+  o.retry.max_attempts = 1;
+  return o;
+}
+
 TEST(ClientCloseTest, CloseCancelsACallInFlightThenTheIoContextCanGo) {
   auto* emulator = testing::FirestoreEmulator::shared();
   ASSERT_NE(emulator, nullptr) << "the Firestore emulator did not start";
   testing::FaultProxy proxy("127.0.0.1", static_cast<std::uint16_t>(emulator->port()));
-  FirestoreOptions o;
-  o.project_id = project_for_current_test();
-  o.emulator_host = "127.0.0.1:" + std::to_string(proxy.port());
-  o.call_timeout = milliseconds(60000);  // the call must end by close, not by its deadline
-  o.retry.max_attempts = 1;
+  FirestoreOptions o = options_through(proxy);
   std::future<Result<std::optional<Document>>> in_flight;
   {
     auto io = std::make_unique<IoThreads>(2);
@@ -64,11 +71,7 @@ TEST(ClientCloseTest, CloseStopsListenersAndStreamsAndWaitsForTheirCalls) {
   auto* emulator = testing::FirestoreEmulator::shared();
   ASSERT_NE(emulator, nullptr) << "the Firestore emulator did not start";
   testing::FaultProxy proxy("127.0.0.1", static_cast<std::uint16_t>(emulator->port()));
-  FirestoreOptions o;
-  o.project_id = project_for_current_test();
-  o.emulator_host = "127.0.0.1:" + std::to_string(proxy.port());
-  o.call_timeout = milliseconds(60000);  // the query must end by close, not by its deadline
-  o.retry.max_attempts = 1;
+  FirestoreOptions o = options_through(proxy);
   std::future<Result<Snapshot>> pending;
   std::future<Result<std::vector<Document>>> query;
   {
