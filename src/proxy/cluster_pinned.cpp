@@ -133,7 +133,7 @@ class PinnedRun {
     auto& pin = refs_.pin;
     if (pin.slot) return *pin.slot == slot;
     const auto owner = cluster_.primary_for_slot(slot);
-    if (!owner || owner->text() != pin.node) return false;
+    if (!owner || *owner != pin.node) return false;
     pin.slot = slot;
     return true;
   }
@@ -155,6 +155,7 @@ class PinnedRun {
     refs_.pinned.emplace(std::move(got->first));
     pin.node = std::move(got->second);
     pin.slot = slot;
+    fresh_pin_ = true;
     if (pin.multi_deferred) {
       pin.multi_deferred = false;
       pin.in_multi = true;
@@ -176,22 +177,28 @@ class PinnedRun {
   // Sends what is queued for the lease; false when the pinned connection failed.
   asio::awaitable<bool> flush() {
     if (batch_.empty() || !refs_.pinned) co_return !quit_;
-    auto& lease = *refs_.pinned;
-    std::optional<std::chrono::milliseconds> timeout;
-    std::function<void()> stop_watching = [] {};
-    if (action_.no_timeout) {
-      timeout = std::chrono::milliseconds(0);  // a blocking command waits as asked
-      refs_.blocking = true;
-      stop_watching = refs_.watch_hangup(*lease);
+    auto replies = co_await send_batch();
+    if (replies && std::exchange(fresh_pin_, false)) {
+      if (const auto moved = stale_pin(*replies); moved && co_await repin(*moved)) {
+        replies = co_await send_batch();
+      }
     }
-    auto replies = co_await lease->execute(batch_, timeout);
-    stop_watching();
-    refs_.blocking = false;
+    auto& lease = *refs_.pinned;
+    bool redirected = false;
     if (replies) {
       for (std::size_t k = 0; k < replies->size() && k < dest_.size(); ++k) {
         if (dest_[k] == kDrop) continue;
-        append_resp(replies_[dest_[k]], (*replies)[k]);
-        ((*replies)[k].is_error() ? refs_.metrics.error : refs_.metrics.ok).fetch_add(1);
+        auto& reply = (*replies)[k];
+        if (const auto redirect = redirect_of(reply, refs_.pin.node)) {
+          // The slot moved (or is migrating) under the pinned connection: a non-cluster client
+          // cannot follow the redirect, and the server has voided the transaction.
+          const bool exec = classify(action_.commands[dest_[k]]).kind == CommandKind::exec;
+          reply = redis::Reply::error(exec ? redirect_message(*redirect, "EXECABORT")
+                                           : redirect_message(*redirect));
+          redirected = true;
+        }
+        append_resp(replies_[dest_[k]], reply);
+        (reply.is_error() ? refs_.metrics.error : refs_.metrics.ok).fetch_add(1);
       }
     }
     if (!replies || lease->broken()) {
@@ -216,7 +223,53 @@ class PinnedRun {
     }
     batch_.clear();
     dest_.clear();
+    if (redirected) co_await cluster_.refresh();  // the next pin goes to the new owner
     co_return !quit_;
+  }
+
+  asio::awaitable<Result<std::vector<redis::Reply>>> send_batch() {
+    auto& lease = *refs_.pinned;
+    std::optional<std::chrono::milliseconds> timeout;
+    std::function<void()> stop_watching = [] {};
+    if (action_.no_timeout) {
+      timeout = std::chrono::milliseconds(0);  // a blocking command waits as asked
+      refs_.blocking = true;
+      stop_watching = refs_.watch_hangup(*lease);
+    }
+    auto replies = co_await lease->execute(batch_, timeout);
+    stop_watching();
+    refs_.blocking = false;
+    co_return replies;
+  }
+
+  // The MOVED that voids a lease just taken on a stale slot map, when nothing of the batch ran
+  // (each command redirected or only queued, the EXEC aborted): the batch may then be sent
+  // again to the slot's new owner.
+  std::optional<LeaseRedirect> stale_pin(const std::vector<redis::Reply>& replies) const {
+    std::optional<LeaseRedirect> moved;
+    for (std::size_t k = 0; k < replies.size() && k < dest_.size(); ++k) {
+      const auto& reply = replies[k];
+      if (auto redirect = redirect_of(reply, refs_.pin.node)) {
+        if (redirect->ask || (moved && moved->target != redirect->target)) return std::nullopt;
+        moved = std::move(redirect);
+      } else if (reply.is_error() ? !reply.str().starts_with("EXECABORT")
+                                  : dest_[k] != kDrop && reply.str() != "QUEUED") {
+        return std::nullopt;
+      }
+    }
+    return moved;
+  }
+
+  // Moves the pin to `moved`'s node (the old connection, maybe inside MULTI, is closed);
+  // false, keeping the old lease, when the new node cannot be leased.
+  asio::awaitable<bool> repin(const LeaseRedirect& moved) {
+    co_await cluster_.refresh();
+    auto got = co_await upstream_.exclusive_at(moved.target);
+    if (!got) co_return false;
+    refs_.pinned->discard();
+    refs_.pinned.emplace(std::move(got->first));
+    refs_.pin.node = std::move(got->second);
+    co_return true;
   }
 
   Action& action_;
@@ -228,6 +281,7 @@ class PinnedRun {
   std::vector<std::size_t> dest_;     // per queued command: its index, or kDrop
   std::optional<std::string> stop_;   // every later command gets this line
   bool quit_ = false;
+  bool fresh_pin_ = false;  // the lease was taken in this run and has not been used yet
 };
 
 }  // namespace

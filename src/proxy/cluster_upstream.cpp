@@ -6,6 +6,7 @@
 
 // The Cluster client's routing rule (which argument is the key), shared rather than copied.
 #include "../redis/cluster/command_keys.hpp"
+#include "../redis/cluster/redirect.hpp"
 #include "cluster_split.hpp"
 
 #include <chrono>
@@ -14,6 +15,9 @@ namespace connpool::proxy::detail {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
+
+// Redirects a blocking command follows before its client gets the last one as an error.
+constexpr std::size_t kMaxRedirects = 5;
 
 namespace {
 
@@ -39,6 +43,24 @@ std::optional<std::uint16_t> key_slot(const std::vector<std::string>& command) {
 std::string max_pinned_line(std::size_t limit) {
   return error_line("ERR connpool proxy: too many pinned clients (rule: max-pinned, limit " +
                     std::to_string(limit) + ")");
+}
+
+std::optional<LeaseRedirect> redirect_of(const redis::Reply& reply,
+                                         const redis::cluster::NodeAddress& from) {
+  if (!reply.is_error()) return std::nullopt;
+  const std::string_view text = reply.str();
+  const bool ask = text.starts_with("ASK ");
+  if (!ask && !text.starts_with("MOVED ")) return std::nullopt;
+  redis::cluster::detail::RedirectTarget parsed;
+  if (!redis::cluster::detail::parse_redirect(text, from, parsed)) return std::nullopt;
+  return LeaseRedirect{ask, parsed.slot, std::move(parsed.target)};
+}
+
+std::string redirect_message(const LeaseRedirect& redirect, std::string_view code) {
+  return std::string(code) + " connpool proxy: slot " + std::to_string(redirect.slot) +
+         (redirect.ask ? " is migrating to " : " moved to ") + redirect.target.text() +
+         " while this client was pinned to another node (MULTI, WATCH or a blocking command); "
+         "retry the transaction";
 }
 
 std::string failure_line(const Error& e) {
@@ -108,23 +130,48 @@ asio::awaitable<void> ClusterUpstream::blocking(Action& action, ClientRefs& refs
     }
     co_return;
   }
-  auto got = co_await exclusive(key_slot(action.commands.front()));
-  if (!got) {
-    refs.metrics.pinned.fetch_sub(1);
-    for (std::size_t i = 0; i < n; ++i) out += failure_line(got.error());
-    refs.metrics.failed.fetch_add(n, std::memory_order_relaxed);
-    co_return;
+  // A blocking command never runs when redirected: MOVED (the slot map was stale) is followed
+  // to the new owner, ASK (a slot migrating) with ASKING on the importing node.
+  const auto slot = key_slot(action.commands.front());
+  std::optional<LeaseRedirect> redirect;
+  Result<std::vector<redis::Reply>> replies;
+  for (std::size_t hops = 0;; ++hops) {
+    // Not `co_await (c ? a() : b())`: GCC mis-handles the temporaries of a conditional
+    // co_await operand (the frame crashed).
+    Result<NodeLease> got = Error(errc::unavailable, "not leased");
+    if (redirect) {
+      got = co_await exclusive_at(redirect->target);
+    } else {
+      got = co_await exclusive(slot);
+    }
+    if (!got) {
+      refs.metrics.pinned.fetch_sub(1);
+      for (std::size_t i = 0; i < n; ++i) out += failure_line(got.error());
+      refs.metrics.failed.fetch_add(n, std::memory_order_relaxed);
+      co_return;
+    }
+    auto& [lease, node] = *got;
+    const bool asking = redirect && redirect->ask;
+    redis::RequestBatch batch;
+    if (asking) batch.add(std::vector<std::string_view>{"ASKING"});
+    for (const auto& command : action.commands) batch.add(views_of(command));
+    refs.blocking = true;
+    auto stop_watching = refs.watch_hangup(*lease);
+    // A blocking command waits as long as the client asked (BLPOP k 0: forever).
+    replies = co_await lease->execute(batch, std::chrono::milliseconds(0));
+    stop_watching();
+    refs.blocking = false;
+    if (lease->broken()) lease.discard();
+    if (replies && asking) replies->erase(replies->begin());
+    redirect.reset();
+    if (replies && replies->size() == 1) redirect = redirect_of(replies->front(), node);
+    if (!redirect) break;
+    if (hops >= kMaxRedirects) {
+      replies->front() = redis::Reply::error(redirect_message(*redirect));
+      break;
+    }
+    if (!redirect->ask) co_await client_.refresh();  // the map was stale: reload it
   }
-  auto& lease = got->first;
-  redis::RequestBatch batch;
-  for (const auto& command : action.commands) batch.add(views_of(command));
-  refs.blocking = true;
-  auto stop_watching = refs.watch_hangup(*lease);
-  // A blocking command waits as long as the client asked (BLPOP k 0: forever).
-  auto replies = co_await lease->execute(batch, std::chrono::milliseconds(0));
-  stop_watching();
-  refs.blocking = false;
-  if (lease->broken()) lease.discard();
   refs.metrics.pinned.fetch_sub(1);
   if (!replies) {
     for (std::size_t i = 0; i < n; ++i) out += failure_line(replies.error());
@@ -134,7 +181,7 @@ asio::awaitable<void> ClusterUpstream::blocking(Action& action, ClientRefs& refs
   for (const auto& r : *replies) render(out, r, refs.metrics);
 }
 
-asio::awaitable<Result<std::pair<redis::RedisLease, std::string>>> ClusterUpstream::exclusive(
+asio::awaitable<Result<ClusterUpstream::NodeLease>> ClusterUpstream::exclusive(
     std::optional<std::uint16_t> slot) {
   auto nodes = client_.nodes();
   if (nodes.empty() || (slot && !client_.primary_for_slot(*slot))) {
@@ -148,10 +195,27 @@ asio::awaitable<Result<std::pair<redis::RedisLease, std::string>>> ClusterUpstre
     }
     auto lease = co_await node.client.exclusive_pool().acquire();
     if (!lease) co_return std::move(lease).error();
-    co_return std::pair{std::move(*lease), node.address.text()};
+    co_return NodeLease{std::move(*lease), node.address};
   }
   co_return Error(errc::unavailable, "redis cluster: no primary serves slot " +
                                          (slot ? std::to_string(*slot) : std::string("(any)")));
+}
+
+asio::awaitable<Result<ClusterUpstream::NodeLease>> ClusterUpstream::exclusive_at(
+    redis::cluster::NodeAddress address) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    for (auto& node : client_.nodes()) {
+      if (node.address != address) continue;
+      auto lease = co_await node.client.exclusive_pool().acquire();
+      if (!lease) co_return std::move(lease).error();
+      co_return NodeLease{std::move(*lease), node.address};
+    }
+    if (attempt == 0) {
+      if (auto loaded = co_await client_.refresh(); !loaded) co_return std::move(loaded).error();
+    }
+  }
+  co_return Error(errc::unavailable,
+                  "redis cluster: redirected to " + address.text() + ", not in the slot map");
 }
 
 }  // namespace connpool::proxy::detail

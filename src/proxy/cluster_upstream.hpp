@@ -33,7 +33,7 @@ namespace connpool::proxy::detail {
 
 /// What a client pinned to a cluster node keeps besides its lease.
 struct ClusterPin {
-  std::string node;                   ///< the lease's node ("host:port"); empty without lease
+  redis::cluster::NodeAddress node;   ///< the lease's node (meaningful with a lease only)
   std::optional<std::uint16_t> slot;  ///< the one slot the pinned commands may use
   bool multi_deferred = false;        ///< MULTI answered +OK, not sent yet (no key seen)
   bool in_multi = false;              ///< MULTI sent on the lease
@@ -70,9 +70,12 @@ class ClusterUpstream {
 
   [[nodiscard]] redis::cluster::ClusterClient& client() noexcept { return client_; }
 
+  using NodeLease = std::pair<redis::RedisLease, redis::cluster::NodeAddress>;
   /// An exclusive lease on the primary owning `slot` (any primary when none), and its address.
-  boost::asio::awaitable<Result<std::pair<redis::RedisLease, std::string>>> exclusive(
-      std::optional<std::uint16_t> slot);
+  boost::asio::awaitable<Result<NodeLease>> exclusive(std::optional<std::uint16_t> slot);
+  /// An exclusive lease on the node at `address` (a MOVED / ASK target), refreshing the slot
+  /// map once when that node is not known yet.
+  boost::asio::awaitable<Result<NodeLease>> exclusive_at(redis::cluster::NodeAddress address);
 
  private:
   boost::asio::awaitable<void> shared(Action& action, ClientRefs& refs, std::string& out);
@@ -85,6 +88,20 @@ class ClusterUpstream {
 /// The hash slot of the key that routes `command` (the Cluster client's rule), none for a
 /// keyless command.
 std::optional<std::uint16_t> key_slot(const std::vector<std::string>& command);
+
+/// A MOVED / ASK reply seen on a lease: routing that a pinned client cannot follow itself.
+struct LeaseRedirect {
+  bool ask = false;
+  std::uint16_t slot = 0;
+  redis::cluster::NodeAddress target;
+};
+/// The redirect in `reply` from the node at `from`; none for any other reply.
+std::optional<LeaseRedirect> redirect_of(const redis::Reply& reply,
+                                         const redis::cluster::NodeAddress& from);
+/// What a pinned client gets instead of a redirect (an error reply's text): `code` (TRYAGAIN;
+/// EXECABORT for an EXEC) naming the slot and its new node (a non-cluster client cannot follow
+/// MOVED; its transaction is void).
+std::string redirect_message(const LeaseRedirect& redirect, std::string_view code = "TRYAGAIN");
 
 /// The reply line for a command that could not be sent upstream.
 std::string failure_line(const Error& e);

@@ -3,6 +3,7 @@
 #include "connpool/core/retry.hpp"
 
 #include "cluster_state.hpp"
+#include "redirect.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -13,15 +14,15 @@ namespace {
 
 enum class Kind { none, moved, ask, tryagain, clusterdown, readonly };
 
-struct Redirect {
+struct Redirect : RedirectTarget {
   Kind kind = Kind::none;
-  std::uint16_t slot = 0;
-  NodeAddress target;
 };
+
+}  // namespace
 
 // "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381"; an empty host means the host of the
 // node that answered (cluster-preferred-endpoint-type unknown-endpoint).
-bool parse_redirect(std::string_view text, const NodeAddress& from, Redirect& out) {
+bool parse_redirect(std::string_view text, const NodeAddress& from, RedirectTarget& out) {
   const auto sp1 = text.find(' ');
   const auto sp2 = text.find(' ', sp1 + 1);
   if (sp1 == std::string_view::npos || sp2 == std::string_view::npos) return false;
@@ -47,6 +48,8 @@ bool parse_redirect(std::string_view text, const NodeAddress& from, Redirect& ou
   out.target.port = static_cast<std::uint16_t>(port);
   return true;
 }
+
+namespace {
 
 Redirect classify(const Reply& reply, const NodeAddress& from) {
   Redirect r;

@@ -170,7 +170,99 @@ def step_moved():
           "SET/GET on the new owner")
 
 
+def move_slot(key, finish=True):
+    """Moves the slot of `key` to another primary as a resharding does (IMPORTING/MIGRATING,
+    MIGRATE of its keys, then SETSLOT NODE everywhere) behind the proxy's back; with
+    finish=False the slot stays migrating (the source answers ASK for the moved keys) and the
+    returned function finishes the move."""
+    slot = int(node(PRIMARIES[0]).execute_command("CLUSTER", "KEYSLOT", key))
+    src = next(p for p in PRIMARIES if _owns(node(p), key))
+    dst = next(p for p in PRIMARIES if p != src)
+    ids = {p: node(p).execute_command("CLUSTER", "MYID") for p in (src, dst)}
+    node(dst).execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", ids[src])
+    node(src).execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", ids[dst])
+    keys = node(src).execute_command("CLUSTER", "GETKEYSINSLOT", slot, 1000)
+    if keys:
+        node(src).execute_command("MIGRATE", "127.0.0.1", dst, "", 0, 5000, "KEYS", *keys)
+
+    def finish_move():
+        for p in PRIMARIES:
+            node(p).execute_command("CLUSTER", "SETSLOT", slot, "NODE", ids[dst])
+    if finish:
+        finish_move()
+    return dst, finish_move
+
+
+def bare_connection():
+    """One connection, replies unparsed (redis-py's callbacks would turn QUEUED into False)."""
+    conn = redis.Connection(host="127.0.0.1", port=PROXY_PORT, socket_timeout=10)
+
+    def call(*args):
+        conn.send_command(*args)
+        try:
+            return conn.read_response()
+        except redis.ResponseError as e:
+            return e
+    return conn, call
+
+
+def step_moved_pinned():
+    # Slots move behind the proxy's back (its slot map is stale; the test runs it without the
+    # periodic refresh): pinned clients never see a raw MOVED/ASK.
+    r = proxy()
+    r.set("{mp1}n", 0)
+    dst, _ = move_slot("{mp1}n")
+    with r.pipeline() as pipe:
+        pipe.incr("{mp1}n")
+        pipe.get("{mp1}n")
+        check(pipe.execute() == [1, b"1"], "MULTI/EXEC pinned on a stale map: re-sent to the new owner")
+    check(node(dst).get("{mp1}n") == b"1", "the transaction ran on the slot's new owner")
+
+    r.set("{mp2}n", 5)
+    move_slot("{mp2}n")
+
+    def incr(pipe):
+        v = int(pipe.get("{mp2}n"))
+        pipe.multi()
+        pipe.set("{mp2}n", v + 1)
+    r.transaction(incr, "{mp2}n")
+    check(r.get("{mp2}n") == b"6", "WATCH pinned on a stale map: re-sent to the new owner")
+
+    r.rpush("{mp3}q", "job")
+    move_slot("{mp3}q")
+    check(r.blpop(["{mp3}q"], timeout=5) == (b"{mp3}q", b"job"), "BLPOP follows MOVED")
+
+    # The slot moves in the middle of a transaction: the client gets a clear TRYAGAIN (it could
+    # not follow MOVED) and EXECABORT; nothing runs.
+    r.set("{mp4}n", "0")
+    conn, call = bare_connection()
+    check(call("MULTI") == b"OK" and call("SET", "{mp4}n", "1") == b"QUEUED", "MULTI, SET queued")
+    move_slot("{mp4}n")
+    e = call("SET", "{mp4}n", "2")
+    check(isinstance(e, redis.ResponseError) and "moved to" in str(e) and "MOVED" not in str(e),
+          f"a command after the slot moved: a clear error, not MOVED ({e})")
+    check(isinstance(call("EXEC"), redis.exceptions.ExecAbortError), "EXEC: EXECABORT")
+    check(call("GET", "{mp4}n") == b"0", "nothing ran; the client goes on on the new owner")
+    conn.disconnect()
+
+    # A slot half-migrated (ASK): a blocking pop follows it with ASKING; a transaction cannot.
+    r.rpush("{mp5}q", "job")
+    r.set("{mp5}n", "0")
+    _, finish_move = move_slot("{mp5}q", finish=False)
+    check(r.blpop(["{mp5}q"], timeout=5) == (b"{mp5}q", b"job"), "BLPOP follows ASK")
+    conn, call = bare_connection()
+    call("MULTI")
+    e = call("SET", "{mp5}n", "1")
+    check(isinstance(e, redis.ResponseError) and "is migrating to" in str(e) and "ASK" not in str(e),
+          f"a transaction on a migrating slot: a clear error, not ASK ({e})")
+    check(isinstance(call("EXEC"), redis.exceptions.ExecAbortError), "EXEC: EXECABORT")
+    conn.disconnect()
+    finish_move()
+    check(r.get("{mp5}n") == b"0", "after the migration, the key as it was")
+
+
 STEPS = {
+    "moved_pinned": step_moved_pinned,
     "routing": step_routing,
     "multikey": step_multikey,
     "transactions": step_transactions,
