@@ -71,6 +71,10 @@ class PinnedRun {
         enqueue(command, i);
         continue;
       }
+      if (iequals(command.front(), "scan")) {
+        co_await scan(command, i);
+        continue;
+      }
       const auto slot = key_slot(command);
       if (!refs_.pinned) {
         co_await acquire(slot, i);
@@ -125,6 +129,27 @@ class PinnedRun {
     const std::vector<std::string_view> views(command.begin(), command.end());
     batch_.add(views);
     dest_.push_back(index);
+  }
+
+  // SCAN walks every primary (cluster_scan.hpp): not one node's transaction; while WATCHing
+  // only, it runs after what is queued for the lease.
+  asio::awaitable<void> scan(const std::vector<std::string>& command, std::size_t index) {
+    auto& pin = refs_.pin;
+    if (pin.in_multi || pin.multi_deferred) {
+      replies_[index] = error_line(
+          "ERR connpool proxy: SCAN inside MULTI through a cluster is not supported: it walks "
+          "every node (rule: cluster-scan-in-multi)");
+      pin.aborted = true;
+      refs_.metrics.refuse("cluster-scan-in-multi");
+      co_return;
+    }
+    if (!co_await flush()) {
+      replies_[index] = *stop_;
+      co_return;
+    }
+    const auto reply = co_await upstream_.scan(command);
+    append_resp(replies_[index], reply);
+    (reply.is_error() ? refs_.metrics.error : refs_.metrics.ok).fetch_add(1);
   }
 
   // True when `slot` may use the pinned node: the pin's slot, or the first slot seen on a node

@@ -63,9 +63,12 @@ std::string redirect_message(const LeaseRedirect& redirect, std::string_view cod
          "retry the transaction";
 }
 
+std::string failure_message(const Error& e) {
+  return "ERR connpool proxy: upstream " + std::string(to_string(e.code())) + ": " + e.message();
+}
+
 std::string failure_line(const Error& e) {
-  return error_line("ERR connpool proxy: upstream " + std::string(to_string(e.code())) + ": " +
-                    e.message());
+  return error_line(failure_message(e));
 }
 
 asio::awaitable<ClusterOutcome> ClusterUpstream::forward(Action& action, ClientRefs refs) {
@@ -90,16 +93,20 @@ asio::awaitable<ClusterOutcome> ClusterUpstream::forward(Action& action, ClientR
 asio::awaitable<void> ClusterUpstream::shared(Action& action, ClientRefs& refs, std::string& out) {
   auto pipeline = client_.pipeline();
   std::vector<std::optional<SlotSplit>> splits;
+  std::vector<bool> scans;  // per command: a cluster-wide SCAN, sent after the pipeline
   splits.reserve(action.commands.size());
   for (const auto& command : action.commands) {
-    splits.push_back(split_by_slot(command));
+    scans.push_back(iequals(command.front(), "scan"));
+    splits.push_back(scans.back() ? std::nullopt : split_by_slot(command));
+    if (scans.back()) continue;
     if (splits.back()) {
       for (const auto& part : splits.back()->parts) pipeline.add(views_of(part));
     } else {
       pipeline.add(views_of(command));
     }
   }
-  auto replies = co_await pipeline.exec();
+  Result<std::vector<redis::Reply>> replies{std::vector<redis::Reply>{}};
+  if (pipeline.size() > 0) replies = co_await pipeline.exec();
   if (!replies) {
     const std::string line = failure_line(replies.error());
     for (std::size_t i = 0; i < action.commands.size(); ++i) out += line;
@@ -107,8 +114,11 @@ asio::awaitable<void> ClusterUpstream::shared(Action& action, ClientRefs& refs, 
     co_return;
   }
   std::size_t next = 0;
-  for (const auto& split : splits) {
-    if (split) {
+  for (std::size_t i = 0; i < splits.size(); ++i) {
+    const auto& split = splits[i];
+    if (scans[i]) {
+      render(out, co_await scan(action.commands[i]), refs.metrics);
+    } else if (split) {
       const std::span<redis::Reply> parts(replies->data() + next, split->parts.size());
       next += split->parts.size();
       render(out, merge_parts(*split, parts), refs.metrics);

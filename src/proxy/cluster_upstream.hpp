@@ -9,7 +9,8 @@
 //   MULTI with no key yet is answered +OK by the proxy and sent with the first keyed command.
 //   Inside MULTI a command on another slot is refused with -CROSSSLOT and the EXEC becomes
 //   -EXECABORT, as Redis Cluster does; outside MULTI (WATCH only) it is routed normally.
-// Commands that cannot be served by one node (KEYS, SCAN, SELECT n, ...) never get here:
+// - SCAN walks every primary in turn, the cursor naming the node (cluster_scan.hpp).
+// Commands that cannot be served by one node (KEYS, DBSIZE, SELECT n, ...) never get here:
 // command_rules refuses them when RuleOptions::cluster is set.
 //
 // Thread safety: one ClusterUpstream serves every client; forward() may run concurrently on
@@ -77,6 +78,10 @@ class ClusterUpstream {
   /// map once when that node is not known yet.
   boost::asio::awaitable<Result<NodeLease>> exclusive_at(redis::cluster::NodeAddress address);
 
+  /// One step of a SCAN over every primary in turn (cluster_scan.cpp): the node's reply with
+  /// the proxy's cursor.
+  boost::asio::awaitable<redis::Reply> scan(const std::vector<std::string>& command);
+
  private:
   boost::asio::awaitable<void> shared(Action& action, ClientRefs& refs, std::string& out);
   boost::asio::awaitable<void> blocking(Action& action, ClientRefs& refs, std::string& out);
@@ -103,8 +108,9 @@ std::optional<LeaseRedirect> redirect_of(const redis::Reply& reply,
 /// MOVED; its transaction is void).
 std::string redirect_message(const LeaseRedirect& redirect, std::string_view code = "TRYAGAIN");
 
-/// The reply line for a command that could not be sent upstream.
+/// The reply line for a command that could not be sent upstream (and its text alone).
 std::string failure_line(const Error& e);
+std::string failure_message(const Error& e);
 /// The reply line for a pinning command over max_pinned.
 std::string max_pinned_line(std::size_t limit);
 

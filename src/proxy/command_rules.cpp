@@ -74,11 +74,12 @@ constexpr std::array kRefused{
     RefusedEntry{"sunsubscribe", "sharded-pubsub"},
 };
 
-// Through a cluster these would see (or change) one node's share of the keyspace only.
+// Through a cluster these would see (or change) one node's share of the keyspace only. (SCAN
+// is served across every primary: cluster_scan.hpp.)
 constexpr std::array kClusterKeyspace{
-    std::string_view("keys"),   std::string_view("scan"),     std::string_view("randomkey"),
-    std::string_view("dbsize"), std::string_view("flushall"), std::string_view("flushdb"),
-    std::string_view("swapdb"), std::string_view("move"),
+    std::string_view("keys"),     std::string_view("randomkey"), std::string_view("dbsize"),
+    std::string_view("flushall"), std::string_view("flushdb"),   std::string_view("swapdb"),
+    std::string_view("move"),
 };
 
 // Refusals that apply only in front of a Redis Cluster (RuleOptions::cluster).

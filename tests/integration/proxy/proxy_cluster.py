@@ -80,7 +80,6 @@ def step_multikey():
     check(r.mget(names[:3]) == [None, None, None], "deleted")
     refused(lambda: r.msetnx({"a:1": "x", "b:2": "y"}), "CROSSSLOT", "MSETNX across slots: CROSSSLOT")
     refused(lambda: r.keys("*"), "rule: cluster-keyspace", "KEYS refused")
-    refused(lambda: r.execute_command("SCAN", "0"), "rule: cluster-keyspace", "SCAN refused")
     refused(lambda: r.execute_command("SELECT", "1"), "rule: cluster-select", "SELECT 1 refused")
     check(r.execute_command("SELECT", "0") in (True, b"OK"), "SELECT 0 accepted")
 
@@ -168,6 +167,56 @@ def step_moved():
     check(r.get("moving:key") == b"payload", "GET after the slot moved")
     check(r.set("moving:key", "again") is True and r.get("moving:key") == b"again",
           "SET/GET on the new owner")
+
+
+def scan_all(r, count, **kw):
+    """Every key a full SCAN through the proxy returns, with the number of calls."""
+    cursor, seen, calls = 0, [], 0
+    while True:
+        cursor, keys = r.scan(cursor=cursor, count=count, **kw)
+        seen += keys
+        calls += 1
+        check(calls < 10000, "SCAN ends")
+        if cursor == 0:
+            return seen, calls
+
+
+def step_scan():
+    r = proxy()
+    keys = [f"sc:{i}" for i in range(500)]
+    with r.pipeline(transaction=False) as pipe:
+        for k in keys:
+            pipe.set(k, 1)
+        pipe.execute()
+    r.set("other:1", 1)
+    # Counted on the primaries directly: the keys are on every node.
+    per_node = [len(node(p).keys("sc:*")) for p in PRIMARIES]
+    check(all(n > 0 for n in per_node) and sum(per_node) == 500, f"keys on every primary {per_node}")
+    seen, calls = scan_all(r, 7, match="sc:*")
+    check(sorted(seen) == sorted(k.encode() for k in keys),
+          f"SCAN MATCH COUNT 7: every key exactly once across nodes ({len(seen)} keys, {calls} calls)")
+    check(calls >= 500 // 7, "small pages: the cursor carried the scan from node to node")
+    seen, _ = scan_all(r, 1000)
+    check(b"other:1" in seen and len(seen) == len(set(seen)), "SCAN without MATCH, no duplicates")
+    check(sorted(r.scan_iter(match="sc:*", count=50)) == sorted(k.encode() for k in keys),
+          "redis-py scan_iter")
+    seen, _ = scan_all(r, 100, _type="string")
+    check(len(seen) >= 501, "SCAN TYPE string")
+    refused(lambda: r.execute_command("SCAN", "abc"), "invalid cursor", "a malformed cursor")
+    refused(lambda: r.execute_command("SCAN", str(1000)), "start again at 0",
+            "a cursor naming a node the cluster does not have")
+    conn, call = bare_connection()
+    call("MULTI")
+    e = call("SCAN", "0")
+    check(isinstance(e, redis.ResponseError) and "cluster-scan-in-multi" in str(e),
+          f"SCAN inside MULTI refused ({e})")
+    check(isinstance(call("EXEC"), redis.exceptions.ExecAbortError), "EXEC: EXECABORT")
+    check(call("WATCH", "sc:1") == b"OK", "WATCH pins")
+    page = call("SCAN", "0", "COUNT", "1000")
+    check(isinstance(page, list) and page[0] != b"0", "SCAN while WATCHing walks the nodes too")
+    call("UNWATCH")
+    conn.disconnect()
+    r.delete(*keys, "other:1")
 
 
 def move_slot(key, finish=True):
@@ -262,6 +311,7 @@ def step_moved_pinned():
 
 
 STEPS = {
+    "scan": step_scan,
     "moved_pinned": step_moved_pinned,
     "routing": step_routing,
     "multikey": step_multikey,

@@ -81,6 +81,9 @@ TEST_F(ProxyCluster, E_PubSub) {
   step("pubsub");
 }
 
+TEST_F(ProxyCluster, B2_ScanAcrossEveryPrimary) {
+  step("scan");
+}
 TEST_F(ProxyCluster, E2_MovedAndAskOnPinnedLeases) {
   step("moved_pinned");
 }
