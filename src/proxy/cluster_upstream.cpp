@@ -9,6 +9,7 @@
 #include "../redis/cluster/redirect.hpp"
 #include "cluster_split.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace connpool::proxy::detail {
@@ -226,6 +227,28 @@ asio::awaitable<Result<ClusterUpstream::NodeLease>> ClusterUpstream::exclusive_a
   }
   co_return Error(errc::unavailable,
                   "redis cluster: redirected to " + address.text() + ", not in the slot map");
+}
+
+asio::awaitable<std::vector<redis::RedisUrl>> ClusterUpstream::pubsub_endpoints() {
+  if (client_.nodes().empty()) co_await client_.refresh();  // on failure: the seeds alone
+  const auto& url = client_.url();
+  std::vector<redis::cluster::NodeAddress> addresses;
+  for (const auto& node : client_.nodes()) addresses.push_back(node.address);
+  const std::size_t in_map = addresses.size();
+  for (const auto& seed : url.seeds) {
+    if (std::find(addresses.begin(), addresses.end(), seed) == addresses.end()) {
+      addresses.push_back(seed);
+    }
+  }
+  // Rotated among the map's nodes (the seeds stay last: they may be stale).
+  if (in_map > 1) {
+    const auto first = next_subscriber_.fetch_add(1, std::memory_order_relaxed) % in_map;
+    std::rotate(addresses.begin(), addresses.begin() + static_cast<std::ptrdiff_t>(first),
+                addresses.begin() + static_cast<std::ptrdiff_t>(in_map));
+  }
+  std::vector<redis::RedisUrl> endpoints;
+  for (const auto& address : addresses) endpoints.push_back(url.node_url(address));
+  co_return endpoints;
 }
 
 }  // namespace connpool::proxy::detail

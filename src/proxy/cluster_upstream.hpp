@@ -25,6 +25,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -78,6 +79,12 @@ class ClusterUpstream {
   /// map once when that node is not known yet.
   boost::asio::awaitable<Result<NodeLease>> exclusive_at(redis::cluster::NodeAddress address);
 
+  /// Where a client's Pub/Sub subscriber may connect: every node of the slot map (loaded if
+  /// need be; primaries first), then the seeds, starting at a different node for each call so
+  /// subscribers spread out. Cluster Pub/Sub reaches every node; the Subscriber moves to the
+  /// next endpoint when its node goes away (docs/proxy.md#redis-cluster-upstream).
+  boost::asio::awaitable<std::vector<redis::RedisUrl>> pubsub_endpoints();
+
   /// One step of a SCAN over every primary in turn (cluster_scan.cpp): the node's reply with
   /// the proxy's cursor.
   boost::asio::awaitable<redis::Reply> scan(const std::vector<std::string>& command);
@@ -88,6 +95,7 @@ class ClusterUpstream {
   /// A pinned client's batch (cluster_pinned.cpp); true when the pinned connection failed.
   boost::asio::awaitable<bool> pinned(Action& action, ClientRefs& refs, std::string& out);
   redis::cluster::ClusterClient client_;
+  std::atomic<std::size_t> next_subscriber_{0};
 };
 
 /// The hash slot of the key that routes `command` (the Cluster client's rule), none for a

@@ -511,7 +511,15 @@ asio::awaitable<void> ProxyServer::Impl::run_pubsub(Conn& conn, Action& action) 
   if (action.pubsub_started) {
     // A subscribed connection is stateful for good: the client gets one of its own, outside
     // the pool (as redis::Subscriber always is), which resubscribes after a reconnect.
-    auto sub = redis::Subscriber::create(upstream);
+    // Through a cluster: any node, moving on to the next when it goes away. (No co_await
+    // inside a conditional expression: GCC mis-compiles its temporaries.)
+    Result<redis::Subscriber> sub = Error(errc::unavailable, "no subscriber");
+    if (cluster) {
+      auto endpoints = co_await cluster->pubsub_endpoints();
+      sub = redis::Subscriber::create(executor, std::move(endpoints));
+    } else {
+      sub = redis::Subscriber::create(upstream);
+    }
     if (!sub) {
       conn.emit(failure_line(sub.error()));
       conn.quit = true;
@@ -589,8 +597,8 @@ Result<std::shared_ptr<ProxyServer>> ProxyServer::start(asio::any_io_executor ex
 Result<std::shared_ptr<ProxyServer>> ProxyServer::start(asio::any_io_executor executor,
                                                         redis::cluster::ClusterClient upstream,
                                                         ProxyOptions options) {
-  // Pub/Sub reaches every node of a cluster from any node: the first seed serves it (and
-  // gives max_pinned its default, a node pool's max_size).
+  // The first seed's pool options give max_pinned its default (a node pool's max_size);
+  // Pub/Sub uses every node (ClusterUpstream::pubsub_endpoints).
   const auto& url = upstream.url();
   core::PoolOptions seed_options;
   seed_options.name = options.name + "-pubsub";

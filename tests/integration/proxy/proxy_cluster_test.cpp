@@ -7,6 +7,7 @@
 #include "proxy_test_util.hpp"
 #include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
+#include <poll.h>
 
 #include <gtest/gtest.h>
 
@@ -19,6 +20,50 @@ namespace connpool::test {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A raw RESP client of the proxy, for a subscription kept open while the test changes the
+// cluster under it.
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawClient() { ::close(fd_); }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  [[nodiscard]] bool connected() const { return connected_; }
+  bool send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
+  /// Reads until what was received contains `needle` or `timeout` passes.
+  bool wait_for(const std::string& needle, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (received_.find(needle) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const auto n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return false;
+      received_.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  [[nodiscard]] const std::string& received() const { return received_; }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+  std::string received_;
+};
 
 class ProxyCluster : public ::testing::Test {
  protected:
@@ -145,6 +190,45 @@ TEST_F(ProxyCluster, H_UnderServeFromEnvironment) {
   // The log line follows the listen() that made the port accept: checked after the step.
   EXPECT_NE(serve.output().find("proxy 'edge' listening on 127.0.0.1:"), std::string::npos)
       << serve.output();
+}
+
+// Cluster Pub/Sub follows the topology: the node serving a client's subscription is killed,
+// and the proxy's subscriber moves to another node and subscribes again there, so messages
+// published on the surviving primaries still arrive. Last: it takes a primary down for a while.
+TEST_F(ProxyCluster, I_PubSubMovesWhenItsNodeIsKilled) {
+  RawClient client(port_);
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send("*2\r\n$9\r\nSUBSCRIBE\r\n$6\r\nfollow\r\n"));
+  ASSERT_TRUE(client.wait_for("follow\r\n:1\r\n", 5s)) << client.received();
+  const auto primaries = cluster_->primaries();
+  std::uint16_t serving = 0;
+  for (const auto p : primaries) {
+    if (cluster_->cli(p, "PUBSUB NUMSUB follow") == "follow\n1") serving = p;
+  }
+  ASSERT_NE(serving, 0) << "no primary has the proxy's subscription";
+  for (const auto p : primaries) (void)cluster_->cli(p, "PUBLISH follow before-kill");
+  EXPECT_TRUE(client.wait_for("before-kill", 5s)) << client.received();
+
+  cluster_->kill(serving);
+  bool arrived = false;
+  for (int i = 0; i < 50 && !arrived; ++i) {
+    for (const auto p : primaries) {
+      if (p != serving) (void)cluster_->cli(p, "PUBLISH follow after-kill");
+    }
+    arrived = client.wait_for("after-kill", 200ms);
+  }
+  EXPECT_TRUE(arrived) << "no message after the subscriber's node was killed\n"
+                       << client.received() << "\nproxy log:\n"
+                       << proxy_->output();
+  int subscribed = 0;
+  for (const auto p : primaries) {
+    if (p != serving && cluster_->cli(p, "PUBSUB NUMSUB follow") == "follow\n1") ++subscribed;
+  }
+  EXPECT_EQ(subscribed, 1) << "the subscription moved to exactly one surviving node";
+
+  std::string error;
+  ASSERT_TRUE(cluster_->restart(serving, &error)) << error;
+  EXPECT_TRUE(cluster_->wait_healthy(30s, &error)) << error;
 }
 
 }  // namespace
