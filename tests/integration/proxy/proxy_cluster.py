@@ -105,16 +105,7 @@ def step_transactions():
             check("CROSSSLOT" in str(e) or "EXECABORT" in str(e), f"cross-slot MULTI refused ({e})")
     check(r.get("x:cross1") == b"before", "the refused transaction did not run")
     # Interactive (one command per round trip, as redis-cli): MULTI comes before any key.
-    # A bare connection: redis-py's reply callbacks would turn QUEUED into False.
-    conn = redis.Connection(host="127.0.0.1", port=PROXY_PORT, socket_timeout=10)
-
-    def call(*args):
-        conn.send_command(*args)
-        try:
-            return conn.read_response()
-        except redis.ResponseError as e:
-            return e
-
+    conn, call = bare_connection()
     check(call("MULTI") == b"OK", "interactive MULTI answered")
     check(call("SET", "{t}a", "1") == b"QUEUED", "first key queued")
     check(call("GET", "{t}a") == b"QUEUED", "same slot queued")
