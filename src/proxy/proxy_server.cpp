@@ -597,11 +597,12 @@ Result<std::shared_ptr<ProxyServer>> ProxyServer::start(asio::any_io_executor ex
 Result<std::shared_ptr<ProxyServer>> ProxyServer::start(asio::any_io_executor executor,
                                                         redis::cluster::ClusterClient upstream,
                                                         ProxyOptions options) {
-  // The first seed's pool options give max_pinned its default (a node pool's max_size);
-  // Pub/Sub uses every node (ClusterUpstream::pubsub_endpoints).
+  // The first seed's Client only gives the node pools' settings (max_pinned's default, a node
+  // pool's max_size): commands go through the ClusterUpstream, Pub/Sub to any node
+  // (ClusterUpstream::pubsub_endpoints).
   const auto& url = upstream.url();
   core::PoolOptions seed_options;
-  seed_options.name = options.name + "-pubsub";
+  seed_options.name = options.name + "-seed";
   auto seed = redis::Client::create(executor, url.node_url(url.seeds.front()), seed_options);
   if (!seed) return std::move(seed).error().with_context("proxy '" + options.name + "'");
   options.session.rules.cluster = true;
