@@ -13,6 +13,7 @@
 #include "connpool/core/lease.hpp"
 
 #include "coarse_clock.hpp"
+#include "engine_mutex.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -122,7 +123,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   boost::asio::awaitable<Result<RawLease>> acquire(std::optional<milliseconds> timeout,
                                                    std::source_location where) override;
   std::optional<RawLease> try_acquire(std::source_location where) override;
-  std::optional<RawLease> acquire_fast(std::source_location where) override;
+  RawLease acquire_fast(std::source_location where) override;
   boost::asio::awaitable<void> close(std::chrono::nanoseconds drain_timeout) override;
   void close_now() noexcept override;
   [[nodiscard]] PoolStats stats() const override;
@@ -204,7 +205,16 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   }
 
   // --- outside the lock -----------------------------------------------------------------------
-  std::optional<RawLease> take_free(std::source_location where, bool for_acquire);
+  template <bool ForAcquire>
+  RawLease take_free(std::source_location where);
+  template <bool ForAcquire>
+  RawLease lease_free_locked(std::source_location where);
+  void finish_release(std::unique_lock<EngineMutex> lock, Slot* slot, bool known, bool reusable,
+                      bool call_failed, TimePoint now, Nanos usage) noexcept;
+  // The connector's recycle() (no I/O): false means the connection must not be reused.
+  [[nodiscard]] bool recycle(Slot* slot) const noexcept {
+    return ops_.recycle(ops_.connector.get(), slot->conn.get());
+  }
   void run(Actions& actions);
   void release_with_reason(RawLease lease, CloseReason reason) noexcept;
   boost::asio::awaitable<bool> validate_handoff(Handoff& handoff);
@@ -232,7 +242,7 @@ class Engine final : public PoolEngine, public std::enable_shared_from_this<Engi
   // no observer, nothing reads them finer than milliseconds.
   const bool coarse_lease_times_;
 
-  mutable std::mutex mu_;
+  mutable EngineMutex mu_;  // not std::mutex: engine_mutex.hpp
   PoolConfig config_;
   std::list<Slot> slots_;
   std::deque<Slot*> idle_;

@@ -67,7 +67,11 @@ bool Engine::can_take_lease(const Slot& slot) const {
          slot.leases.size() < config_.max_leases_per_connection;
 }
 
-Slot* Engine::pop_idle_locked() noexcept {
+// The helpers the fast paths call are forced inline (GCC keeps them out of line, as they have
+// several callers): a call and its prologue are a noticeable part of a ~600-instruction cycle.
+#define CONNPOOL_HOT [[gnu::always_inline]] inline
+
+CONNPOOL_HOT Slot* Engine::pop_idle_locked() noexcept {
   Slot* slot = nullptr;
   if (config_.idle_order == IdleOrder::lifo) {
     slot = idle_.back();
@@ -107,7 +111,7 @@ Slot* Engine::pick_slot_locked(TimePoint now, Actions& actions) {
   return pick_shared_locked();
 }
 
-RawLease Engine::lease_locked(Slot* slot, TimePoint now, std::source_location where) {
+CONNPOOL_HOT RawLease Engine::lease_locked(Slot* slot, TimePoint now, std::source_location where) {
   if (slot->leases.empty()) ++in_use_;
   slot->apply(SlotEvent::lease);
   const std::uint64_t token = next_token_++;
@@ -172,7 +176,7 @@ asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> ti
       if (!result) co_return std::move(result).error();
       handoff = std::move(*result);
     }
-    if (!ops_.recycle(handoff->lease.connection())) {
+    if (!recycle(handoff->lease.slot_)) {
       // It died while idle (say, the server reset it and the connection noticed): never hand
       // it out. recycle() does no I/O; it is called here, outside the lock, as on return.
       release_with_reason(std::move(handoff->lease), CloseReason::broken);
@@ -201,45 +205,51 @@ asio::awaitable<bool> Engine::validate_handoff(Handoff& handoff) {
 }
 
 std::optional<RawLease> Engine::try_acquire(std::source_location where) {
-  return take_free(where, false);
+  auto lease = take_free<false>(where);
+  if (!lease.valid()) return std::nullopt;
+  return lease;
 }
 
-std::optional<RawLease> Engine::acquire_fast(std::source_location where) {
-  return take_free(where, true);
+RawLease Engine::acquire_fast(std::source_location where) {
+  return take_free<true>(where);
 }
 
 // The fast path: one lock, one clock read, no Actions (nothing here closes, connects, posts or
-// logs), no coroutine. Declines (nullopt) whatever needs the full path.
-std::optional<RawLease> Engine::take_free(std::source_location where, bool for_acquire) {
-  std::optional<RawLease> lease;
-  {
-    std::lock_guard lock(mu_);
-    if (closed_) return std::nullopt;
-    // acquire()'s shortcut leaves the circuit breaker's bookkeeping to the full path.
-    if (for_acquire && config_.circuit_breaker.enabled) return std::nullopt;
-    const TimePoint now = lease_now();
-    Slot* slot = nullptr;
-    if (!idle_.empty()) {
-      // Only a connection that needs no validation and has life left: no I/O here (an expired
-      // one is retired by the full path or by housekeeping).
-      Slot* candidate = config_.idle_order == IdleOrder::lifo ? idle_.back() : idle_.front();
-      const TimePoint last_seen_alive = std::max(candidate->last_used, candidate->last_validated);
-      const bool needs_validation = config_.validate_after_idle.count() == 0 ||
-                                    now - last_seen_alive >= config_.validate_after_idle;
-      if (needs_validation || now >= candidate->expires_at) return std::nullopt;
-      slot = pop_idle_locked();
-    } else {
-      slot = pick_shared_locked();  // in use by others, hence alive: no validation
-      if (slot == nullptr) return std::nullopt;
-    }
-    lease.emplace(lease_locked(slot, now, where));
+// logs), no coroutine. Declines (an empty lease) whatever needs the full path.
+template <bool ForAcquire>
+RawLease Engine::take_free(std::source_location where) {
+  RawLease lease = lease_free_locked<ForAcquire>(where);
+  if (lease.valid() && !recycle(lease.slot_)) [[unlikely]] {
+    release_with_reason(std::move(lease), CloseReason::broken);  // died while idle; now empty
   }
-  if (!ops_.recycle(lease->connection())) {
-    release_with_reason(std::move(*lease), CloseReason::broken);  // died while idle
-    return std::nullopt;
-  }
-  if (observer_) observer_->on_acquired(std::chrono::nanoseconds(0));
+  if (observer_ && lease.valid()) observer_->on_acquired(std::chrono::nanoseconds(0));
   return lease;
+}
+
+// take_free's part under the lock; returns the lease (or nothing) as a prvalue, so it is built
+// in place in the caller's frame.
+template <bool ForAcquire>
+CONNPOOL_HOT RawLease Engine::lease_free_locked(std::source_location where) {
+  std::lock_guard lock(mu_);
+  if (closed_) return {};
+  // acquire()'s shortcut leaves the circuit breaker's bookkeeping to the full path.
+  if (ForAcquire && config_.circuit_breaker.enabled) return {};
+  const TimePoint now = lease_now();
+  Slot* slot = nullptr;
+  if (!idle_.empty()) {
+    // Only a connection that needs no validation and has life left: no I/O here (an expired
+    // one is retired by the full path or by housekeeping).
+    Slot* candidate = config_.idle_order == IdleOrder::lifo ? idle_.back() : idle_.front();
+    const TimePoint last_seen_alive = std::max(candidate->last_used, candidate->last_validated);
+    const bool needs_validation = config_.validate_after_idle.count() == 0 ||
+                                  now - last_seen_alive >= config_.validate_after_idle;
+    if (needs_validation || now >= candidate->expires_at) return {};
+    slot = pop_idle_locked();
+  } else {
+    slot = pick_shared_locked();  // in use by others, hence alive: no validation
+    if (slot == nullptr) return {};
+  }
+  return lease_locked(slot, now, where);
 }
 
 void Engine::enqueue_waiter(WaitHandler handler, std::optional<milliseconds> timeout,
@@ -351,22 +361,27 @@ void Engine::return_slot_locked(Slot* slot, TimePoint now, Actions& actions) {
   plan_connects_locked(now, actions);
 }
 
-void Engine::park_locked(Slot* slot) {
+CONNPOOL_HOT void Engine::park_locked(Slot* slot) {
   slot->apply(SlotEvent::park);
   idle_.push_back(slot);
 }
 
 // The bookkeeping of every return: the lease record goes, its usage is counted. False for a
 // token that is not there (cannot happen: a token is released once).
-bool Engine::forget_lease_locked(Slot* slot, std::uint64_t token, bool broken, TimePoint now,
-                                 Nanos& usage) {
+CONNPOOL_HOT bool Engine::forget_lease_locked(Slot* slot, std::uint64_t token, bool broken,
+                                              TimePoint now, Nanos& usage) {
   auto& records = slot->leases;
-  auto it = std::find_if(records.begin(), records.end(),
-                         [token](const LeaseRecord& r) { return r.token == token; });
-  if (it == records.end()) return false;
+  if (records.empty()) return false;
+  // The newest record first: an exclusive connection has only one.
+  auto it = records.end() - 1;
+  if (it->token != token) {
+    it = std::find_if(records.begin(), it,
+                      [token](const LeaseRecord& r) { return r.token == token; });
+    if (it == records.end() - 1) return false;
+  }
   // Never negative: a coarse `now` (lease_now()) may lag a precise acquired_at.
   usage = std::max(Nanos(0), now - it->acquired_at);
-  *it = records.back();
+  if (it != records.end() - 1) *it = records.back();
   records.pop_back();
   --leases_;
   slot->last_used = now;
@@ -377,7 +392,7 @@ bool Engine::forget_lease_locked(Slot* slot, std::uint64_t token, bool broken, T
 
 // The common return, done without Actions: the last lease of a healthy connection of an open
 // pool, nobody waiting, no circuit breaker to tell. Anything else is left to settle_locked().
-bool Engine::park_quietly_locked(Slot* slot, bool broken, TimePoint now) {
+CONNPOOL_HOT bool Engine::park_quietly_locked(Slot* slot, bool broken, TimePoint now) {
   if (broken || closed_ || config_.circuit_breaker.enabled || !waiters_.empty() ||
       !slot->leases.empty() || is_doomed(slot->state) || now >= slot->expires_at) {
     return false;
@@ -404,29 +419,39 @@ void Engine::settle_locked(Slot* slot, bool broken, bool call_failed, CloseReaso
 }
 
 void Engine::release(Slot* slot, std::uint64_t token, bool broken, bool call_failed) noexcept {
-  const bool reusable = !broken && ops_.recycle(slot->conn.get());
+  const bool reusable = !broken && recycle(slot);
   // (the breaker hears of it in settle_locked: a broken return is a failed call)
+  std::unique_lock lock(mu_);
+  const TimePoint now = lease_now();
+  Nanos usage{0};
+  const bool known = forget_lease_locked(slot, token, !reusable, now, usage);
+  // The hot path: parked quietly and no observer to tell, so nothing follows the unlock (and
+  // the engine needs no reference: the pool is open, so the Pool holds it; a closed pool is
+  // never parked into, park_quietly_locked).
+  if (known && observer_ == nullptr && park_quietly_locked(slot, !reusable, now)) [[likely]] {
+    return;
+  }
+  finish_release(std::move(lock), slot, known, reusable, call_failed, now, usage);
+}
+
+// Every return that is not the hot path's: an observer to tell, a waiter to serve, a broken or
+// expired connection, a closed pool, a circuit breaker.
+void Engine::finish_release(std::unique_lock<EngineMutex> lock, Slot* slot, bool known,
+                            bool reusable, bool call_failed, TimePoint now, Nanos usage) noexcept {
   std::shared_ptr<Engine> keep;    // declared first: dropped after every other use of `this`
   std::optional<Actions> actions;  // only when the return is not the quiet common case
-  PoolObserver* observer = nullptr;
-  Nanos usage{0};
-  {
-    std::lock_guard lock(mu_);
-    const TimePoint now = lease_now();
-    if (forget_lease_locked(slot, token, !reusable, now, usage) &&
-        !park_quietly_locked(slot, !reusable, now)) {
-      actions.emplace();
-      settle_locked(slot, !reusable, call_failed, CloseReason::broken, now, *actions);
-    }
-    observer = observer_;
-    // What keeps the engine alive once the lock is released: the pin when this was the last
-    // lease of a closed pool; otherwise, when more follows, a reference taken now (from here on
-    // another thread may destroy the Pool, and with no lease left nothing else would hold the
-    // engine; the Pool or the pin holds it now, so lock() is never empty). The quiet return
-    // with no observer touches nothing after unlocking and takes no reference: the hot path.
-    keep = unpin_if_drained_locked();
-    if (!keep && (observer != nullptr || actions)) keep = weak_from_this().lock();
+  if (known && !park_quietly_locked(slot, !reusable, now)) {
+    actions.emplace();
+    settle_locked(slot, !reusable, call_failed, CloseReason::broken, now, *actions);
   }
+  PoolObserver* const observer = observer_;
+  // What keeps the engine alive once the lock is released: the pin when this was the last
+  // lease of a closed pool; otherwise, when more follows, a reference taken now (from here on
+  // another thread may destroy the Pool, and with no lease left nothing else would hold the
+  // engine; the Pool or the pin holds it now, so lock() is never empty).
+  keep = unpin_if_drained_locked();
+  if (!keep && (observer != nullptr || actions)) keep = weak_from_this().lock();
+  lock.unlock();
   // Past this point `this` is used only while `keep` holds it.
   if (observer != nullptr) observer->on_released(usage);
   if (actions) run(*actions);

@@ -72,7 +72,8 @@ class Pool {
   /// pool_closed, cancelled (per-operation cancellation, e.g. from `||` in awaitable operators).
   boost::asio::awaitable<Result<lease_type>> acquire(
       std::source_location where = std::source_location::current()) {
-    if (auto free = engine_->acquire_fast(where)) co_return lease_type(std::move(*free));
+    if (auto free = engine_->acquire_fast(where); free.valid())
+      co_return lease_type(std::move(free));
     auto raw = co_await engine_->acquire(std::nullopt, where);
     if (!raw) co_return std::move(raw).error();
     co_return lease_type(std::move(*raw));
@@ -80,7 +81,8 @@ class Pool {
   /// As acquire(), with this call's own timeout.
   boost::asio::awaitable<Result<lease_type>> acquire(
       milliseconds timeout, std::source_location where = std::source_location::current()) {
-    if (auto free = engine_->acquire_fast(where)) co_return lease_type(std::move(*free));
+    if (auto free = engine_->acquire_fast(where); free.valid())
+      co_return lease_type(std::move(free));
     auto raw = co_await engine_->acquire(timeout, where);
     if (!raw) co_return std::move(raw).error();
     co_return lease_type(std::move(*raw));
@@ -187,9 +189,10 @@ class Pool {
         connector->watch(*static_cast<connection_type*>(p), std::move(callback));
       };
     }
-    ops.recycle = [connector](void* p) {
-      return connector->recycle(*static_cast<connection_type*>(p));
+    ops.recycle = [](void* c, void* p) noexcept {
+      return static_cast<C*>(c)->recycle(*static_cast<connection_type*>(p));
     };
+    ops.connector = connector;
     return ops;
   }
 
