@@ -167,8 +167,14 @@ asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> ti
       // returned in between is not missed.
       // Named, not a temporary inside the co_await expression: GCC 12 destroys such
       // temporaries twice (and `self` with them).
+      // The engine is called through a copy on this stack, not through the capture: once
+      // enqueue_waiter has queued the handler, another thread may serve it and resume this
+      // coroutine, which destroys the initiation (and its `self`) while enqueue_waiter still
+      // runs its actions; with the Pool gone and the lease dropped at once, that was the last
+      // reference to the engine (ADR 0001: an initiation touches nothing after it arms).
       auto initiation = [self = shared_from_this(), timeout, where, started](WaitHandler handler) {
-        self->enqueue_waiter(std::move(handler), timeout, where, started);
+        const auto engine = self;
+        engine->enqueue_waiter(std::move(handler), timeout, where, started);
       };
       auto result =
           co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Handoff>)>(
