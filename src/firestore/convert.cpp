@@ -267,7 +267,7 @@ Document document_from_proto(const v1::Document& in) {
 }
 
 Result<std::string> document_name(std::string_view root, std::string_view path) {
-  if (auto p = parse_document_path(path); !p) return std::move(p).error();
+  if (auto p = validate_document_path(path); !p) return std::move(p).error();
   std::string out(root);
   out += '/';
   out += path;
