@@ -112,6 +112,9 @@ boost::asio::awaitable<Result<std::unique_ptr<FirestoreConnection>>> FirestoreCo
   args.SetInt("grpc.connpool.channel_id", static_cast<int>(st->id));
   // Retries are ours (idempotent calls only); gRPC's transparent retries would double them.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  // No channelz: its per-call counters and call tracing are work on every RPC for a debugging
+  // service nothing here exposes (issue 19, CPU per operation).
+  args.SetInt(GRPC_ARG_ENABLE_CHANNELZ, 0);
   // After a server restart, come back quickly instead of gRPC's default 120 s backoff cap.
   const int max_backoff = static_cast<int>(shared->options.max_reconnect_backoff.count());
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_backoff));

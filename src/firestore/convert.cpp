@@ -12,11 +12,99 @@ Error bad(std::string_view where, std::string_view why) {
   return Error(errc::invalid_argument, std::string(why) + " at " + std::string(where));
 }
 
-std::string child(std::string_view where, std::string_view key) {
-  std::string out(where);
-  out += '.';
-  out += key;
-  return out;
+/// Where a value sits in a document ("document \"c/d\".a.b[2]"), for error messages only. A chain
+/// of views on the caller's stack, rendered only when a value is rejected: building the text for
+/// every field and array element cost an allocation each on every write (issue 19, CPU per op).
+struct Where {
+  std::string_view prefix;  // the root: prefix + text + suffix
+  std::string_view text;    // the root's text, or a map key
+  std::string_view suffix;
+  const Where* parent = nullptr;
+  std::size_t index = 0;  // an array element when is_index
+  bool is_index = false;
+
+  static Where root(std::string_view text) { return Where{{}, text, {}}; }
+  Where key(std::string_view k) const { return Where{{}, k, {}, this}; }
+  Where element(std::size_t i) const { return Where{{}, {}, {}, this, i, true}; }
+
+  std::string str() const {
+    if (!parent) return std::string(prefix) + std::string(text) + std::string(suffix);
+    std::string out = parent->str();
+    if (is_index) {
+      out += '[';
+      out += std::to_string(index);
+      out += ']';
+    } else {
+      out += '.';
+      out += text;
+    }
+    return out;
+  }
+};
+
+Error bad(const Where& where, std::string_view why) {
+  return bad(where.str(), why);
+}
+
+Result<void> value_to_proto(const Value& in, v1::Value& out, const Where& where);
+
+Result<void> map_to_proto(const Map& in, google::protobuf::Map<std::string, v1::Value>& out,
+                          const Where& where) {
+  for (const auto& [k, v] : in) {
+    if (k.empty()) return bad(where, "empty field name");
+    if (!is_valid_utf8(k)) return bad(where, "field name is not valid UTF-8");
+    if (auto r = value_to_proto(v, out[k], where.key(k)); !r) return r;
+  }
+  return ok();
+}
+
+Result<void> value_to_proto(const Value& in, v1::Value& out, const Where& where) {
+  return std::visit(
+      [&](const auto& x) -> Result<void> {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, Null>) {
+          out.set_null_value(google::protobuf::NULL_VALUE);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          out.set_boolean_value(x);
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          out.set_integer_value(x);
+        } else if constexpr (std::is_same_v<T, double>) {
+          out.set_double_value(x);
+        } else if constexpr (std::is_same_v<T, Timestamp>) {
+          if (x.nanos < 0 || x.nanos > 999999999) return bad(where, "timestamp nanos out of range");
+          timestamp_to_proto(x, *out.mutable_timestamp_value());
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          if (!is_valid_utf8(x)) return bad(where, "string is not valid UTF-8 (use Bytes)");
+          out.set_string_value(x);
+        } else if constexpr (std::is_same_v<T, Bytes>) {
+          out.set_bytes_value(x.data);
+        } else if constexpr (std::is_same_v<T, Reference>) {
+          if (!x.name.starts_with("projects/") || x.name.find("/documents/") == std::string::npos) {
+            return bad(where, "reference \"" + x.name +
+                                  "\" is not a document name "
+                                  "(projects/P/databases/D/documents/...)");
+          }
+          out.set_reference_value(x.name);
+        } else if constexpr (std::is_same_v<T, GeoPoint>) {
+          out.mutable_geo_point_value()->set_latitude(x.latitude);
+          out.mutable_geo_point_value()->set_longitude(x.longitude);
+        } else if constexpr (std::is_same_v<T, Array>) {
+          auto* arr = out.mutable_array_value();
+          arr->mutable_values()->Reserve(static_cast<int>(x.size()));
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            if (x[i].type() == Value::Type::array) {
+              // Firestore rejects it too ("Cannot convert an array value in an array value").
+              return bad(where.element(i),
+                         "an array cannot directly contain an array (wrap it in a map)");
+            }
+            if (auto r = value_to_proto(x[i], *arr->add_values(), where.element(i)); !r) return r;
+          }
+        } else {
+          return map_to_proto(x, *out.mutable_map_value()->mutable_fields(), where);
+        }
+        return ok();
+      },
+      in.variant());
 }
 
 Result<FieldPath> parse_field(std::string_view text, std::string_view what) {
@@ -119,66 +207,12 @@ void timestamp_to_proto(const Timestamp& in, google::protobuf::Timestamp& out) {
 }
 
 Result<void> to_proto(const Value& in, v1::Value& out, std::string_view where) {
-  return std::visit(
-      [&](const auto& x) -> Result<void> {
-        using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, Null>) {
-          out.set_null_value(google::protobuf::NULL_VALUE);
-        } else if constexpr (std::is_same_v<T, bool>) {
-          out.set_boolean_value(x);
-        } else if constexpr (std::is_same_v<T, std::int64_t>) {
-          out.set_integer_value(x);
-        } else if constexpr (std::is_same_v<T, double>) {
-          out.set_double_value(x);
-        } else if constexpr (std::is_same_v<T, Timestamp>) {
-          if (x.nanos < 0 || x.nanos > 999999999) return bad(where, "timestamp nanos out of range");
-          timestamp_to_proto(x, *out.mutable_timestamp_value());
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          if (!is_valid_utf8(x)) return bad(where, "string is not valid UTF-8 (use Bytes)");
-          out.set_string_value(x);
-        } else if constexpr (std::is_same_v<T, Bytes>) {
-          out.set_bytes_value(x.data);
-        } else if constexpr (std::is_same_v<T, Reference>) {
-          if (!x.name.starts_with("projects/") || x.name.find("/documents/") == std::string::npos) {
-            return bad(where, "reference \"" + x.name +
-                                  "\" is not a document name "
-                                  "(projects/P/databases/D/documents/...)");
-          }
-          out.set_reference_value(x.name);
-        } else if constexpr (std::is_same_v<T, GeoPoint>) {
-          out.mutable_geo_point_value()->set_latitude(x.latitude);
-          out.mutable_geo_point_value()->set_longitude(x.longitude);
-        } else if constexpr (std::is_same_v<T, Array>) {
-          auto* arr = out.mutable_array_value();
-          for (std::size_t i = 0; i < x.size(); ++i) {
-            if (x[i].type() == Value::Type::array) {
-              // Firestore rejects it too ("Cannot convert an array value in an array value").
-              return bad(std::string(where) + "[" + std::to_string(i) + "]",
-                         "an array cannot directly contain an array (wrap it in a map)");
-            }
-            if (auto r = to_proto(x[i], *arr->add_values(),
-                                  std::string(where) + "[" + std::to_string(i) + "]");
-                !r) {
-              return r;
-            }
-          }
-        } else {
-          return fields_to_proto(x, *out.mutable_map_value()->mutable_fields(), where);
-        }
-        return ok();
-      },
-      in.variant());
+  return value_to_proto(in, out, Where::root(where));
 }
 
 Result<void> fields_to_proto(const Map& in, google::protobuf::Map<std::string, v1::Value>& out,
                              std::string_view where) {
-  for (const auto& [k, v] : in) {
-    const auto at = child(where, k);
-    if (k.empty()) return bad(where, "empty field name");
-    if (!is_valid_utf8(k)) return bad(where, "field name is not valid UTF-8");
-    if (auto r = to_proto(v, out[k], at); !r) return r;
-  }
-  return ok();
+  return map_to_proto(in, out, Where::root(where));
 }
 
 Value from_proto(const v1::Value& in) {
@@ -233,7 +267,7 @@ Document document_from_proto(const v1::Document& in) {
 }
 
 Result<std::string> document_name(std::string_view root, std::string_view path) {
-  if (auto p = parse_document_path(path); !p) return std::move(p).error();
+  if (auto p = validate_document_path(path); !p) return std::move(p).error();
   std::string out(root);
   out += '/';
   out += path;
@@ -243,11 +277,13 @@ Result<std::string> document_name(std::string_view root, std::string_view path) 
 Result<void> write_to_proto(const Write& w, std::string_view root, v1::Write& out) {
   auto name = document_name(root, w.path);
   if (!name) return std::move(name).error();
-  const std::string where = "document \"" + w.path + "\"";
+  // The fields' error locations are rendered only on failure (Where); the other checks below
+  // are not per field and keep a plain string.
+  const Where doc_where{"document \"", w.path, "\""};
   auto fill_document = [&](const Map& fields) -> Result<void> {
     auto* doc = out.mutable_update();
     doc->set_name(*name);
-    return fields_to_proto(fields, *doc->mutable_fields(), where);
+    return map_to_proto(fields, *doc->mutable_fields(), doc_where);
   };
   switch (w.kind) {
     case Write::Kind::set: {
@@ -259,12 +295,13 @@ Result<void> write_to_proto(const Write& w, std::string_view root, v1::Write& ou
           leaf_paths(w.fields, prefix, mask);
         } else {
           for (const auto& f : w.set_options.merge_fields) {
-            auto p = parse_field(f, "in merge fields of " + where);
+            auto p = parse_field(f, "in merge fields of " + doc_where.str());
             if (!p) return std::move(p).error();
             mask.push_back(std::move(*p));
           }
         }
-        if (auto r = check_no_prefix_conflicts(mask); !r) return r.error().with_context(where);
+        if (auto r = check_no_prefix_conflicts(mask); !r)
+          return r.error().with_context(doc_where.str());
         auto* m = out.mutable_update_mask();
         for (const auto& p : mask) m->add_field_paths(p.to_string());
       }
@@ -277,20 +314,21 @@ Result<void> write_to_proto(const Write& w, std::string_view root, v1::Write& ou
       Map nested;
       std::vector<FieldPath> mask;
       for (const auto& [k, v] : w.fields) {
-        auto p = parse_field(k, "in update of " + where);
+        auto p = parse_field(k, "in update of " + doc_where.str());
         if (!p) return std::move(p).error();
-        if (auto r = put_path(nested, *p, v); !r) return r.error().with_context(where);
+        if (auto r = put_path(nested, *p, v); !r) return r.error().with_context(doc_where.str());
         mask.push_back(std::move(*p));
       }
       for (const auto& k : w.delete_fields) {
-        auto p = parse_field(k, "in deleted fields of " + where);
+        auto p = parse_field(k, "in deleted fields of " + doc_where.str());
         if (!p) return std::move(p).error();
         mask.push_back(std::move(*p));
       }
       if (mask.empty() && w.transforms.empty()) {
-        return fail(errc::invalid_argument, "update of " + where + " changes no field");
+        return fail(errc::invalid_argument, "update of " + doc_where.str() + " changes no field");
       }
-      if (auto r = check_no_prefix_conflicts(mask); !r) return r.error().with_context(where);
+      if (auto r = check_no_prefix_conflicts(mask); !r)
+        return r.error().with_context(doc_where.str());
       if (auto r = fill_document(nested); !r) return r;
       auto* m = out.mutable_update_mask();
       for (const auto& p : mask) m->add_field_paths(p.to_string());
@@ -301,7 +339,8 @@ Result<void> write_to_proto(const Write& w, std::string_view root, v1::Write& ou
       break;
     case Write::Kind::transform: {
       if (w.transforms.empty()) {
-        return fail(errc::invalid_argument, "transform of " + where + " lists no transform");
+        return fail(errc::invalid_argument,
+                    "transform of " + doc_where.str() + " lists no transform");
       }
       auto* t = out.mutable_transform();
       t->set_document(*name);
@@ -316,7 +355,8 @@ Result<void> write_to_proto(const Write& w, std::string_view root, v1::Write& ou
       if (auto r = transform_to_proto(ft, *out.add_update_transforms()); !r) return r;
     }
   } else if (w.kind == Write::Kind::remove && !w.transforms.empty()) {
-    return fail(errc::invalid_argument, "a delete of " + where + " cannot carry transforms");
+    return fail(errc::invalid_argument,
+                "a delete of " + doc_where.str() + " cannot carry transforms");
   }
   switch (w.precondition.kind) {
     case Precondition::Kind::none:
@@ -404,7 +444,7 @@ Result<void> filter_to_proto(const Filter& f, std::string_view root, std::string
       operand = name_value(v, root, collection);
     }
   }
-  return to_proto(operand, *ff->mutable_value(), "filter on \"" + f.field() + "\"");
+  return value_to_proto(operand, *ff->mutable_value(), Where{"filter on \"", f.field(), "\""});
 }
 
 Result<void> cursor_to_proto(const Cursor& c, bool is_start, const Query& q, std::string_view root,

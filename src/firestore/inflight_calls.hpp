@@ -50,7 +50,9 @@ class InFlightCalls {
   void end_completion(grpc::ClientContext* ctx) {
     std::lock_guard lock(mu_);
     calls_.erase(ctx);
-    cv_.notify_all();
+    // Only close_all() waits, and only after setting closed_ under this lock: no wake-up (and
+    // no lock of the condition variable's own mutex) on every call of a client in use.
+    if (closed_) cv_.notify_all();
   }
 
   /// Cancels every call and waits up to `bound` for their completions. Calls still running after

@@ -26,13 +26,17 @@ std::string quoted(std::string_view s) {
   return out + "\"";
 }
 
-Result<std::vector<std::string>> split_path(std::string_view path, std::string_view kind) {
+/// Validates every segment of `path` and returns how many there are; appends them to `out`
+/// when given. Callers that only validate pass none: no string per segment (a document name is
+/// checked on every call, issue 19).
+Result<std::size_t> split_path(std::string_view path, std::string_view kind,
+                               std::vector<std::string>* out) {
   if (path.empty()) return fail(errc::invalid_argument, std::string(kind) + " must not be empty");
   if (path.size() > kMaxPathBytes) {
     return fail(errc::invalid_argument,
                 std::string(kind) + " " + quoted(path.substr(0, 64)) + "... is longer than 6 KiB");
   }
-  std::vector<std::string> segments;
+  std::size_t count = 0;
   std::size_t start = 0;
   while (true) {
     const auto slash = path.find('/', start);
@@ -43,15 +47,38 @@ Result<std::vector<std::string>> split_path(std::string_view path, std::string_v
                                               " has an empty segment (leading, trailing or "
                                               "double '/')");
     }
-    const bool collection = segments.size() % 2 == 0;
+    const bool collection = count % 2 == 0;
     if (auto ok = validate_id(seg, collection ? "collection id" : "document id"); !ok) {
       return ok.error().with_context(std::string("in ") + std::string(kind) + " " + quoted(path));
     }
-    segments.emplace_back(seg);
+    ++count;
+    if (out) out->emplace_back(seg);
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  return segments;
+  return count;
+}
+
+Result<std::size_t> check_document_path(std::string_view path, std::vector<std::string>* out) {
+  auto n = split_path(path, "document path", out);
+  if (!n) return n;
+  if (*n % 2 != 0) {
+    return fail(errc::invalid_argument,
+                "document path " + quoted(path) + " has an odd number of segments (" +
+                    std::to_string(*n) + "): that names a collection, not a document");
+  }
+  return n;
+}
+
+Result<std::size_t> check_collection_path(std::string_view path, std::vector<std::string>* out) {
+  auto n = split_path(path, "collection path", out);
+  if (!n) return n;
+  if (*n % 2 == 0) {
+    return fail(errc::invalid_argument,
+                "collection path " + quoted(path) + " has an even number of segments (" +
+                    std::to_string(*n) + "): that names a document, not a collection");
+  }
+  return n;
 }
 
 bool is_identifier(std::string_view s) noexcept {
@@ -125,29 +152,24 @@ Result<void> validate_id(std::string_view id, std::string_view what) {
 }
 
 Result<std::vector<std::string>> parse_collection_path(std::string_view path) {
-  auto segs = split_path(path, "collection path");
-  if (!segs) return segs;
-  if (segs->size() % 2 == 0) {
-    return fail(errc::invalid_argument,
-                "collection path " + quoted(path) + " has an even number of segments (" +
-                    std::to_string(segs->size()) + "): that names a document, not a collection");
-  }
-  return segs;
+  std::vector<std::string> segments;
+  if (auto n = check_collection_path(path, &segments); !n) return std::move(n).error();
+  return segments;
 }
 
 Result<std::vector<std::string>> parse_document_path(std::string_view path) {
-  auto segs = split_path(path, "document path");
-  if (!segs) return segs;
-  if (segs->size() % 2 != 0) {
-    return fail(errc::invalid_argument,
-                "document path " + quoted(path) + " has an odd number of segments (" +
-                    std::to_string(segs->size()) + "): that names a collection, not a document");
-  }
-  return segs;
+  std::vector<std::string> segments;
+  if (auto n = check_document_path(path, &segments); !n) return std::move(n).error();
+  return segments;
+}
+
+Result<void> validate_document_path(std::string_view path) {
+  if (auto n = check_document_path(path, nullptr); !n) return std::move(n).error();
+  return ok();
 }
 
 Result<std::string> document_path(std::string_view collection, std::string_view id) {
-  if (auto c = parse_collection_path(collection); !c) return std::move(c).error();
+  if (auto c = check_collection_path(collection, nullptr); !c) return std::move(c).error();
   if (auto v = validate_id(id, "document id"); !v) {
     return std::move(v).error().with_context("in collection " + quoted(collection));
   }

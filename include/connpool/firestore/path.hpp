@@ -22,6 +22,8 @@ Result<void> validate_id(std::string_view id, std::string_view what);
 Result<std::vector<std::string>> parse_collection_path(std::string_view path);
 /// Splits and checks a document path "users/alice" (even segment count).
 Result<std::vector<std::string>> parse_document_path(std::string_view path);
+/// The checks of parse_document_path without building the segments.
+Result<void> validate_document_path(std::string_view path);
 /// Checks `collection` (a collection path) and `id` and returns "collection/id".
 Result<std::string> document_path(std::string_view collection, std::string_view id);
 
