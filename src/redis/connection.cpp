@@ -350,7 +350,7 @@ boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(
     if (!ctx) co_return std::move(ctx).error();
     tls = std::move(*ctx);
   }
-  auto strand = asio::make_strand(executor);
+  auto strand = detail::make_io_strand(executor);
   auto impl = std::make_shared<detail::ConnectionImpl>(strand, std::move(url), std::move(tls));
   auto opened = co_await asio::co_spawn(strand, detail::ConnectionImpl::open(impl, deadline),
                                         asio::use_awaitable);
