@@ -4,6 +4,7 @@
 #include <hiredis/read.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -87,6 +88,50 @@ void free_object(void* obj) {
 
 redisReplyObjectFunctions kFunctions = {create_string, create_array, create_integer, create_nil,
                                         free_object};
+
+// The per-thread freelist of FormattedCommand blocks (see resp.hpp). Bounded: at most
+// kMaxFreeBlocks blocks (64 KiB) a thread. `t_blocks_gone` (trivially destructible, so still
+// readable) tells a command destroyed during thread exit, after the list, to use free().
+#if defined(__SANITIZE_ADDRESS__)
+#define CONNPOOL_RESP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONNPOOL_RESP_ASAN 1
+#endif
+#endif
+#if defined(CONNPOOL_RESP_ASAN)
+constexpr bool kPoolBlocks = false;
+#else
+constexpr bool kPoolBlocks = true;
+#endif
+constexpr std::size_t kBlockBytes = FormattedCommand::kPooledCommandBytes;
+constexpr std::size_t kMaxFreeBlocks = 256;
+thread_local bool t_blocks_gone = false;
+struct FreeBlocks {
+  std::array<char*, kMaxFreeBlocks> blocks{};
+  std::size_t count = 0;
+  ~FreeBlocks() {
+    t_blocks_gone = true;
+    for (std::size_t i = 0; i < count; ++i) std::free(blocks[i]);
+  }
+};
+thread_local FreeBlocks t_blocks;
+
+char* acquire_block(std::size_t size) {
+  const bool pooled = kPoolBlocks && size <= kBlockBytes;
+  if (pooled && !t_blocks_gone && t_blocks.count > 0) return t_blocks.blocks[--t_blocks.count];
+  char* const out = static_cast<char*>(std::malloc(pooled ? kBlockBytes : size));
+  if (out == nullptr) throw std::bad_alloc();
+  return out;
+}
+
+void release_block(char* block, std::size_t size) noexcept {
+  if (kPoolBlocks && size <= kBlockBytes && !t_blocks_gone && t_blocks.count < kMaxFreeBlocks) {
+    t_blocks.blocks[t_blocks.count++] = block;
+    return;
+  }
+  std::free(block);
+}
 
 }  // namespace
 
@@ -253,8 +298,7 @@ Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_vi
   // which was the largest single user-space cost of a small command. The size is exact
   // (wire_size), so one allocation and no bounds checks in the loop.
   const std::size_t size = wire_size(args);
-  char* const out = static_cast<char*>(std::malloc(size));
-  if (out == nullptr) throw std::bad_alloc();
+  char* const out = acquire_block(size);
   char* p = out;
   const auto header = [&p](char tag, std::size_t n) {
     *p++ = tag;
@@ -271,13 +315,15 @@ Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_vi
     *p++ = '\n';
   }
   FormattedCommand cmd;
-  cmd.data_.reset(out);
+  cmd.data_ = out;
   cmd.size_ = static_cast<std::size_t>(p - out);
   return cmd;
 }
 
-void FormattedCommand::Free::operator()(char* p) const noexcept {
-  std::free(p);
+void FormattedCommand::release() noexcept {
+  if (data_ != nullptr) release_block(data_, size_);
+  data_ = nullptr;
+  size_ = 0;
 }
 
 }  // namespace connpool::redis::detail

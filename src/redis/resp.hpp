@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 struct redisReader;
 
@@ -67,10 +68,28 @@ class RespReader {
   std::size_t direct_bulks_ = 0;
 };
 
-/// One command in RESP wire form, in one allocation of exactly its size.
+/// One command in RESP wire form, in one buffer. A small command (kPooledCommandBytes or less:
+/// most GETs and SETs) takes a block from a per-thread freelist instead of malloc: with many
+/// callers in flight malloc's own per-thread cache (7 blocks a size) overflows, and each
+/// command paid a full malloc and free. A block freed on another thread joins that thread's
+/// list (bounded); AddressSanitizer builds use malloc only, so it still sees every misuse.
 class FormattedCommand {
  public:
   FormattedCommand() = default;
+  ~FormattedCommand() { release(); }
+  FormattedCommand(FormattedCommand&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  FormattedCommand& operator=(FormattedCommand&& o) noexcept {
+    if (this != &o) {
+      release();
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
+  FormattedCommand(const FormattedCommand&) = delete;
+  FormattedCommand& operator=(const FormattedCommand&) = delete;
+
   /// Formats `args` (binary-safe) as a RESP array of bulk strings. A command whose wire size
   /// exceeds `max_bytes` (or that has no argument) is errc::invalid_argument, refused before
   /// anything is allocated; never more than INT_MAX bytes (the bound of hiredis 0.14's
@@ -84,16 +103,18 @@ class FormattedCommand {
   /// without overflow (saturates at SIZE_MAX).
   static std::size_t wire_size(std::span<const std::string_view> args) noexcept;
 
-  [[nodiscard]] const char* data() const noexcept { return data_.get(); }
+  [[nodiscard]] const char* data() const noexcept { return data_; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
 
+  /// Commands up to this size use the freelist's fixed-size blocks.
+  static constexpr std::size_t kPooledCommandBytes = 256;
+
  private:
-  struct Free {
-    void operator()(char* p) const noexcept;
-  };
-  std::unique_ptr<char, Free> data_;
-  std::size_t size_ = 0;
+  void release() noexcept;
+
+  char* data_ = nullptr;
+  std::size_t size_ = 0;  // also tells release() whether the block is the freelist's
 };
 
 }  // namespace connpool::redis::detail
