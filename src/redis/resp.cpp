@@ -162,6 +162,26 @@ Result<void> RespReader::feed_direct(const char*& data, std::size_t& size) {
   return ok();
 }
 
+std::span<char> RespReader::direct_room(std::size_t min, std::size_t max) {
+  // The body still to come, without its CRLF (which feed_direct checks).
+  const std::size_t body_left = direct_left_ > 2 ? direct_left_ - 2 : 0;
+  if (body_left < min || body_left == 0) return {};
+  const std::size_t n = std::min(body_left, max);
+  const std::size_t at = direct_.size();
+  // resize() zero-fills the room (C++20 has no resize_and_overwrite); that is still cheaper
+  // than a copy out of the read buffer, and the reservation made at take-over means no move.
+  direct_.resize(at + n);
+  direct_room_ = n;
+  return {direct_.data() + at, n};
+}
+
+void RespReader::commit_direct(std::size_t n) noexcept {
+  n = std::min(n, direct_room_);
+  direct_.resize(direct_.size() - direct_room_ + n);  // a shrink: never allocates
+  direct_room_ = 0;
+  direct_left_ -= n;
+}
+
 Result<void> RespReader::feed(const char* data, std::size_t size) {
   if (direct_left_ > 0) {
     if (auto fed = feed_direct(data, size); !fed) return fed;

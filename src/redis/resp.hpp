@@ -46,6 +46,13 @@ class RespReader {
   /// The next complete reply, nothing when more bytes are needed, or errc::protocol_error.
   /// After a protocol error the reader is unusable (and so is the connection).
   Result<std::optional<Reply>> next();
+  /// While a large bulk string is taken over and at least `min` bytes of its body are still
+  /// to come: room for up to `max` of them at the end of the string the Reply will own, so
+  /// the socket can be read straight into it (commit_direct() then says how many came).
+  /// Never covers the closing CRLF, so a direct read never completes a reply. Empty otherwise.
+  std::span<char> direct_room(std::size_t min, std::size_t max);
+  /// `n` bytes were read into the room direct_room() gave (n <= its size).
+  void commit_direct(std::size_t n) noexcept;
   /// Large bulk strings read directly so far (for tests).
   [[nodiscard]] std::size_t direct_bulks() const noexcept { return direct_bulks_; }
 
@@ -64,6 +71,7 @@ class RespReader {
   // come (0: none in progress), and whether it is complete and waits for next().
   std::string direct_;
   std::size_t direct_left_ = 0;
+  std::size_t direct_room_ = 0;  // bytes direct_room() added to direct_ and not committed
   bool direct_done_ = false;
   std::size_t direct_bulks_ = 0;
 };
