@@ -22,6 +22,18 @@ struct ReaderAccess {
   static void charge(void* privdata) noexcept {
     if (privdata != nullptr) static_cast<RespReader*>(privdata)->object_bytes_ += sizeof(Reply);
   }
+  // The heap object a new top-level reply is built in: the reader's spare (the previous
+  // root, moved from) when it has one, so a reply costs no allocation of its own.
+  static Reply* new_root(void* privdata, Reply&& value) {
+    if (privdata != nullptr) {
+      auto& spare = static_cast<RespReader*>(privdata)->spare_root_;
+      if (spare) {
+        *spare = std::move(value);
+        return spare.release();
+      }
+    }
+    return new (std::nothrow) Reply(std::move(value));
+  }
 };
 
 namespace {
@@ -56,7 +68,7 @@ Reply* place(const redisReadTask* task, Reply value) {
     slot = std::move(value);
     return &slot;
   }
-  return new (std::nothrow) Reply(std::move(value));
+  return ReaderAccess::new_root(task->privdata, std::move(value));
 }
 
 void* create_string(const redisReadTask* task, char* str, size_t len) {
@@ -249,7 +261,10 @@ Result<std::optional<Reply>> RespReader::next() {
     reply_bytes_ = 0;
     object_bytes_ = 0;
     std::unique_ptr<Reply> owned(static_cast<Reply*>(obj));
-    return std::optional<Reply>(std::move(*owned));
+    std::optional<Reply> reply(std::move(*owned));
+    *owned = Reply::nil();  // drops what the move left (e.g. an array's emptied vector)
+    spare_root_ = std::move(owned);
+    return reply;
   }
   reply_bytes_ += unread_before - unread;
   const std::size_t seen = reply_bytes_ + object_bytes_ + unread;

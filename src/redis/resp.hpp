@@ -74,6 +74,9 @@ class RespReader {
   std::size_t direct_room_ = 0;  // bytes direct_room() added to direct_ and not committed
   bool direct_done_ = false;
   std::size_t direct_bulks_ = 0;
+  // The last top-level reply's heap object, reused for the next one (one allocation less per
+  // reply: hiredis wants a heap object it can free on error).
+  std::unique_ptr<Reply> spare_root_;
 };
 
 /// One command in RESP wire form, in one buffer. A small command (kPooledCommandBytes or less:
