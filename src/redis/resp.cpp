@@ -159,6 +159,10 @@ RespReader::~RespReader() {
 }
 
 Result<void> RespReader::feed_direct(const char*& data, std::size_t& size) {
+  if (direct_room_ > 0) {  // bytes came through the buffer after all: drop the unused room
+    direct_.resize(direct_.size() - direct_room_);
+    direct_room_ = 0;
+  }
   const std::size_t n = std::min(size, direct_left_);
   direct_.append(data, n);
   data += n;
@@ -175,13 +179,19 @@ Result<void> RespReader::feed_direct(const char*& data, std::size_t& size) {
 }
 
 std::span<char> RespReader::direct_room(std::size_t min, std::size_t max) {
+  // Room made earlier and not filled yet comes first: each body byte is zero-filled once.
+  if (direct_room_ > 0) {
+    return {direct_.data() + direct_.size() - direct_room_, direct_room_};
+  }
   // The body still to come, without its CRLF (which feed_direct checks).
   const std::size_t body_left = direct_left_ > 2 ? direct_left_ - 2 : 0;
   if (body_left < min || body_left == 0) return {};
   const std::size_t n = std::min(body_left, max);
   const std::size_t at = direct_.size();
   // resize() zero-fills the room (C++20 has no resize_and_overwrite); that is still cheaper
-  // than a copy out of the read buffer, and the reservation made at take-over means no move.
+  // than a copy out of the read buffer, and the reservation made at take-over means no move
+  // up to 16 MiB. The room stays until filled, so at most `max` bytes are touched ahead of
+  // the bytes that came.
   direct_.resize(at + n);
   direct_room_ = n;
   return {direct_.data() + at, n};
@@ -189,8 +199,7 @@ std::span<char> RespReader::direct_room(std::size_t min, std::size_t max) {
 
 void RespReader::commit_direct(std::size_t n) noexcept {
   n = std::min(n, direct_room_);
-  direct_.resize(direct_.size() - direct_room_ + n);  // a shrink: never allocates
-  direct_room_ = 0;
+  direct_room_ -= n;
   direct_left_ -= n;
 }
 
@@ -230,6 +239,7 @@ void RespReader::take_over_large_bulk() {
   // next() refused a length above max_reply_bytes already; a complete one is hiredis's.
   if (announced < kDirectBulkMin || body_here >= announced + 2) return;
   direct_.clear();
+  direct_room_ = 0;
   direct_.reserve(std::min(announced + 2, kMaxDirectReserve));
   direct_.append(item + header, body_here);
   direct_left_ = announced + 2 - body_here;

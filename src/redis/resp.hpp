@@ -51,7 +51,8 @@ class RespReader {
   /// the socket can be read straight into it (commit_direct() then says how many came).
   /// Never covers the closing CRLF, so a direct read never completes a reply. Empty otherwise.
   std::span<char> direct_room(std::size_t min, std::size_t max);
-  /// `n` bytes were read into the room direct_room() gave (n <= its size).
+  /// `n` bytes were read into the start of the room direct_room() gave (n <= its size); the
+  /// rest of the room is handed out again by the next direct_room().
   void commit_direct(std::size_t n) noexcept;
   /// Large bulk strings read directly so far (for tests).
   [[nodiscard]] std::size_t direct_bulks() const noexcept { return direct_bulks_; }
@@ -71,7 +72,7 @@ class RespReader {
   // come (0: none in progress), and whether it is complete and waits for next().
   std::string direct_;
   std::size_t direct_left_ = 0;
-  std::size_t direct_room_ = 0;  // bytes direct_room() added to direct_ and not committed
+  std::size_t direct_room_ = 0;  // zero-filled room at the end of direct_, not read into yet
   bool direct_done_ = false;
   std::size_t direct_bulks_ = 0;
   // The last top-level reply's heap object, reused for the next one (one allocation less per

@@ -207,6 +207,28 @@ TEST(RespLargeBulk, MultiplexerReadsALargeBodyStraightIntoItsString) {
   ASSERT_TRUE(out[1].result);
   EXPECT_EQ(out[1].result->at(0).str(), "second");
 
+  // A partial direct read, then the rest through the buffer after all: the unused room goes.
+  {
+    Chunk again;
+    again.owned = "GET k";
+    mux.submit(std::move(again), 1, never, Caller{4}, out);
+    (void)mux.claim_writer();
+    ASSERT_FALSE(mux.prepare_write().empty());
+    mux.on_written(out);
+    const std::string one = bulk(big);
+    mux.on_read(one.data(), 1000, out);
+    auto room = mux.direct_room(64 * 1024, 1 << 20);
+    ASSERT_GE(room.size(), 5000u);
+    std::copy_n(one.data() + 1000, 5000, room.data());
+    mux.on_direct_read(5000, out);
+    EXPECT_EQ(mux.direct_room(64 * 1024, 1 << 20).size(), room.size() - 5000) << "room kept";
+    mux.on_read(one.data() + 6000, one.size() - 6000, out);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[2].handler.id, 4);
+    ASSERT_TRUE(out[2].result);
+    EXPECT_TRUE(out[2].result->at(0).str() == big);
+  }
+
   // A connection that fails while a direct read is in flight.
   Chunk get;
   get.owned = "GET k";
@@ -219,9 +241,9 @@ TEST(RespLargeBulk, MultiplexerReadsALargeBodyStraightIntoItsString) {
   ASSERT_FALSE(room.empty());
   mux.fail(Error(errc::io_error, "gone"), out);
   mux.on_direct_read(room.size(), out);
-  ASSERT_EQ(out.size(), 3u);
-  EXPECT_EQ(out[2].handler.id, 3);
-  EXPECT_FALSE(out[2].result);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[3].handler.id, 3);
+  EXPECT_FALSE(out[3].result);
   EXPECT_TRUE(mux.direct_room(1, 1 << 20).empty());
 }
 
