@@ -26,6 +26,8 @@ namespace {
 // reads fill it (large values, deep pipelines), up to kMaxReadChunk.
 constexpr std::size_t kInitialReadChunk = 16 * 1024;
 constexpr std::size_t kMaxReadChunk = 256 * 1024;
+// One direct read (into a large value's own string) asks for at most this much.
+constexpr std::size_t kMaxDirectRead = 4 * 1024 * 1024;
 // Arguments from this size on are sent from the caller's buffer (scatter/gather) instead of
 // being copied into the formatted command: below it, one contiguous buffer is cheaper.
 constexpr std::size_t kGatherMin = 64 * 1024;
@@ -298,19 +300,37 @@ asio::awaitable<void> ConnectionImpl::read_loop(std::shared_ptr<ConnectionImpl> 
   std::vector<char> buf(kInitialReadChunk);
   Mux::Completions done;
   for (;;) {
-    auto [ec, n] = co_await self->link_.async_read_some(asio::buffer(buf), nothrow);
+    // A large value's body, once its reply is known to be one, is read straight into the
+    // string its caller gets (no copy out of `buf`) when more of it is left than `buf` holds.
+    std::span<char> direct;
+    {
+      std::lock_guard lock(self->mu_);
+      direct = self->mux_.direct_room(kMaxReadChunk, kMaxDirectRead);
+    }
+    auto [ec, n] = co_await self->link_.async_read_some(
+        direct.empty() ? asio::buffer(buf) : asio::buffer(direct.data(), direct.size()), nothrow);
     if (ec) {
+      if (!direct.empty()) {
+        std::lock_guard lock(self->mu_);
+        self->mux_.on_direct_read(0, done);  // gives the room back
+      }
       self->fail(self->link_.read_error(ec));
       co_return;
     }
     std::unique_lock lock(self->mu_);
-    self->mux_.on_read(buf.data(), n, done);
+    if (direct.empty()) {
+      self->mux_.on_read(buf.data(), n, done);
+    } else {
+      self->mux_.on_direct_read(n, done);
+    }
     const bool failed = self->mux_.error().has_value();
     // A caller resumed here (dispatch) runs on this strand: its next command is written at
     // once by submit(), and `self` keeps the connection alive if the caller closes it.
     self->settle(lock, done, Handoff::dispatch);
     if (failed) co_return;
-    if (n == buf.size() && buf.size() < kMaxReadChunk) buf.resize(buf.size() * 2);
+    if (direct.empty() && n == buf.size() && buf.size() < kMaxReadChunk) {
+      buf.resize(buf.size() * 2);
+    }
   }
 }
 
@@ -350,7 +370,7 @@ boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(
     if (!ctx) co_return std::move(ctx).error();
     tls = std::move(*ctx);
   }
-  auto strand = asio::make_strand(executor);
+  auto strand = detail::make_io_strand(executor);
   auto impl = std::make_shared<detail::ConnectionImpl>(strand, std::move(url), std::move(tls));
   auto opened = co_await asio::co_spawn(strand, detail::ConnectionImpl::open(impl, deadline),
                                         asio::use_awaitable);

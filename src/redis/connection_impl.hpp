@@ -39,7 +39,7 @@ struct Waiter {
 
 class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
  public:
-  using Strand = asio::strand<asio::any_io_executor>;
+  using Strand = Link::Strand;  // make_io_strand
   using BrokenCallback = std::function<void(const Error&)>;
 
   ConnectionImpl(Strand strand, RedisUrl url, std::shared_ptr<asio::ssl::context> tls);

@@ -4,6 +4,7 @@
 #include <hiredis/read.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,18 @@ namespace connpool::redis::detail {
 struct ReaderAccess {
   static void charge(void* privdata) noexcept {
     if (privdata != nullptr) static_cast<RespReader*>(privdata)->object_bytes_ += sizeof(Reply);
+  }
+  // The heap object a new top-level reply is built in: the reader's spare (the previous
+  // root, moved from) when it has one, so a reply costs no allocation of its own.
+  static Reply* new_root(void* privdata, Reply&& value) {
+    if (privdata != nullptr) {
+      auto& spare = static_cast<RespReader*>(privdata)->spare_root_;
+      if (spare) {
+        *spare = std::move(value);
+        return spare.release();
+      }
+    }
+    return new (std::nothrow) Reply(std::move(value));
   }
 };
 
@@ -55,7 +68,7 @@ Reply* place(const redisReadTask* task, Reply value) {
     slot = std::move(value);
     return &slot;
   }
-  return new (std::nothrow) Reply(std::move(value));
+  return ReaderAccess::new_root(task->privdata, std::move(value));
 }
 
 void* create_string(const redisReadTask* task, char* str, size_t len) {
@@ -88,6 +101,50 @@ void free_object(void* obj) {
 redisReplyObjectFunctions kFunctions = {create_string, create_array, create_integer, create_nil,
                                         free_object};
 
+// The per-thread freelist of FormattedCommand blocks (see resp.hpp). Bounded: at most
+// kMaxFreeBlocks blocks (64 KiB) a thread. `t_blocks_gone` (trivially destructible, so still
+// readable) tells a command destroyed during thread exit, after the list, to use free().
+#if defined(__SANITIZE_ADDRESS__)
+#define CONNPOOL_RESP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONNPOOL_RESP_ASAN 1
+#endif
+#endif
+#if defined(CONNPOOL_RESP_ASAN)
+constexpr bool kPoolBlocks = false;
+#else
+constexpr bool kPoolBlocks = true;
+#endif
+constexpr std::size_t kBlockBytes = FormattedCommand::kPooledCommandBytes;
+constexpr std::size_t kMaxFreeBlocks = 256;
+thread_local bool t_blocks_gone = false;
+struct FreeBlocks {
+  std::array<char*, kMaxFreeBlocks> blocks{};
+  std::size_t count = 0;
+  ~FreeBlocks() {
+    t_blocks_gone = true;
+    for (std::size_t i = 0; i < count; ++i) std::free(blocks[i]);
+  }
+};
+thread_local FreeBlocks t_blocks;
+
+char* acquire_block(std::size_t size) {
+  const bool pooled = kPoolBlocks && size <= kBlockBytes;
+  if (pooled && !t_blocks_gone && t_blocks.count > 0) return t_blocks.blocks[--t_blocks.count];
+  char* const out = static_cast<char*>(std::malloc(pooled ? kBlockBytes : size));
+  if (out == nullptr) throw std::bad_alloc();
+  return out;
+}
+
+void release_block(char* block, std::size_t size) noexcept {
+  if (kPoolBlocks && size <= kBlockBytes && !t_blocks_gone && t_blocks.count < kMaxFreeBlocks) {
+    t_blocks.blocks[t_blocks.count++] = block;
+    return;
+  }
+  std::free(block);
+}
+
 }  // namespace
 
 RespReader::RespReader(std::size_t max_reply_bytes)
@@ -102,6 +159,10 @@ RespReader::~RespReader() {
 }
 
 Result<void> RespReader::feed_direct(const char*& data, std::size_t& size) {
+  if (direct_room_ > 0) {  // bytes came through the buffer after all: drop the unused room
+    direct_.resize(direct_.size() - direct_room_);
+    direct_room_ = 0;
+  }
   const std::size_t n = std::min(size, direct_left_);
   direct_.append(data, n);
   data += n;
@@ -115,6 +176,31 @@ Result<void> RespReader::feed_direct(const char*& data, std::size_t& size) {
   direct_.resize(len - 2);
   direct_done_ = true;
   return ok();
+}
+
+std::span<char> RespReader::direct_room(std::size_t min, std::size_t max) {
+  // Room made earlier and not filled yet comes first: each body byte is zero-filled once.
+  if (direct_room_ > 0) {
+    return {direct_.data() + direct_.size() - direct_room_, direct_room_};
+  }
+  // The body still to come, without its CRLF (which feed_direct checks).
+  const std::size_t body_left = direct_left_ > 2 ? direct_left_ - 2 : 0;
+  if (body_left < min || body_left == 0) return {};
+  const std::size_t n = std::min(body_left, max);
+  const std::size_t at = direct_.size();
+  // resize() zero-fills the room (C++20 has no resize_and_overwrite); that is still cheaper
+  // than a copy out of the read buffer, and the reservation made at take-over means no move
+  // up to 16 MiB. The room stays until filled, so at most `max` bytes are touched ahead of
+  // the bytes that came.
+  direct_.resize(at + n);
+  direct_room_ = n;
+  return {direct_.data() + at, n};
+}
+
+void RespReader::commit_direct(std::size_t n) noexcept {
+  n = std::min(n, direct_room_);
+  direct_room_ -= n;
+  direct_left_ -= n;
 }
 
 Result<void> RespReader::feed(const char* data, std::size_t size) {
@@ -153,6 +239,7 @@ void RespReader::take_over_large_bulk() {
   // next() refused a length above max_reply_bytes already; a complete one is hiredis's.
   if (announced < kDirectBulkMin || body_here >= announced + 2) return;
   direct_.clear();
+  direct_room_ = 0;
   direct_.reserve(std::min(announced + 2, kMaxDirectReserve));
   direct_.append(item + header, body_here);
   direct_left_ = announced + 2 - body_here;
@@ -184,7 +271,10 @@ Result<std::optional<Reply>> RespReader::next() {
     reply_bytes_ = 0;
     object_bytes_ = 0;
     std::unique_ptr<Reply> owned(static_cast<Reply*>(obj));
-    return std::optional<Reply>(std::move(*owned));
+    std::optional<Reply> reply(std::move(*owned));
+    *owned = Reply::nil();  // drops what the move left (e.g. an array's emptied vector)
+    spare_root_ = std::move(owned);
+    return reply;
   }
   reply_bytes_ += unread_before - unread;
   const std::size_t seen = reply_bytes_ + object_bytes_ + unread;
@@ -253,8 +343,7 @@ Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_vi
   // which was the largest single user-space cost of a small command. The size is exact
   // (wire_size), so one allocation and no bounds checks in the loop.
   const std::size_t size = wire_size(args);
-  char* const out = static_cast<char*>(std::malloc(size));
-  if (out == nullptr) throw std::bad_alloc();
+  char* const out = acquire_block(size);
   char* p = out;
   const auto header = [&p](char tag, std::size_t n) {
     *p++ = tag;
@@ -271,13 +360,15 @@ Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_vi
     *p++ = '\n';
   }
   FormattedCommand cmd;
-  cmd.data_.reset(out);
+  cmd.data_ = out;
   cmd.size_ = static_cast<std::size_t>(p - out);
   return cmd;
 }
 
-void FormattedCommand::Free::operator()(char* p) const noexcept {
-  std::free(p);
+void FormattedCommand::release() noexcept {
+  if (data_ != nullptr) release_block(data_, size_);
+  data_ = nullptr;
+  size_ = 0;
 }
 
 }  // namespace connpool::redis::detail

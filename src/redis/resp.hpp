@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 struct redisReader;
 
@@ -45,6 +46,14 @@ class RespReader {
   /// The next complete reply, nothing when more bytes are needed, or errc::protocol_error.
   /// After a protocol error the reader is unusable (and so is the connection).
   Result<std::optional<Reply>> next();
+  /// While a large bulk string is taken over and at least `min` bytes of its body are still
+  /// to come: room for up to `max` of them at the end of the string the Reply will own, so
+  /// the socket can be read straight into it (commit_direct() then says how many came).
+  /// Never covers the closing CRLF, so a direct read never completes a reply. Empty otherwise.
+  std::span<char> direct_room(std::size_t min, std::size_t max);
+  /// `n` bytes were read into the start of the room direct_room() gave (n <= its size); the
+  /// rest of the room is handed out again by the next direct_room().
+  void commit_direct(std::size_t n) noexcept;
   /// Large bulk strings read directly so far (for tests).
   [[nodiscard]] std::size_t direct_bulks() const noexcept { return direct_bulks_; }
 
@@ -63,14 +72,36 @@ class RespReader {
   // come (0: none in progress), and whether it is complete and waits for next().
   std::string direct_;
   std::size_t direct_left_ = 0;
+  std::size_t direct_room_ = 0;  // zero-filled room at the end of direct_, not read into yet
   bool direct_done_ = false;
   std::size_t direct_bulks_ = 0;
+  // The last top-level reply's heap object, reused for the next one (one allocation less per
+  // reply: hiredis wants a heap object it can free on error).
+  std::unique_ptr<Reply> spare_root_;
 };
 
-/// One command in RESP wire form, in one allocation of exactly its size.
+/// One command in RESP wire form, in one buffer. A small command (kPooledCommandBytes or less:
+/// most GETs and SETs) takes a block from a per-thread freelist instead of malloc: with many
+/// callers in flight malloc's own per-thread cache (7 blocks a size) overflows, and each
+/// command paid a full malloc and free. A block freed on another thread joins that thread's
+/// list (bounded); AddressSanitizer builds use malloc only, so it still sees every misuse.
 class FormattedCommand {
  public:
   FormattedCommand() = default;
+  ~FormattedCommand() { release(); }
+  FormattedCommand(FormattedCommand&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  FormattedCommand& operator=(FormattedCommand&& o) noexcept {
+    if (this != &o) {
+      release();
+      data_ = std::exchange(o.data_, nullptr);
+      size_ = std::exchange(o.size_, 0);
+    }
+    return *this;
+  }
+  FormattedCommand(const FormattedCommand&) = delete;
+  FormattedCommand& operator=(const FormattedCommand&) = delete;
+
   /// Formats `args` (binary-safe) as a RESP array of bulk strings. A command whose wire size
   /// exceeds `max_bytes` (or that has no argument) is errc::invalid_argument, refused before
   /// anything is allocated; never more than INT_MAX bytes (the bound of hiredis 0.14's
@@ -84,16 +115,18 @@ class FormattedCommand {
   /// without overflow (saturates at SIZE_MAX).
   static std::size_t wire_size(std::span<const std::string_view> args) noexcept;
 
-  [[nodiscard]] const char* data() const noexcept { return data_.get(); }
+  [[nodiscard]] const char* data() const noexcept { return data_; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
 
+  /// Commands up to this size use the freelist's fixed-size blocks.
+  static constexpr std::size_t kPooledCommandBytes = 256;
+
  private:
-  struct Free {
-    void operator()(char* p) const noexcept;
-  };
-  std::unique_ptr<char, Free> data_;
-  std::size_t size_ = 0;
+  void release() noexcept;
+
+  char* data_ = nullptr;
+  std::size_t size_ = 0;  // also tells release() whether the block is the freelist's
 };
 
 }  // namespace connpool::redis::detail

@@ -278,6 +278,28 @@ class Multiplexer {
     }
   }
 
+  /// While the reply at the front is a large bulk string read directly (RespReader) and at
+  /// least `min` bytes of its body are still to come: where the next read may put up to `max`
+  /// of them, in the string that reply will own, instead of the read buffer (one copy less).
+  /// Report what came with on_direct_read(). Empty otherwise: read into a buffer, on_read().
+  std::span<char> direct_room(std::size_t min, std::size_t max) {
+    if (error_ || pending_.size() == unwritten_ || pending_.front().raw) return {};
+    return reader_.direct_room(min, max);
+  }
+
+  /// `size` bytes were read into the room direct_room() gave. They are part of one bulk
+  /// string's body, so no request completes here.
+  void on_direct_read(std::size_t size, Completions& out) {
+    if (error_) {
+      reader_.commit_direct(0);
+      return;
+    }
+    reader_.commit_direct(size);
+    // The scanner only counts a bulk body's bytes, but it must count them to know where this
+    // reply ends.
+    if (auto skipped = scanner_.skip_bulk(size); !skipped) fail(skipped.error(), out);
+  }
+
   /// The caller of request `id` gave up: it completes now with errc::cancelled. A request
   /// already written keeps its place (its reply is read and dropped), one not written is
   /// removed. Unknown or finished ids are ignored.

@@ -26,6 +26,17 @@ bool RespFrameScanner::element_done() noexcept {
   return true;
 }
 
+Result<void> RespFrameScanner::skip_bulk(std::size_t size) {
+  if (failed_ || done_ || state_ != State::bulk || size > bulk_left_) {
+    failed_ = true;
+    return Error(errc::protocol_error, "RESP framer: bytes skipped outside a bulk string body");
+  }
+  bulk_left_ -= size;
+  frame_bytes_ += size;
+  if (bulk_left_ == 0) state_ = State::bulk_cr;
+  return ok();
+}
+
 Result<std::size_t> RespFrameScanner::scan(const char* data, std::size_t size) {
   if (failed_) return Error(errc::protocol_error, "malformed RESP from server");
   if (done_) {

@@ -29,6 +29,11 @@ class RespFrameScanner {
   /// (all of `size` unless the reply ends before). done() tells whether it ended there.
   Result<std::size_t> scan(const char* data, std::size_t size);
 
+  /// `size` bytes of the bulk string body being scanned went by without being looked at
+  /// (read straight into their final string): errc::protocol_error unless the scanner is in a
+  /// bulk body with at least that many bytes left.
+  Result<void> skip_bulk(std::size_t size);
+
   /// The reply the last scan() read is complete; the next scan() starts a new one.
   [[nodiscard]] bool done() const noexcept { return done_; }
   /// The first byte of the current (or just completed) reply: '-' for an error reply.

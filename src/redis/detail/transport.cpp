@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 
 #include <array>
@@ -23,16 +24,25 @@ std::variant<Link::TcpSocket, Link::TlsStream, Link::UnixSocket> make_stream(
   using V = std::variant<Link::TcpSocket, Link::TlsStream, Link::UnixSocket>;
   switch (url.transport) {
     case redis::Transport::tls:
-      return V(std::in_place_index<1>, asio::any_io_executor(strand), *tls);
+      return V(std::in_place_index<1>, strand, *tls);
     case redis::Transport::unix_socket:
-      return V(std::in_place_index<2>, asio::any_io_executor(strand));
+      return V(std::in_place_index<2>, strand);
     case redis::Transport::tcp:
       break;
   }
-  return V(std::in_place_index<0>, asio::any_io_executor(strand));
+  return V(std::in_place_index<0>, strand);
 }
 
 }  // namespace
+
+asio::any_io_executor make_io_strand(const asio::any_io_executor& executor) {
+  using Plain = asio::io_context::executor_type;
+  using Tracked = std::decay_t<decltype(asio::require(std::declval<Plain>(),
+                                                      asio::execution::outstanding_work.tracked))>;
+  if (const auto* io = executor.target<Plain>()) return asio::make_strand(*io);
+  if (const auto* io = executor.target<Tracked>()) return asio::make_strand(*io);
+  return asio::make_strand(executor);
+}
 
 std::string scrub(std::string msg, const std::string& secret) {
   if (secret.empty()) return msg;

@@ -69,11 +69,21 @@ class Handshake {
   std::vector<Step> steps_;
 };
 
+/// A strand over `executor`, as an any_io_executor. Over an io_context's own executor (the
+/// usual case) it is a strand<io_context::executor_type>, small enough for any_io_executor's
+/// inline storage: every async operation on a socket copies and re-wraps its executor
+/// (outstanding work, blocking.possibly), and a strand<any_io_executor> does not fit there,
+/// so each of those copies was a heap allocation (about 8 per command at one caller).
+/// Any other executor gets a strand<any_io_executor>.
+[[nodiscard]] asio::any_io_executor make_io_strand(const asio::any_io_executor& executor);
+
 /// The byte stream of one connection attempt. Every member runs on the strand given at
 /// construction. A Link is not reused after close(): reconnecting makes a new one.
 class Link {
  public:
-  using Strand = asio::strand<asio::any_io_executor>;
+  /// A strand (make_io_strand), type-erased: see make_io_strand for why it is not a
+  /// strand<any_io_executor>.
+  using Strand = asio::any_io_executor;
   using TcpSocket = asio::ip::tcp::socket;
   using TlsStream = asio::ssl::stream<TcpSocket>;
   using UnixSocket = asio::local::stream_protocol::socket;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <string_view>
@@ -157,6 +158,93 @@ TEST(RespLargeBulk, MultiplexerHandsAOneMebibyteReplySplitAcrossReadsToItsCaller
   EXPECT_EQ(out[1].handler.id, 2);
   ASSERT_TRUE(out[1].result);
   EXPECT_EQ(out[1].result->at(0).str(), "second");
+}
+
+// The driver's direct path: once the front reply is a large bulk string, its body is read
+// into the room the multiplexer hands out (several reads, some shorter than the room), the
+// rest (CRLF, the next reply) through on_read; both callers get their own reply. No room for
+// a body smaller than asked, none before any reply is known, and a failure while a direct
+// read is in flight leaves the room harmlessly.
+TEST(RespLargeBulk, MultiplexerReadsALargeBodyStraightIntoItsString) {
+  Multiplexer<Caller> mux("h:1", std::chrono::milliseconds(100));
+  Multiplexer<Caller>::Completions out;
+  const auto never = std::chrono::steady_clock::time_point::max();
+  for (int id : {1, 2}) {
+    Chunk get;
+    get.owned = "GET k";
+    mux.submit(std::move(get), 1, never, Caller{id}, out);
+  }
+  ASSERT_TRUE(mux.claim_writer());
+  (void)mux.prepare_write();
+  mux.on_written(out);
+  EXPECT_TRUE(mux.direct_room(1, 1 << 20).empty()) << "no reply started yet";
+  const std::string big = value_of(std::size_t{3} << 20, 5);
+  const std::string wire = bulk(big) + bulk("second");
+  std::size_t off = 1000;  // the header and the first body bytes arrive in the read buffer
+  mux.on_read(wire.data(), off, out);
+  ASSERT_TRUE(out.empty());
+  EXPECT_TRUE(mux.direct_room(big.size(), 1 << 20).empty()) << "less body left than asked";
+  std::size_t direct_reads = 0;
+  for (;;) {
+    auto room = mux.direct_room(64 * 1024, 1 << 20);
+    if (room.empty()) break;
+    ASSERT_LE(room.size(), std::size_t{1} << 20);
+    const std::size_t n = std::min<std::size_t>(room.size(), 300 * 1000 + direct_reads);
+    std::copy_n(wire.data() + off, n, room.data());
+    mux.on_direct_read(n, out);
+    off += n;
+    ++direct_reads;
+    ASSERT_TRUE(out.empty()) << "a body read never completes a reply";
+  }
+  EXPECT_GE(direct_reads, 5u);
+  EXPECT_EQ(off, wire.size() - bulk("second").size() - 2) << "the CRLF is left to on_read";
+  mux.on_read(wire.data() + off, wire.size() - off, out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].handler.id, 1);
+  ASSERT_TRUE(out[0].result);
+  EXPECT_TRUE(out[0].result->at(0).str() == big);
+  EXPECT_EQ(out[1].handler.id, 2);
+  ASSERT_TRUE(out[1].result);
+  EXPECT_EQ(out[1].result->at(0).str(), "second");
+
+  // A partial direct read, then the rest through the buffer after all: the unused room goes.
+  {
+    Chunk again;
+    again.owned = "GET k";
+    mux.submit(std::move(again), 1, never, Caller{4}, out);
+    (void)mux.claim_writer();
+    ASSERT_FALSE(mux.prepare_write().empty());
+    mux.on_written(out);
+    const std::string one = bulk(big);
+    mux.on_read(one.data(), 1000, out);
+    auto room = mux.direct_room(64 * 1024, 1 << 20);
+    ASSERT_GE(room.size(), 5000u);
+    std::copy_n(one.data() + 1000, 5000, room.data());
+    mux.on_direct_read(5000, out);
+    EXPECT_EQ(mux.direct_room(64 * 1024, 1 << 20).size(), room.size() - 5000) << "room kept";
+    mux.on_read(one.data() + 6000, one.size() - 6000, out);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[2].handler.id, 4);
+    ASSERT_TRUE(out[2].result);
+    EXPECT_TRUE(out[2].result->at(0).str() == big);
+  }
+
+  // A connection that fails while a direct read is in flight.
+  Chunk get;
+  get.owned = "GET k";
+  mux.submit(std::move(get), 1, never, Caller{3}, out);
+  (void)mux.claim_writer();  // the writer may still be claimed from the first round
+  ASSERT_FALSE(mux.prepare_write().empty());
+  mux.on_written(out);
+  mux.on_read(wire.data(), 1000, out);
+  auto room = mux.direct_room(64 * 1024, 1 << 20);
+  ASSERT_FALSE(room.empty());
+  mux.fail(Error(errc::io_error, "gone"), out);
+  mux.on_direct_read(room.size(), out);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[3].handler.id, 3);
+  EXPECT_FALSE(out[3].result);
+  EXPECT_TRUE(mux.direct_room(1, 1 << 20).empty());
 }
 
 }  // namespace

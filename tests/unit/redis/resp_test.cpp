@@ -111,6 +111,41 @@ TEST(Resp, FormatterManyArguments) {
   EXPECT_EQ(parsed[0].elements()[39], Reply::string("39"));
 }
 
+// Commands at the freelist's block size and just over it (malloc'd), moved, reassigned and
+// freed in an order that recycles blocks: each keeps its own bytes throughout.
+TEST(Resp, FormattedCommandsKeepTheirBytesAcrossRecycledBlocks) {
+  const auto make = [](std::size_t value_size, char fill) {
+    const std::string value(value_size, fill);
+    const std::vector<std::string_view> args{"SET", "k", value};
+    auto cmd = FormattedCommand::format(args);
+    EXPECT_TRUE(cmd);
+    return std::make_pair(
+        std::move(*cmd),
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + std::to_string(value_size) + "\r\n" + value + "\r\n");
+  };
+  const std::size_t small = FormattedCommand::kPooledCommandBytes - 30;  // 254 bytes on the wire
+  ASSERT_LE(make(small, 'a').first.size(), FormattedCommand::kPooledCommandBytes);
+  ASSERT_GT(make(small + 40, 'a').first.size(), FormattedCommand::kPooledCommandBytes);
+  std::vector<std::pair<FormattedCommand, std::string>> cmds;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 40; ++i) {
+      cmds.push_back(make(i % 2 == 0 ? small : small + 40, static_cast<char>('a' + i % 26)));
+    }
+    for (std::size_t i = 0; i < cmds.size(); i += 3) cmds[i].first = make(small, 'z').first;
+    for (std::size_t i = 0; i < cmds.size(); i += 3) {
+      cmds[i].second = make(small, 'z').second;
+    }
+    for (const auto& [cmd, want] : cmds) {
+      ASSERT_EQ(std::string(cmd.data(), cmd.size()), want);
+    }
+    FormattedCommand moved(std::move(cmds.back().first));
+    EXPECT_TRUE(cmds.back().first.empty());
+    EXPECT_EQ(std::string(moved.data(), moved.size()), cmds.back().second);
+    cmds.erase(cmds.begin(), cmds.begin() + 25);  // frees blocks the next round reuses
+    cmds.pop_back();
+  }
+}
+
 TEST(Reply, ErrorReplyMapping) {
   auto a = error_reply_to_result(Reply::error("WRONGPASS invalid username-password pair"));
   ASSERT_FALSE(a);
