@@ -130,6 +130,18 @@ struct Caller {
   int id = 0;
 };
 
+// Callers 1 and 2 got, in order, the large value and "second".
+template <class Completions>
+void expect_big_then_second(const Completions& out, const std::string& big) {
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].handler.id, 1);
+  ASSERT_TRUE(out[0].result);
+  EXPECT_TRUE(out[0].result->at(0).str() == big);
+  EXPECT_EQ(out[1].handler.id, 2);
+  ASSERT_TRUE(out[1].result);
+  EXPECT_EQ(out[1].result->at(0).str(), "second");
+}
+
 TEST(RespLargeBulk, MultiplexerHandsAOneMebibyteReplySplitAcrossReadsToItsCaller) {
   Multiplexer<Caller> mux("h:1", std::chrono::milliseconds(100));
   Multiplexer<Caller>::Completions out;
@@ -151,13 +163,7 @@ TEST(RespLargeBulk, MultiplexerHandsAOneMebibyteReplySplitAcrossReadsToItsCaller
       ASSERT_TRUE(out.empty()) << "completed early";
     }
   }
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].handler.id, 1);
-  ASSERT_TRUE(out[0].result);
-  EXPECT_TRUE(out[0].result->at(0).str() == big);
-  EXPECT_EQ(out[1].handler.id, 2);
-  ASSERT_TRUE(out[1].result);
-  EXPECT_EQ(out[1].result->at(0).str(), "second");
+  ASSERT_NO_FATAL_FAILURE(expect_big_then_second(out, big));
 }
 
 // The driver's direct path: once the front reply is a large bulk string, its body is read
@@ -199,13 +205,7 @@ TEST(RespLargeBulk, MultiplexerReadsALargeBodyStraightIntoItsString) {
   EXPECT_GE(direct_reads, 5u);
   EXPECT_EQ(off, wire.size() - bulk("second").size() - 2) << "the CRLF is left to on_read";
   mux.on_read(wire.data() + off, wire.size() - off, out);
-  ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].handler.id, 1);
-  ASSERT_TRUE(out[0].result);
-  EXPECT_TRUE(out[0].result->at(0).str() == big);
-  EXPECT_EQ(out[1].handler.id, 2);
-  ASSERT_TRUE(out[1].result);
-  EXPECT_EQ(out[1].result->at(0).str(), "second");
+  ASSERT_NO_FATAL_FAILURE(expect_big_then_second(out, big));
 
   // A partial direct read, then the rest through the buffer after all: the unused room goes.
   {
