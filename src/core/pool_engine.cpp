@@ -164,7 +164,12 @@ asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> ti
       // Named, not a temporary inside the co_await expression: GCC 12 destroys such
       // temporaries twice (and `self` with them).
       auto initiation = [self = shared_from_this(), timeout, where, started](WaitHandler handler) {
-        self->enqueue_waiter(std::move(handler), timeout, where, started);
+        // This lambda lives in the awaiting frame, which is destroyed as soon as the waiter
+        // resumes, possibly on another io thread while enqueue_waiter() is still running
+        // (it posts the completion, then reads members): a local owner keeps the engine alive
+        // until it returns (UBSan saw the engine destroyed under Engine::run, issue 14).
+        const std::shared_ptr<Engine> keep = self;
+        keep->enqueue_waiter(std::move(handler), timeout, where, started);
       };
       auto result =
           co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<Handoff>)>(
