@@ -173,6 +173,8 @@ asio::awaitable<Result<RawLease>> Engine::acquire(std::optional<milliseconds> ti
       // runs its actions; with the Pool gone and the lease dropped at once, that was the last
       // reference to the engine (ADR 0001: an initiation touches nothing after it arms).
       auto initiation = [self = shared_from_this(), timeout, where, started](WaitHandler handler) {
+        // (Found by reading for TSan and seen by UBSan under ASan: the engine destroyed
+        // under Engine::run.)
         const auto engine = self;
         engine->enqueue_waiter(std::move(handler), timeout, where, started);
       };
