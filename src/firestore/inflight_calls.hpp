@@ -4,6 +4,14 @@
 // gRPC thread and posts to the caller's executor; once the client is gone its io_context may be
 // destroyed too, and a late post into it is a use-after-free ("use of an invalid mutex" under
 // TSan). After close_all() returns, no registered call touches an executor again.
+//
+// Keyed by ClientContext address, several entries per key: a call's completion marks its entry
+// and removes it only after it has posted, and by then the caller may have resumed, freed that
+// context and started its next call with a context at the same address (a coroutine frame
+// reused). With one entry per key the new call's add() was lost in the old entry and the old
+// completion's end_completion() then erased it: close() saw no call, returned at once, and the
+// new call's completion, dropped as abandoned, never resumed its caller (found under TSan, where
+// gRPC's threads are slow: ClientCloseTest.CloseCancelsACallInFlightThenTheIoContextCanGo).
 #pragma once
 
 #include <grpcpp/client_context.h>
@@ -35,21 +43,23 @@ class InFlightCalls {
   /// then leave its handler (and the executor's work guard) untouched.
   bool begin_completion(grpc::ClientContext* ctx) {
     std::lock_guard lock(mu_);
+    const auto it = find_locked(ctx, false);
     if (abandoned_) {
-      calls_.erase(ctx);
+      if (it != calls_.end()) calls_.erase(it);
       cv_.notify_all();
       return false;
     }
     // From here the caller's coroutine may resume and destroy ctx: close_all() must not
     // cancel it any more.
-    calls_[ctx].completing = true;
+    if (it != calls_.end()) it->second.completing = true;
     return true;
   }
 
   /// After the completion posted to the executor.
   void end_completion(grpc::ClientContext* ctx) {
     std::lock_guard lock(mu_);
-    calls_.erase(ctx);
+    // Only a completing entry: a live one under the same address is the caller's next call.
+    if (const auto it = find_locked(ctx, true); it != calls_.end()) calls_.erase(it);
     // Only close_all() waits, and only after setting closed_ under this lock: no wake-up (and
     // no lock of the condition variable's own mutex) on every call of a client in use.
     if (closed_) cv_.notify_all();
@@ -69,8 +79,8 @@ class InFlightCalls {
     }
     for (auto* ctx : running) {
       // Under the lock: a completion cannot mark the call (and let ctx be destroyed) meanwhile.
-      auto it = calls_.find(ctx);
-      if (it == calls_.end() || it->second.completing) continue;
+      auto it = find_locked(ctx, false);
+      if (it == calls_.end()) continue;
       if (it->second.cancel) {
         // A copy: an OnDone run inline by the cancel erases the entry.
         auto cancel = it->second.cancel;
@@ -106,7 +116,17 @@ class InFlightCalls {
     bool completing = false;  // the completion is posting: ctx may be gone any moment
     std::function<void()> cancel;
   };
-  std::unordered_map<grpc::ClientContext*, Entry> calls_;
+  using Calls = std::unordered_multimap<grpc::ClientContext*, Entry>;
+  // The entry of `ctx` in the given state. At most one live (not completing) entry per address:
+  // a context serves one call at a time.
+  Calls::iterator find_locked(grpc::ClientContext* ctx, bool completing) {
+    auto [first, last] = calls_.equal_range(ctx);
+    for (; first != last; ++first) {
+      if (first->second.completing == completing) return first;
+    }
+    return calls_.end();
+  }
+  Calls calls_;
   bool closed_ = false;
   bool abandoned_ = false;
 };
