@@ -3,8 +3,10 @@
 
 #include "client_impl.hpp"
 #include "convert.hpp"
+#include "listing_limits.hpp"
 
 #include <algorithm>
+#include <atomic>
 
 namespace connpool::firestore {
 
@@ -52,10 +54,10 @@ Task<std::vector<Document>> run_query_in(std::shared_ptr<ClientImpl> impl, Query
 
 namespace {
 
-// list_collection_ids gathers every page in memory: bounds for a server that never stops paging
-// (real collections ids of one parent are far fewer).
-constexpr std::size_t kMaxCollectionIdPages = 10'000;
-constexpr std::size_t kMaxCollectionIds = 1'000'000;
+// list_collection_ids' bounds (listing_limits.hpp). Relaxed: each is a lone value, read once
+// per listing; a test sets them before it lists.
+std::atomic<std::size_t> g_max_collection_id_pages{ListingLimits{}.max_pages};
+std::atomic<std::size_t> g_max_collection_ids{ListingLimits{}.max_ids};
 
 Task<QueryStream> stream_impl(std::shared_ptr<ClientImpl> impl, Query query) {
   if (query.is_limit_to_last()) {
@@ -192,16 +194,17 @@ Task<std::vector<std::string>> collection_ids_impl(std::shared_ptr<ClientImpl> i
     if (!name) co_return std::move(name).error();
     req.set_parent(*name);
   }
+  const ListingLimits limits = listing_limits();
   std::vector<std::string> out;
   for (std::size_t page = 0;; ++page) {
     // A server that keeps handing out page tokens (broken, hostile, or a token that repeats)
     // must not keep this loop, and its memory, growing forever.
-    if (page >= kMaxCollectionIdPages || out.size() > kMaxCollectionIds) {
+    if (page >= limits.max_pages || out.size() > limits.max_ids) {
       co_return Error(errc::protocol_error,
                       "ListCollectionIds: the server is still paging after " +
                           std::to_string(page) + " pages and " + std::to_string(out.size()) +
-                          " ids; stopped (limits: " + std::to_string(kMaxCollectionIdPages) +
-                          " pages, " + std::to_string(kMaxCollectionIds) + " ids)");
+                          " ids; stopped (limits: " + std::to_string(limits.max_pages) +
+                          " pages, " + std::to_string(limits.max_ids) + " ids)");
     }
     // A named local: GCC 12 miscompiles braced lists inside co_await.
     CallPolicy policy{"ListCollectionIds", Routing::parent, req.parent(), true};
@@ -222,6 +225,20 @@ Task<std::vector<std::string>> collection_ids_impl(std::shared_ptr<ClientImpl> i
 }
 
 }  // namespace
+
+ListingLimits listing_limits() noexcept {
+  return {g_max_collection_id_pages.load(std::memory_order_relaxed),
+          g_max_collection_ids.load(std::memory_order_relaxed)};
+}
+
+ListingLimits set_listing_limits(ListingLimits limits) noexcept {
+  const ListingLimits before = listing_limits();
+  g_max_collection_id_pages.store(std::max<std::size_t>(limits.max_pages, 1),
+                                  std::memory_order_relaxed);
+  g_max_collection_ids.store(std::max<std::size_t>(limits.max_ids, 1), std::memory_order_relaxed);
+  return before;
+}
+
 }  // namespace detail
 
 QueryStream::QueryStream(std::shared_ptr<detail::QueryStreamImpl> impl) noexcept

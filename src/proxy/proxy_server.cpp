@@ -398,6 +398,11 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
   // Blocking commands wait as long as the client asked (BLPOP k 0: forever).
   std::optional<std::chrono::milliseconds> timeout;
   if (action.no_timeout) timeout = std::chrono::milliseconds(0);
+  // Replies beyond what the client's output can take are not gathered at all: a client that
+  // pipelines GETs of large values and does not read is cut off once they pass
+  // max_output_bytes, not after the proxy has held all of them (up to max_batch replies of
+  // max_reply_bytes each) or waited for them past the command timeout.
+  const std::size_t room = conn.session.output_room();
 
   Result<redis::RawReplies> replies = Error(errc::unknown, "not sent");
   bool pin_refused = false;
@@ -406,7 +411,7 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
     if (!lease) {
       replies = std::move(lease).error();
     } else {
-      replies = co_await (*lease)->execute_raw(std::move(batch), timeout);
+      replies = co_await (*lease)->execute_raw(std::move(batch), timeout, room);
       if ((*lease)->broken()) lease->discard();
     }
   } else if (action.target == Target::exclusive_once) {
@@ -419,7 +424,7 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
       } else {
         conn.blocking = true;
         auto watch = watch_hangup(conn, **lease);
-        replies = co_await (*lease)->execute_raw(std::move(batch), timeout);
+        replies = co_await (*lease)->execute_raw(std::move(batch), timeout, room);
         watch->active = false;
         conn.blocking = false;
         if ((*lease)->broken()) lease->discard();
@@ -444,7 +449,7 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
       conn.blocking = action.no_timeout;
       std::shared_ptr<HangupWatch> watch;
       if (action.no_timeout) watch = watch_hangup(conn, **conn.pinned);
-      replies = co_await (*conn.pinned)->execute_raw(std::move(batch), timeout);
+      replies = co_await (*conn.pinned)->execute_raw(std::move(batch), timeout, room);
       if (watch) watch->active = false;
       conn.blocking = false;
       if (!replies || (*conn.pinned)->broken()) {
@@ -471,6 +476,10 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
                    std::to_string(max_pinned) + ")");
     for (std::size_t i = 0; i < n; ++i) out += line;
     for (std::size_t i = 0; i < n; ++i) metrics.refuse("max-pinned");
+  } else if (!replies && replies.error().code() == errc::resource_exhausted) {
+    conn.session.overflow();  // over `room`: disconnected as when a reply does not fit
+    conn.close();
+    co_return;
   } else if (!replies) {
     const std::string line = failure_line(replies.error());
     for (std::size_t i = 0; i < n; ++i) out += line;

@@ -73,12 +73,14 @@ asio::awaitable<Result<void>> ConnectionImpl::open(std::shared_ptr<ConnectionImp
 }
 
 void ConnectionImpl::submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
-                            asio::any_io_executor executor, ReplyHandler handler, Framing framing) {
+                            asio::any_io_executor executor, ReplyHandler handler, Framing framing,
+                            std::size_t raw_limit) {
   auto slot = handler.get_cancellation_slot();
   Mux::Completions done;
   std::unique_lock lock(mu_);
-  const auto id = mux_.submit(std::move(chunk), expected, deadline,
-                              Waiter{std::move(executor), std::move(handler)}, done, framing);
+  const auto id =
+      mux_.submit(std::move(chunk), expected, deadline,
+                  Waiter{std::move(executor), std::move(handler)}, done, framing, raw_limit);
   in_flight_.store(mux_.in_flight(), std::memory_order_relaxed);
   const bool start_writer = mux_.claim_writer();
   // Nothing else queued or awaiting its reply, and no other caller resumed by the same read.

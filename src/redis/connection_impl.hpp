@@ -53,7 +53,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   /// (a RawResult when `framing` is raw) on `executor`. Thread-safe.
   void submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
               asio::any_io_executor executor, ReplyHandler handler,
-              Framing framing = Framing::parsed);
+              Framing framing = Framing::parsed, std::size_t raw_limit = kNoRawLimit);
 
   /// Breaks the connection with `error` (first error wins). Thread-safe.
   void fail(Error error) noexcept;
@@ -115,17 +115,18 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
 /// Connection::execute.
 template <class Token>
 auto async_submit(std::shared_ptr<ConnectionImpl> impl, Chunk chunk, std::size_t expected,
-                  Clock::time_point deadline, Token&& token, Framing framing = Framing::parsed) {
+                  Clock::time_point deadline, Token&& token, Framing framing = Framing::parsed,
+                  std::size_t raw_limit = kNoRawLimit) {
   return asio::async_initiate<Token, void(Result<std::vector<Reply>>)>(
       [](auto handler, std::shared_ptr<ConnectionImpl> impl, Chunk chunk, std::size_t expected,
-         Clock::time_point deadline, Framing framing) {
+         Clock::time_point deadline, Framing framing, std::size_t raw_limit) {
         // The caller's executor is captured with its concrete type, so completions can be
         // posted there (any_completion_handler's erased executor cannot be posted to).
         asio::any_io_executor ex = asio::get_associated_executor(handler, impl->executor());
         impl->submit(std::move(chunk), expected, deadline, std::move(ex),
-                     ReplyHandler(std::move(handler)), framing);
+                     ReplyHandler(std::move(handler)), framing, raw_limit);
       },
-      token, std::move(impl), std::move(chunk), expected, deadline, framing);
+      token, std::move(impl), std::move(chunk), expected, deadline, framing, raw_limit);
 }
 
 }  // namespace connpool::redis::detail

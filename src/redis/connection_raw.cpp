@@ -10,15 +10,16 @@
 namespace connpool::redis {
 
 boost::asio::awaitable<Result<RawReplies>> Connection::execute_raw(
-    RequestBatch batch, std::optional<std::chrono::milliseconds> timeout) {
+    RequestBatch batch, std::optional<std::chrono::milliseconds> timeout, std::size_t max_bytes) {
   if (batch.error()) co_return *batch.error();
   if (batch.empty()) co_return RawReplies{};
   const std::size_t count = batch.size();
   detail::Chunk chunk;
   chunk.owned = batch.take_bytes();
   const auto deadline = impl_->deadline_from(timeout);
-  auto replies = co_await detail::async_submit(impl_, std::move(chunk), count, deadline,
-                                               boost::asio::use_awaitable, detail::Framing::raw);
+  auto replies =
+      co_await detail::async_submit(impl_, std::move(chunk), count, deadline,
+                                    boost::asio::use_awaitable, detail::Framing::raw, max_bytes);
   if (!replies) co_return std::move(replies).error();
   RawReplies out;
   out.bytes = detail::RawResult::take_bytes(*replies);

@@ -119,6 +119,18 @@ class Session {
   /// Bytes handed to the driver but not yet written count too: the driver reports them here.
   void set_in_write(std::size_t bytes) noexcept { in_write_ = bytes; }
   [[nodiscard]] bool overflowed() const noexcept { return overflowed_; }
+  /// Bytes the client's replies may still take before it overflows: the driver asks the
+  /// upstream for no more than this (so a client that does not read never makes the proxy hold
+  /// more than max_output_bytes for it, however large the replies it pipelined).
+  [[nodiscard]] std::size_t output_room() const noexcept {
+    const std::size_t used = output_.size() + in_write_;
+    return used >= options_.max_output_bytes ? 0 : options_.max_output_bytes - used;
+  }
+  /// The replies would not fit into output_room(): as a failed append_output().
+  void overflow() noexcept {
+    overflowed_ = true;
+    output_.clear();
+  }
   /// Parser bytes not yet consumed (the driver stops reading while requests are pending).
   [[nodiscard]] std::size_t buffered_input() const noexcept { return parser_.buffered(); }
 

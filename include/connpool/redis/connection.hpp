@@ -125,8 +125,12 @@ class Connection {
   /// As execute(batch), but the replies are not parsed: their bytes are handed over as the
   /// server sent them (found by a RESP2 framer, bounded by url.max_reply_bytes), for a caller
   /// that only relays them (the proxy). Takes the batch's bytes without copying them.
+  /// When the replies come to more than `max_bytes` in all, the call fails at once with
+  /// errc::resource_exhausted and holds nothing more: the rest is read and dropped as after a
+  /// cancellation, so the connection stays usable. Default: no limit but max_reply_bytes.
   boost::asio::awaitable<Result<RawReplies>> execute_raw(
-      RequestBatch batch, std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+      RequestBatch batch, std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+      std::size_t max_bytes = static_cast<std::size_t>(-1));
 
   /// True once the connection failed (I/O, timeout, protocol) or was closed.
   [[nodiscard]] bool broken() const noexcept;

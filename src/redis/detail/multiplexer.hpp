@@ -93,6 +93,9 @@ struct Chunk {
 /// How a request's replies come back: parsed into Reply trees, or raw (RawResult).
 enum class Framing : std::uint8_t { parsed, raw };
 
+/// A raw request's byte limit when its caller sets none (Multiplexer::submit).
+inline constexpr std::size_t kNoRawLimit = static_cast<std::size_t>(-1);
+
 /// A raw request completes with the server's bytes and how many of its replies were errors,
 /// carried in the Replies vector the driver already moves (one handler type for both kinds):
 /// exactly {Reply::string(bytes), Reply::integer(errors)}.
@@ -135,8 +138,13 @@ class Multiplexer {
   /// Queues a request that `chunk` carries and `expected` replies answer, completed with
   /// their Reply trees or, when `framing` is raw, with a RawResult. Returns its id for
   /// cancel(), or 0 when the multiplexer already failed (the handler is then in `out`).
+  /// A raw request whose replies come to more than `raw_limit` bytes completes at once with
+  /// errc::resource_exhausted and the rest of them is read and dropped, as after cancel(): so
+  /// a caller that can only use so many bytes (the proxy, for a client that does not read)
+  /// never makes the connection hold more, and the connection stays usable.
   std::uint64_t submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
-                       Handler handler, Completions& out, Framing framing = Framing::parsed) {
+                       Handler handler, Completions& out, Framing framing = Framing::parsed,
+                       std::size_t raw_limit = kNoRawLimit) {
     if (error_) {
       out.push_back(Completion{std::move(handler), *error_});
       return 0;
@@ -144,6 +152,7 @@ class Multiplexer {
     const std::uint64_t id = next_id_++;
     const bool raw = framing == Framing::raw;
     pending_.emplace_back(id, expected, deadline, raw, std::move(chunk), std::move(handler));
+    pending_.back().raw_limit = raw_limit;
     raw_pending_ += raw ? 1 : 0;
     ++unwritten_;
     in_flight_ += expected;
@@ -219,7 +228,18 @@ class Multiplexer {
                out);
           return;
         }
-        if (front.handler) front.raw_bytes.append(data, *n);  // a cancelled one's are dropped
+        if (front.handler) {  // a cancelled one's are dropped
+          if (*n > front.raw_limit - front.raw_bytes.size()) {
+            release(front,
+                    Error(errc::resource_exhausted,
+                          "the replies from " + endpoint_ + " came to more than " +
+                              std::to_string(front.raw_limit) + " bytes (the caller's limit)"),
+                    out);
+            std::string().swap(front.raw_bytes);
+          } else {
+            front.raw_bytes.append(data, *n);
+          }
+        }
       } else if (fed < data + *n) {
         // With no raw request waiting, everything left is for the reader: one feed per read.
         const char* upto = raw_pending_ == 0 ? end : data + *n;
@@ -370,6 +390,7 @@ class Multiplexer {
           expected(o.expected),
           received(o.received),
           raw_errors(o.raw_errors),
+          raw_limit(o.raw_limit),
           deadline(o.deadline),
           borrows(o.borrows),
           raw(o.raw),
@@ -384,6 +405,7 @@ class Multiplexer {
       expected = o.expected;
       received = o.received;
       raw_errors = o.raw_errors;
+      raw_limit = o.raw_limit;
       deadline = o.deadline;
       borrows = o.borrows;
       raw = o.raw;
@@ -402,8 +424,9 @@ class Multiplexer {
 
     std::uint64_t id;
     std::size_t expected;
-    std::size_t received = 0;    // replies read so far
-    std::size_t raw_errors = 0;  // raw: error replies among them
+    std::size_t received = 0;             // replies read so far
+    std::size_t raw_errors = 0;           // raw: error replies among them
+    std::size_t raw_limit = kNoRawLimit;  // raw: most bytes raw_bytes may hold (submit)
     Clock::time_point deadline;
     bool borrows;  // its chunk points at the caller's bytes
     bool raw;      // Framing::raw: raw_bytes collects the replies' bytes, replies stays empty

@@ -4,6 +4,7 @@
 
 #include "connpool/firestore/client.hpp"
 
+#include "firestore/listing_limits.hpp"
 #include "google/firestore/v1/firestore.grpc.pb.h"
 #include "support/sanitizer_factor.hpp"
 
@@ -101,7 +102,8 @@ class FakeFirestore final : public v1::Firestore::Service {
   }
 
   // A hostile listing: "docs/same" hands out the same page token forever, "docs/endless" a new
-  // one forever (20000 ids a page); anything else lists one page.
+  // one forever (endless_page_ids ids a page), "docs/trickle" a new one forever with one id a
+  // page; anything else lists one page.
   grpc::Status ListCollectionIds(grpc::ServerContext* ctx, const v1::ListCollectionIdsRequest* req,
                                  v1::ListCollectionIdsResponse* resp) override {
     record(ctx, req->parent());
@@ -111,8 +113,12 @@ class FakeFirestore final : public v1::Firestore::Service {
       resp->set_next_page_token("same-token");
     } else if (req->parent().ends_with("/docs/endless")) {
       const int page = list_pages.load();
-      for (int i = 0; i < 20000; ++i) resp->add_collection_ids("c" + std::to_string(i));
+      const int ids = endless_page_ids.load();
+      for (int i = 0; i < ids; ++i) resp->add_collection_ids("c" + std::to_string(i));
       resp->set_next_page_token("t" + std::to_string(page));
+    } else if (req->parent().ends_with("/docs/trickle")) {
+      resp->add_collection_ids("c");
+      resp->set_next_page_token("t" + std::to_string(list_pages.load()));
     } else {
       resp->add_collection_ids("only");
     }
@@ -130,6 +136,7 @@ class FakeFirestore final : public v1::Firestore::Service {
   std::atomic<bool> query_breaks_after_first{false};
   std::atomic<int> commits{0};
   std::atomic<int> list_pages{0};
+  std::atomic<int> endless_page_ids{20000};
   std::atomic<int> flaky_queries{0};
   std::atomic<bool> cancelled_seen{false};
 
@@ -146,6 +153,19 @@ class FakeFirestore final : public v1::Firestore::Service {
   }
   std::mutex mu_;
   std::vector<Seen> seen_;
+};
+
+// Sets list_collection_ids' limits for one test and restores the previous ones after it.
+class ListingLimitsGuard {
+ public:
+  explicit ListingLimitsGuard(detail::ListingLimits limits)
+      : before_(detail::set_listing_limits(limits)) {}
+  ~ListingLimitsGuard() { detail::set_listing_limits(before_); }
+  ListingLimitsGuard(const ListingLimitsGuard&) = delete;
+  ListingLimitsGuard& operator=(const ListingLimitsGuard&) = delete;
+
+ private:
+  detail::ListingLimits before_;
 };
 
 class RpcTest : public ::testing::Test {
@@ -354,13 +374,38 @@ TEST_F(RpcTest, ListCollectionIdsStopsOnAServerThatNeverStopsPaging) {
       << same.error().message();
   EXPECT_EQ(service_.list_pages.load(), 2);
 
+  // The id bound. Release keeps the real limit (a million ids, 20000 a page: 51 pages). Under a
+  // sanitizer every id gRPC frees costs a suppressed TSan report, and a million of them take
+  // longer than ctest's timeout: 1000 ids at 100 a page there (11 pages), the same path.
+  const bool small = connpool::test::kSanitizerFactor > 1;
+  const detail::ListingLimits real;
+  const std::size_t max_ids = small ? 1000 : real.max_ids;
+  const int page_ids = small ? 100 : 20000;
+  const ListingLimitsGuard guard({real.max_pages, max_ids});
+  service_.endless_page_ids = page_ids;
   service_.list_pages = 0;
   auto endless = client_->blocking().list_collection_ids("docs/endless");
   ASSERT_FALSE(endless);
   EXPECT_EQ(endless.error().code(), errc::protocol_error);
   EXPECT_NE(endless.error().message().find("still paging"), std::string::npos)
       << endless.error().message();
-  EXPECT_LE(service_.list_pages.load(), 51);  // 1000000 ids at 20000 a page
+  EXPECT_NE(endless.error().message().find(std::to_string(max_ids) + " ids)"), std::string::npos)
+      << endless.error().message();
+  EXPECT_EQ(service_.list_pages.load(), static_cast<int>(max_ids) / page_ids + 1);
+}
+
+// The page bound, lowered (the real 10000 one-id pages would be 10000 RPCs): exactly that many
+// pages are fetched, then the listing fails and says which limit stopped it.
+TEST_F(RpcTest, ListCollectionIdsStopsAtThePageLimit) {
+  const ListingLimitsGuard guard({20, detail::ListingLimits{}.max_ids});
+  service_.list_pages = 0;
+  auto trickle = client_->blocking().list_collection_ids("docs/trickle");
+  ASSERT_FALSE(trickle);
+  EXPECT_EQ(trickle.error().code(), errc::protocol_error);
+  EXPECT_NE(trickle.error().message().find("still paging after 20 pages and 20 ids"),
+            std::string::npos)
+      << trickle.error().message();
+  EXPECT_EQ(service_.list_pages.load(), 20);
 }
 
 TEST(RpcNoServer, ConnectFailureIsUnavailable) {

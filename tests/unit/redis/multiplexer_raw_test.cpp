@@ -1,7 +1,8 @@
 // Raw requests through the I/O-free multiplexer, driven by byte strings: their replies come
 // back as the server's bytes (found by RespFrameScanner), interleaved with parsed requests in
 // the same reads, split anywhere, nested, errors counted, a cancelled raw request's late reply
-// dropped, malformed and oversized replies failing the connection; plus the scanner on its own.
+// dropped, replies over a request's byte limit failing only that request, malformed and
+// oversized replies failing the connection; plus the scanner on its own.
 #include "detail/multiplexer.hpp"
 
 #include <gtest/gtest.h>
@@ -188,6 +189,48 @@ TEST(MultiplexerRaw, CancelledRawRequestsLateReplyIsDroppedInOrder) {
   ASSERT_EQ(out.size(), 1u) << "only the live request completes";
   EXPECT_EQ(out[0].handler.id, 2);
   EXPECT_EQ(raw_bytes(out[0]), next);
+}
+
+// The proxy's bound for a client that does not read: replies over the request's raw_limit
+// complete it at once with resource_exhausted, hold nothing, and the rest is read and dropped
+// in order, so the connection serves the next request as if nothing happened.
+TEST(MultiplexerRaw, RepliesOverTheRawLimitFailTheRequestNotTheConnection) {
+  Mux mux("h:1", 100ms);
+  Mux::Completions out;
+  mux.submit(bytes_chunk("GET big x3\r\n"), 3, Clock::now() + 1h, Caller{1}, out, Framing::raw,
+             250);
+  (void)mux.prepare_write();
+  mux.on_written(out);
+  send(mux, 2, 1, Framing::raw, out);
+  const std::string big = "$100\r\n" + std::string(100, 'v') + "\r\n";  // 107 bytes each
+  const std::string next = ":5\r\n";
+  const std::string wire = big + big + big + next;
+  mux.on_read(wire.data(), 200, out);  // within the limit so far
+  EXPECT_TRUE(out.empty());
+  mux.on_read(wire.data() + 200, 60, out);  // 260 bytes: over 250
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].handler.id, 1);
+  ASSERT_FALSE(out[0].result.has_value());
+  EXPECT_EQ(out[0].result.error().code(), errc::resource_exhausted);
+  EXPECT_NE(out[0].result.error().message().find("more than 250 bytes"), std::string::npos)
+      << out[0].result.error().message();
+  EXPECT_EQ(mux.next_deadline(), kNever) << "nobody waits for the dropped replies any more";
+  out.clear();
+  mux.on_read(wire.data() + 260, wire.size() - 260, out);
+  ASSERT_EQ(out.size(), 1u) << "the next request gets exactly its own reply";
+  EXPECT_EQ(out[0].handler.id, 2);
+  EXPECT_EQ(raw_bytes(out[0]), next);
+  EXPECT_FALSE(mux.error().has_value());
+  EXPECT_EQ(mux.in_flight(), 0u);
+
+  // Exactly at the limit is within it.
+  out.clear();
+  mux.submit(bytes_chunk("GET"), 1, kNever, Caller{3}, out, Framing::raw, big.size());
+  (void)mux.prepare_write();
+  mux.on_written(out);
+  mux.on_read(big.data(), big.size(), out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(raw_bytes(out[0]), big);
 }
 
 TEST(MultiplexerRaw, CancelledBeforeTheWriteIsNeverSent) {
