@@ -43,8 +43,8 @@ test: deps format-check
 # Left to make sanitize (the whole suite under TSan, see docs/RELIABILITY.md): the Firestore
 # binaries (gRPC is not TSan-instrumented, so TSan checks only our Asio side there, at the
 # cost of thousands of suppressed reports per test: the emulator tests take about 6 min under
-# TSan, the rpc tests' million-id listing over 15 min; the unit, internal and listen_rpc ones
-# pass in seconds but need the whole Firestore library built under TSan),
+# TSan, the rpc tests about a minute with their listing limits scaled down; the unit, internal
+# and listen_rpc ones pass in seconds but need the whole Firestore library built under TSan),
 # Redis cluster and Sentinel (50-80 s each, several real servers), and the CLI/package tests
 # (they run the instrumented CLI as child processes, minutes in all).
 # Suppressions (third-party races only, each with its reason): tests/sanitizers/tsan.supp.
