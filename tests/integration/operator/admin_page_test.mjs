@@ -172,13 +172,7 @@ async function run() {
   check(shown['size.max'] === String(j2.size.max), 'max_size differs from a direct fetch');
   check(Number(shown['counters.acquires']) <= j2.counters.acquires, 'page shows more acquires than exist');
   await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page-laptop.png'), fullPage: true, animations: 'disabled' });
-  // The README's picture (docs/images/admin-page.png): the header and the cards, no empty space.
-  const box = await page.evaluate(() => {
-    const r = [...document.querySelectorAll('article[data-pool]')].map((a) => a.getBoundingClientRect());
-    return { right: Math.max(...r.map((x) => x.right)), bottom: Math.max(...r.map((x) => x.bottom)) };
-  });
-  await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page.png'), animations: 'disabled',
-    clip: { x: 0, y: 0, width: Math.min(1280, Math.ceil(box.right) + 20), height: Math.ceil(box.bottom) + 20 } });
+  await readmeScreenshot(page);
 
   // ---- Redis Cluster: one card per node pool, showing its node, kept together ----------------
   if (CLUSTER_POOL) {
@@ -257,6 +251,8 @@ async function run() {
       log(`proxy ${PROXY}: ${Object.keys(expect).length} fields match JSON ${shown.generatedAt} ` +
           `(ok ${x.commands.ok}, refused ${shown['text:proxy.refused']})`);
     }
+    // Taken again now that the proxy has counted traffic, so the README shows a working proxy.
+    await readmeScreenshot(page);
     // Pools no proxy forwards to show no proxy section.
     if (CLUSTER_POOL) {
       check(await page.isHidden(`article[data-pool="${CLUSTER_POOL}@${CLUSTER_NODES[0]}"] .proxies`),
@@ -364,6 +360,16 @@ async function fields(page, pool = POOL) {
     }
     return out;
   }, pool);
+}
+
+// The README's picture (docs/images/admin-page.png): the header and the cards, no empty space.
+async function readmeScreenshot(page) {
+  const box = await page.evaluate(() => {
+    const r = [...document.querySelectorAll('article[data-pool]')].map((a) => a.getBoundingClientRect());
+    return { right: Math.max(...r.map((x) => x.right)), bottom: Math.max(...r.map((x) => x.bottom)) };
+  });
+  await page.screenshot({ path: path.join(OUTPUT_DIR, 'admin-page.png'), animations: 'disabled',
+    clip: { x: 0, y: 0, width: Math.min(1280, Math.ceil(box.right) + 20), height: Math.ceil(box.bottom) + 20 } });
 }
 
 async function waitForNextRender(page) {
