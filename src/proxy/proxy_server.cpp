@@ -509,8 +509,14 @@ asio::awaitable<void> ProxyServer::Impl::forward_cluster(Conn& conn, Action& act
         return [watch] { watch->active = false; };
       },
       .blocking = conn.blocking,
+      .room = conn.session.output_room(),
   };
   auto outcome = co_await cluster->forward(action, std::move(refs));
+  if (outcome.overflow) {
+    conn.session.overflow();  // over its output room: disconnected as a slow reader
+    conn.close();
+    co_return;
+  }
   if (outcome.quit) conn.quit = true;
   conn.emit(outcome.bytes);
 }
