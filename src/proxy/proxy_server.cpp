@@ -390,7 +390,7 @@ asio::awaitable<void> ProxyServer::Impl::execute(Conn& conn, Action action) {
 template <class Conn>
 asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
   const auto started = Clock::now();
-  const std::size_t n = action.commands.size();
+  const std::size_t n = action.count;
   // The client's own request bytes go upstream and the server's reply bytes come back as they
   // are: no re-encoding either way (the session checked every request).
   redis::RequestBatch batch;
@@ -637,6 +637,8 @@ Result<std::shared_ptr<ProxyServer>> ProxyServer::start_with(
                  who + "max_output_bytes, max_request_bytes and max_args must be > 0");
   }
   options.session.upstream_db = upstream.url().db;
+  // Only a cluster upstream routes by the arguments; otherwise the request bytes are relayed.
+  options.session.keep_commands = cluster != nullptr;
   auto impl = std::make_shared<Impl>(executor, std::move(upstream), std::move(options));
   impl->cluster = std::move(cluster);
   impl->max_pinned = impl->options.max_pinned > 0
