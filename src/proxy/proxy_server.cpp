@@ -115,6 +115,10 @@ struct ClientConn : std::enable_shared_from_this<ClientConn<Socket>> {
     writing = true;
     writing_now = session.take_output();
     session.set_in_write(writing_now.size());
+    write_now();
+  }
+  // Writes writing_now (writing is set), then whatever was queued meanwhile.
+  void write_now() {
     asio::async_write(socket, asio::buffer(writing_now),
                       [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                         self->writing = false;
@@ -125,6 +129,22 @@ struct ClientConn : std::enable_shared_from_this<ClientConn<Socket>> {
                         }
                         self->start_write();
                       });
+  }
+  // As emit(), for bytes the caller gives up (a batch's replies): when nothing is queued or
+  // being written they are written as they are, without a copy into the output queue.
+  bool emit_owned(std::string&& bytes) {
+    if (done || writing || session.output_size() > 0 || session.overflowed()) return emit(bytes);
+    if (bytes.empty()) return true;
+    if (bytes.size() > session.output_room()) {
+      session.overflow();
+      close();
+      return false;
+    }
+    writing = true;
+    writing_now = std::move(bytes);
+    session.set_in_write(writing_now.size());
+    write_now();
+    return true;
   }
   // Appends bytes for the client; a client over its output bound is disconnected.
   bool emit(std::string_view bytes) {
@@ -491,7 +511,7 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
   }
   const auto elapsed = Clock::now() - started;
   for (std::size_t i = 0; i < n; ++i) metrics.latency.record(elapsed);
-  conn.emit(out);
+  conn.emit_owned(std::move(out));
 }
 
 // A Redis Cluster upstream (cluster_upstream.hpp) with this client's pin and hang-up watch.
@@ -518,7 +538,7 @@ asio::awaitable<void> ProxyServer::Impl::forward_cluster(Conn& conn, Action& act
     co_return;
   }
   if (outcome.quit) conn.quit = true;
-  conn.emit(outcome.bytes);
+  conn.emit_owned(std::move(outcome.bytes));
 }
 
 template <class Conn>
