@@ -58,7 +58,7 @@ struct ProxyServer::Impl : std::enable_shared_from_this<ProxyServer::Impl> {
   template <class Socket>
   asio::awaitable<void> serve_client(Socket socket);
   template <class Conn>
-  asio::awaitable<void> execute(Conn& conn, Action action);
+  asio::awaitable<void> execute(Conn& conn, Action& action);
   template <class Conn>
   asio::awaitable<void> forward(Conn& conn, Action& action);
   template <class Conn>
@@ -331,7 +331,13 @@ asio::awaitable<void> ProxyServer::Impl::serve_client(Socket socket) {
     while (!conn->done) {
       auto action = conn->session.next();
       if (!action) break;
-      co_await execute(*conn, std::move(*action));
+      // The action stays in this frame while it runs (no move into another); a plain forward,
+      // the common case, skips execute()'s frame.
+      if (action->kind == Action::Kind::forward && !cluster) {
+        co_await forward(*conn, *action);
+      } else {
+        co_await execute(*conn, *action);
+      }
       if (conn->quit) break;
     }
     if (conn->done || conn->quit || conn->session.closing()) break;
@@ -371,7 +377,7 @@ asio::awaitable<void> ProxyServer::Impl::serve_client(Socket socket) {
 }
 
 template <class Conn>
-asio::awaitable<void> ProxyServer::Impl::execute(Conn& conn, Action action) {
+asio::awaitable<void> ProxyServer::Impl::execute(Conn& conn, Action& action) {
   switch (action.kind) {
     case Action::Kind::reply:
       if (action.refused_rule.empty()) {
