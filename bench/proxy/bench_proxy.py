@@ -12,6 +12,9 @@ Usage: bench_proxy.py CONNPOOL_BIN [ROUNDS] [REQUESTS] [BASELINE_BIN]
 
 BASELINE_BIN, when given, is another connpool build run as a fourth target ("connpool
 baseline") in the same rounds: a before/after comparison within one sitting.
+With PROXY_THREADS=N in the environment (N > 1), CONNPOOL_BIN also runs as
+`connpool proxy --threads N` ("connpool proxy xN"); the other connpool targets use one thread.
+The proxy CPU per request is also printed split into user and kernel time.
 """
 import csv
 import io
@@ -30,6 +33,7 @@ CONNPOOL = sys.argv[1]
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 REQUESTS = int(sys.argv[3]) if len(sys.argv) > 3 else 50000
 BASELINE = sys.argv[4] if len(sys.argv) > 4 else None
+THREADS = int(os.environ.get("PROXY_THREADS", "1"))
 MAX_SIZE = 8
 CLIENTS = [50, 500]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -53,10 +57,15 @@ def wait_port(port, proc, what):
     sys.exit(f"{what} did not start listening on {port}")
 
 
-def cpu_seconds(pid):
+def cpu_split(pid):
+    """(user, kernel) CPU seconds of process `pid` so far."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    return int(fields[11]) / TICKS, int(fields[12]) / TICKS  # utime, stime
+
+
+def cpu_seconds(pid):
+    return sum(cpu_split(pid))
 
 
 def server_clients(port):
@@ -126,8 +135,9 @@ def main():
                                 os.path.join(tmp, "nutcracker.log")], stdout=subprocess.DEVNULL)
         procs.append(nut)
         wait_port(nut_port, nut, "nutcracker")
-        def start_connpool(binary, port, what):
-            p = subprocess.Popen([binary, "proxy", "--listen", f"127.0.0.1:{port}", "--url",
+        def start_connpool(binary, port, what, threads=1):
+            p = subprocess.Popen([binary, "proxy", "--threads", str(threads),
+                                  "--listen", f"127.0.0.1:{port}", "--url",
                                   f"redis://127.0.0.1:{redis_port}?max_size={MAX_SIZE}"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(p)
@@ -141,15 +151,25 @@ def main():
             base_port = free_port()
             base = start_connpool(BASELINE, base_port, "connpool baseline")
             targets.append(("connpool baseline", base_port, base.pid))
+        if THREADS > 1:
+            mt_port = free_port()
+            mt = start_connpool(CONNPOOL, mt_port, "connpool proxy threads", THREADS)
+            targets.append((f"connpool proxy x{THREADS}", mt_port, mt.pid))
         results = {}  # (target, clients, test) -> list of (rps, p99); (target, clients) -> cpu, conns
         load_before = os.getloadavg()
         for rnd in range(ROUNDS):
             for clients in CLIENTS:
                 order = targets if rnd % 2 == 0 else list(reversed(targets))
                 for name, port, pid in order:
-                    cpu0 = cpu_seconds(pid) if pid else 0.0
+                    split0 = cpu_split(pid) if pid else (0.0, 0.0)
                     rows, peak = run_benchmark(port, clients, redis_port, pid)
-                    cpu = (cpu_seconds(pid) - cpu0) if pid else 0.0
+                    split1 = cpu_split(pid) if pid else (0.0, 0.0)
+                    user, kernel = split1[0] - split0[0], split1[1] - split0[1]
+                    cpu = user + kernel
+                    results.setdefault((name, clients, "user_us_per_op"), []).append(
+                        user * 1e6 / (2 * REQUESTS))
+                    results.setdefault((name, clients, "kernel_us_per_op"), []).append(
+                        kernel * 1e6 / (2 * REQUESTS))
                     for test, value in rows.items():
                         results.setdefault((name, clients, test), []).append(value)
                     results.setdefault((name, clients, "cpu_us_per_op"), []).append(
@@ -176,6 +196,13 @@ def main():
                       f"{med([x[1] for x in s]):.2f} | {med([x[0] for x in g]):.0f} | "
                       f"{med([x[1] for x in g]):.2f} | {'—' if not pid else f'{cpu:.1f}'} | "
                       f"{med(results[(name, clients, 'conns')]):.0f} |")
+        print("\nproxy CPU per request, medians: user + kernel µs")
+        for clients in CLIENTS:
+            for name, _, pid in targets:
+                if pid:
+                    print(f"  c={clients} {name}: "
+                          f"{med(results[(name, clients, 'user_us_per_op')]):.1f} + "
+                          f"{med(results[(name, clients, 'kernel_us_per_op')]):.1f}")
         print()
         for clients in CLIENTS:
             for test in ("SET", "GET"):
@@ -187,6 +214,10 @@ def main():
                 if BASELINE:
                     base_rps = med([x[0] for x in results[("connpool baseline", clients, test)]])
                     line += f", connpool/baseline = {cp_rps / base_rps:.2f}x"
+                if THREADS > 1:
+                    mt_rps = med([x[0] for x in results[(f"connpool proxy x{THREADS}", clients,
+                                                         test)]])
+                    line += f", connpool x{THREADS}/nutcracker = {mt_rps / nut_rps:.2f}x"
                 print(line)
                 # Per-round ratios: the rounds share their moment's load, the medians do not.
                 per_round = [c[0] / n[0] for c, n in zip(results[("connpool proxy", clients, test)],

@@ -4,6 +4,7 @@
 #include "connpool/proxy/command_rules.hpp"
 #include "connpool/proxy/resp_writer.hpp"
 
+#include "../redis/batch_within.hpp"
 #include "cluster_upstream.hpp"
 
 #include <limits>
@@ -104,6 +105,7 @@ class PinnedRun {
       if (reply) {
         append_resp(replies_[i], *reply);
         (reply->is_error() ? refs_.metrics.error : refs_.metrics.ok).fetch_add(1);
+        check_room();
       } else {
         replies_[i] = failure_line(reply.error());
         refs_.metrics.failed.fetch_add(1);
@@ -123,6 +125,8 @@ class PinnedRun {
   void take(std::string& out) {
     for (auto& r : replies_) out += r;
   }
+  /// The replies came to more than the client's output room: nothing is to be sent.
+  [[nodiscard]] bool overflowed() const noexcept { return overflow_; }
 
  private:
   void enqueue(const std::vector<std::string>& command, std::size_t index) {
@@ -150,6 +154,23 @@ class PinnedRun {
     const auto reply = co_await upstream_.scan(command);
     append_resp(replies_[index], reply);
     (reply.is_error() ? refs_.metrics.error : refs_.metrics.ok).fetch_add(1);
+    check_room();
+  }
+
+  // The bytes of the replies rendered so far.
+  [[nodiscard]] std::size_t rendered() const noexcept {
+    std::size_t n = 0;
+    for (const auto& r : replies_) n += r.size();
+    return n;
+  }
+  // A reply routed outside the lease (one, bounded by max_reply_bytes) took the client over its
+  // output room: the rest of the action is not run.
+  void check_room() {
+    if (rendered() > refs_.room) set_overflow();
+  }
+  void set_overflow() {
+    overflow_ = true;
+    stop_ = std::string();  // the client is cut off: its later commands are not run
   }
 
   // True when `slot` may use the pinned node: the pin's slot, or the first slot seen on a node
@@ -203,6 +224,15 @@ class PinnedRun {
   asio::awaitable<bool> flush() {
     if (batch_.empty() || !refs_.pinned) co_return !quit_;
     auto replies = co_await send_batch();
+    if (!replies && replies.error().is(errc::resource_exhausted)) {
+      // Over the client's output room: it is cut off as a slow reader; the lease is still
+      // sound (the rest of the replies was read and dropped) and goes back through the
+      // driver's release_pin, which resets the client's server state.
+      set_overflow();
+      batch_.clear();
+      dest_.clear();
+      co_return false;
+    }
     if (replies && std::exchange(fresh_pin_, false)) {
       if (const auto moved = stale_pin(*replies); moved && co_await repin(*moved)) {
         replies = co_await send_batch();
@@ -261,10 +291,14 @@ class PinnedRun {
       refs_.blocking = true;
       stop_watching = refs_.watch_hangup(*lease);
     }
-    auto replies = co_await lease->execute(batch_, timeout);
+    // Replies beyond the client's output room are not gathered (ClientRefs::room).
+    const std::size_t used = rendered();
+    const std::size_t room = refs_.room > used ? refs_.room - used : 0;
+    auto replies = co_await redis::detail::execute_within(*lease, batch_, timeout, room);
     stop_watching();
     refs_.blocking = false;
-    co_return replies;
+    if (!replies) co_return std::move(replies).error();
+    co_return std::move(replies->replies);
   }
 
   // The MOVED that voids a lease just taken on a stale slot map, when nothing of the batch ran
@@ -306,16 +340,18 @@ class PinnedRun {
   std::vector<std::size_t> dest_;     // per queued command: its index, or kDrop
   std::optional<std::string> stop_;   // every later command gets this line
   bool quit_ = false;
+  bool overflow_ = false;
   bool fresh_pin_ = false;  // the lease was taken in this run and has not been used yet
 };
 
 }  // namespace
 
-asio::awaitable<bool> ClusterUpstream::pinned(Action& action, ClientRefs& refs, std::string& out) {
+asio::awaitable<void> ClusterUpstream::pinned(Action& action, ClientRefs& refs,
+                                              ClusterOutcome& outcome) {
   PinnedRun run(action, refs, *this);
-  const bool quit = co_await run.run();
-  run.take(out);
-  co_return quit;
+  outcome.quit = co_await run.run();
+  outcome.overflow = run.overflowed();
+  if (!outcome.overflow) run.take(outcome.bytes);
 }
 
 }  // namespace connpool::proxy::detail

@@ -5,6 +5,7 @@
 #include "connpool/proxy/resp_writer.hpp"
 
 // The Cluster client's routing rule (which argument is the key), shared rather than copied.
+#include "../redis/batch_within.hpp"
 #include "../redis/cluster/command_keys.hpp"
 #include "../redis/cluster/redirect.hpp"
 #include "cluster_split.hpp"
@@ -77,13 +78,13 @@ asio::awaitable<ClusterOutcome> ClusterUpstream::forward(Action& action, ClientR
   ClusterOutcome outcome;
   switch (action.target) {
     case Target::shared:
-      co_await shared(action, refs, outcome.bytes);
+      outcome.overflow = !co_await shared(action, refs, outcome.bytes);
       break;
     case Target::exclusive_once:
-      co_await blocking(action, refs, outcome.bytes);
+      outcome.overflow = !co_await blocking(action, refs, outcome.bytes);
       break;
     case Target::pinned:
-      outcome.quit = co_await pinned(action, refs, outcome.bytes);
+      co_await pinned(action, refs, outcome);
       break;
   }
   const auto elapsed = Clock::now() - started;
@@ -91,7 +92,7 @@ asio::awaitable<ClusterOutcome> ClusterUpstream::forward(Action& action, ClientR
   co_return outcome;
 }
 
-asio::awaitable<void> ClusterUpstream::shared(Action& action, ClientRefs& refs, std::string& out) {
+asio::awaitable<bool> ClusterUpstream::shared(Action& action, ClientRefs& refs, std::string& out) {
   auto pipeline = client_.pipeline();
   std::vector<std::optional<SlotSplit>> splits;
   std::vector<bool> scans;  // per command: a cluster-wide SCAN, sent after the pipeline
@@ -107,12 +108,15 @@ asio::awaitable<void> ClusterUpstream::shared(Action& action, ClientRefs& refs, 
     }
   }
   Result<std::vector<redis::Reply>> replies{std::vector<redis::Reply>{}};
-  if (pipeline.size() > 0) replies = co_await pipeline.exec();
+  // Replies beyond the client's output room are not gathered (the client is cut off as a slow
+  // reader), so a pipeline of large GETs never makes the proxy hold max_batch large replies.
+  if (pipeline.size() > 0) replies = co_await pipeline.exec(refs.room);
+  if (!replies && replies.error().is(errc::resource_exhausted)) co_return false;
   if (!replies) {
     const std::string line = failure_line(replies.error());
     for (std::size_t i = 0; i < action.commands.size(); ++i) out += line;
     refs.metrics.failed.fetch_add(action.commands.size(), std::memory_order_relaxed);
-    co_return;
+    co_return true;
   }
   std::size_t next = 0;
   for (std::size_t i = 0; i < splits.size(); ++i) {
@@ -127,9 +131,10 @@ asio::awaitable<void> ClusterUpstream::shared(Action& action, ClientRefs& refs, 
       render(out, (*replies)[next++], refs.metrics);
     }
   }
+  co_return true;
 }
 
-asio::awaitable<void> ClusterUpstream::blocking(Action& action, ClientRefs& refs,
+asio::awaitable<bool> ClusterUpstream::blocking(Action& action, ClientRefs& refs,
                                                 std::string& out) {
   // The session sends a blocking command alone; the server answers CROSSSLOT when its other
   // keys are on other slots.
@@ -139,13 +144,14 @@ asio::awaitable<void> ClusterUpstream::blocking(Action& action, ClientRefs& refs
       out += max_pinned_line(refs.max_pinned);
       refs.metrics.refuse("max-pinned");
     }
-    co_return;
+    co_return true;
   }
   // A blocking command never runs when redirected: MOVED (the slot map was stale) is followed
   // to the new owner, ASK (a slot migrating) with ASKING on the importing node.
   const auto slot = key_slot(action.commands.front());
   std::optional<LeaseRedirect> redirect;
   Result<std::vector<redis::Reply>> replies;
+  bool overflow = false;
   for (std::size_t hops = 0;; ++hops) {
     // Not `co_await (c ? a() : b())`: GCC mis-handles the temporaries of a conditional
     // co_await operand (the frame crashed).
@@ -159,7 +165,7 @@ asio::awaitable<void> ClusterUpstream::blocking(Action& action, ClientRefs& refs
       refs.metrics.pinned.fetch_sub(1);
       for (std::size_t i = 0; i < n; ++i) out += failure_line(got.error());
       refs.metrics.failed.fetch_add(n, std::memory_order_relaxed);
-      co_return;
+      co_return true;
     }
     auto& [lease, node] = *got;
     const bool asking = redirect && redirect->ask;
@@ -169,10 +175,19 @@ asio::awaitable<void> ClusterUpstream::blocking(Action& action, ClientRefs& refs
     refs.blocking = true;
     auto stop_watching = refs.watch_hangup(*lease);
     // A blocking command waits as long as the client asked (BLPOP k 0: forever).
-    replies = co_await lease->execute(batch, std::chrono::milliseconds(0));
+    // Its reply is gathered only within the client's output room (ClientRefs::room).
+    auto within = co_await redis::detail::execute_within(*lease, batch,
+                                                         std::chrono::milliseconds(0), refs.room);
     stop_watching();
     refs.blocking = false;
     if (lease->broken()) lease.discard();
+    overflow = !within && within.error().is(errc::resource_exhausted);
+    if (within) {
+      replies = std::move(within->replies);
+    } else {
+      replies = std::move(within).error();
+    }
+    if (overflow) break;
     if (replies && asking) replies->erase(replies->begin());
     redirect.reset();
     if (replies && replies->size() == 1) redirect = redirect_of(replies->front(), node);
@@ -184,12 +199,14 @@ asio::awaitable<void> ClusterUpstream::blocking(Action& action, ClientRefs& refs
     if (!redirect->ask) co_await client_.refresh();  // the map was stale: reload it
   }
   refs.metrics.pinned.fetch_sub(1);
+  if (overflow) co_return false;
   if (!replies) {
     for (std::size_t i = 0; i < n; ++i) out += failure_line(replies.error());
     refs.metrics.failed.fetch_add(n, std::memory_order_relaxed);
-    co_return;
+    co_return true;
   }
   for (const auto& r : *replies) render(out, r, refs.metrics);
+  co_return true;
 }
 
 asio::awaitable<Result<ClusterUpstream::NodeLease>> ClusterUpstream::exclusive(

@@ -56,11 +56,17 @@ struct ClientRefs {
   std::function<std::function<void()>(redis::Connection&)> watch_hangup;
   /// Set while a blocking command runs (the idle timeout does not apply).
   bool& blocking;
+  /// What the client's output can still take: replies beyond it are not gathered (the action
+  /// ends with ClusterOutcome::overflow, as Connection::execute_raw's bound does upstream).
+  std::size_t room = static_cast<std::size_t>(-1);
 };
 
 struct ClusterOutcome {
   std::string bytes;  ///< one RESP reply per command of the action, in order
   bool quit = false;  ///< the pinned connection failed: disconnect the client after `bytes`
+  /// The replies came to more than ClientRefs::room: the client is disconnected as a slow
+  /// reader (its output bound), `bytes` is empty.
+  bool overflow = false;
 };
 
 class ClusterUpstream {
@@ -90,10 +96,13 @@ class ClusterUpstream {
   boost::asio::awaitable<redis::Reply> scan(const std::vector<std::string>& command);
 
  private:
-  boost::asio::awaitable<void> shared(Action& action, ClientRefs& refs, std::string& out);
-  boost::asio::awaitable<void> blocking(Action& action, ClientRefs& refs, std::string& out);
-  /// A pinned client's batch (cluster_pinned.cpp); true when the pinned connection failed.
-  boost::asio::awaitable<bool> pinned(Action& action, ClientRefs& refs, std::string& out);
+  /// False when the replies came to more than refs.room (nothing rendered).
+  boost::asio::awaitable<bool> shared(Action& action, ClientRefs& refs, std::string& out);
+  /// False when the reply came to more than refs.room (nothing rendered).
+  boost::asio::awaitable<bool> blocking(Action& action, ClientRefs& refs, std::string& out);
+  /// A pinned client's batch (cluster_pinned.cpp); sets `outcome.quit` when the pinned
+  /// connection failed, `outcome.overflow` when the replies exceeded refs.room.
+  boost::asio::awaitable<void> pinned(Action& action, ClientRefs& refs, ClusterOutcome& outcome);
   redis::cluster::ClusterClient client_;
   std::atomic<std::size_t> next_subscriber_{0};
 };

@@ -58,7 +58,7 @@ struct ProxyServer::Impl : std::enable_shared_from_this<ProxyServer::Impl> {
   template <class Socket>
   asio::awaitable<void> serve_client(Socket socket);
   template <class Conn>
-  asio::awaitable<void> execute(Conn& conn, Action action);
+  asio::awaitable<void> execute(Conn& conn, Action& action);
   template <class Conn>
   asio::awaitable<void> forward(Conn& conn, Action& action);
   template <class Conn>
@@ -115,6 +115,10 @@ struct ClientConn : std::enable_shared_from_this<ClientConn<Socket>> {
     writing = true;
     writing_now = session.take_output();
     session.set_in_write(writing_now.size());
+    write_now();
+  }
+  // Writes writing_now (writing is set), then whatever was queued meanwhile.
+  void write_now() {
     asio::async_write(socket, asio::buffer(writing_now),
                       [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                         self->writing = false;
@@ -125,6 +129,22 @@ struct ClientConn : std::enable_shared_from_this<ClientConn<Socket>> {
                         }
                         self->start_write();
                       });
+  }
+  // As emit(), for bytes the caller gives up (a batch's replies): when nothing is queued or
+  // being written they are written as they are, without a copy into the output queue.
+  bool emit_owned(std::string&& bytes) {
+    if (done || writing || session.output_size() > 0 || session.overflowed()) return emit(bytes);
+    if (bytes.empty()) return true;
+    if (bytes.size() > session.output_room()) {
+      session.overflow();
+      close();
+      return false;
+    }
+    writing = true;
+    writing_now = std::move(bytes);
+    session.set_in_write(writing_now.size());
+    write_now();
+    return true;
   }
   // Appends bytes for the client; a client over its output bound is disconnected.
   bool emit(std::string_view bytes) {
@@ -311,7 +331,13 @@ asio::awaitable<void> ProxyServer::Impl::serve_client(Socket socket) {
     while (!conn->done) {
       auto action = conn->session.next();
       if (!action) break;
-      co_await execute(*conn, std::move(*action));
+      // The action stays in this frame while it runs (no move into another); a plain forward,
+      // the common case, skips execute()'s frame.
+      if (action->kind == Action::Kind::forward && !cluster) {
+        co_await forward(*conn, *action);
+      } else {
+        co_await execute(*conn, *action);
+      }
       if (conn->quit) break;
     }
     if (conn->done || conn->quit || conn->session.closing()) break;
@@ -351,7 +377,7 @@ asio::awaitable<void> ProxyServer::Impl::serve_client(Socket socket) {
 }
 
 template <class Conn>
-asio::awaitable<void> ProxyServer::Impl::execute(Conn& conn, Action action) {
+asio::awaitable<void> ProxyServer::Impl::execute(Conn& conn, Action& action) {
   switch (action.kind) {
     case Action::Kind::reply:
       if (action.refused_rule.empty()) {
@@ -390,7 +416,7 @@ asio::awaitable<void> ProxyServer::Impl::execute(Conn& conn, Action action) {
 template <class Conn>
 asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
   const auto started = Clock::now();
-  const std::size_t n = action.commands.size();
+  const std::size_t n = action.count;
   // The client's own request bytes go upstream and the server's reply bytes come back as they
   // are: no re-encoding either way (the session checked every request).
   redis::RequestBatch batch;
@@ -491,7 +517,7 @@ asio::awaitable<void> ProxyServer::Impl::forward(Conn& conn, Action& action) {
   }
   const auto elapsed = Clock::now() - started;
   for (std::size_t i = 0; i < n; ++i) metrics.latency.record(elapsed);
-  conn.emit(out);
+  conn.emit_owned(std::move(out));
 }
 
 // A Redis Cluster upstream (cluster_upstream.hpp) with this client's pin and hang-up watch.
@@ -509,10 +535,16 @@ asio::awaitable<void> ProxyServer::Impl::forward_cluster(Conn& conn, Action& act
         return [watch] { watch->active = false; };
       },
       .blocking = conn.blocking,
+      .room = conn.session.output_room(),
   };
   auto outcome = co_await cluster->forward(action, std::move(refs));
+  if (outcome.overflow) {
+    conn.session.overflow();  // over its output room: disconnected as a slow reader
+    conn.close();
+    co_return;
+  }
   if (outcome.quit) conn.quit = true;
-  conn.emit(outcome.bytes);
+  conn.emit_owned(std::move(outcome.bytes));
 }
 
 template <class Conn>
@@ -631,6 +663,8 @@ Result<std::shared_ptr<ProxyServer>> ProxyServer::start_with(
                  who + "max_output_bytes, max_request_bytes and max_args must be > 0");
   }
   options.session.upstream_db = upstream.url().db;
+  // Only a cluster upstream routes by the arguments; otherwise the request bytes are relayed.
+  options.session.keep_commands = cluster != nullptr;
   auto impl = std::make_shared<Impl>(executor, std::move(upstream), std::move(options));
   impl->cluster = std::move(cluster);
   impl->max_pinned = impl->options.max_pinned > 0

@@ -40,6 +40,7 @@ RequestParser::Status RequestParser::fail(std::string message) {
   buffer_.clear();
   buffer_.shrink_to_fit();
   partial_.clear();
+  partial_count_ = 0;
   consumed_ = pos_ = 0;
   wire_start_ = wire_size_ = 0;
   return Status::error;
@@ -126,9 +127,9 @@ RequestParser::Status RequestParser::parse_multibulk(std::vector<std::string>& a
       return next(args);
     }
     expected_args_ = n;
-    partial_.clear();
+    partial_count_ = 0;
   }
-  while (static_cast<long long>(partial_.size()) < expected_args_) {
+  while (static_cast<long long>(partial_count_) < expected_args_) {
     if (bulk_len_ < 0) {
       std::string_view line;
       if (!read_line(line)) {
@@ -155,7 +156,12 @@ RequestParser::Status RequestParser::parse_multibulk(std::vector<std::string>& a
     if (buffer_[pos_ + need - 2] != '\r' || buffer_[pos_ + need - 1] != '\n') {
       return fail("Protocol error: bulk string not terminated by CRLF");
     }
-    partial_.emplace_back(buffer_, pos_, static_cast<std::size_t>(bulk_len_));
+    if (partial_count_ < partial_.size()) {
+      partial_[partial_count_].assign(buffer_, pos_, static_cast<std::size_t>(bulk_len_));
+    } else {
+      partial_.emplace_back(buffer_, pos_, static_cast<std::size_t>(bulk_len_));
+    }
+    ++partial_count_;
     pos_ += need;
     bulk_len_ = -1;
     if (pos_ - consumed_ > limits_.max_request_bytes) {
@@ -163,8 +169,9 @@ RequestParser::Status RequestParser::parse_multibulk(std::vector<std::string>& a
                   std::to_string(limits_.max_request_bytes) + " bytes)");
     }
   }
-  args = std::move(partial_);
-  partial_ = {};
+  partial_.resize(partial_count_);
+  args.swap(partial_);  // the caller's previous strings come back for reuse
+  partial_count_ = 0;
   wire_start_ = consumed_;
   wire_size_ = pos_ - consumed_;
   finish_request();

@@ -81,7 +81,7 @@ std::optional<Action> Session::next() {
       action.target == Target::exclusive_once) {
     return action;
   }
-  while (action.commands.size() < options_.max_batch && !closing_) {
+  while (action.count < options_.max_batch && !closing_) {
     if (parser_.next(args_) != RequestParser::Status::request) {
       if (!parser_.error().empty()) {
         closing_ = true;
@@ -95,6 +95,7 @@ std::optional<Action> Session::next() {
       break;
     }
     for (auto& c : more.commands) action.commands.push_back(std::move(c));
+    action.count += more.count;
     action.wire += more.wire;
     action.release_after = more.release_after;
     action.no_timeout = more.no_timeout;
@@ -114,8 +115,11 @@ Action Session::forward(Target target, std::vector<std::string>& args) {
     append_array_header(a.wire, args.size());
     for (const auto& arg : args) append_bulk(a.wire, arg);
   }
-  a.commands.push_back(std::move(args));
-  args = {};
+  a.count = 1;
+  if (options_.keep_commands) {
+    a.commands.push_back(std::move(args));
+    args = {};
+  }
   return a;
 }
 

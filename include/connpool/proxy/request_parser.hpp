@@ -66,7 +66,12 @@ class RequestParser {
   // in many reads is parsed once, not again from its start each time.
   long long expected_args_ = -1;  // -1: header not read yet
   long long bulk_len_ = -1;       // -1: next is a $<len> header
+  // The arguments so far; its first partial_count_ strings are this request's. The strings
+  // past it are the previous requests', kept for their capacity: next() swaps its `args` in
+  // here, so a caller that hands the same vector back gets its strings reused (no allocation
+  // per argument in a steady stream of requests).
   std::vector<std::string> partial_;
+  std::size_t partial_count_ = 0;
   std::size_t wire_start_ = 0;  // last_wire(): where in buffer_, and how long (0: none)
   std::size_t wire_size_ = 0;
   std::string error_;

@@ -52,6 +52,10 @@ struct SessionOptions {
   std::vector<ProxyUser> users;
   /// The db the upstream URL selects: SELECT of this db never pins.
   long long upstream_db = 0;
+  /// Forward actions carry their commands' arguments (Action::commands): needed to route them
+  /// (a cluster upstream). Without, only the wire bytes and the count are kept, and the
+  /// parser reuses the argument strings from one request to the next.
+  bool keep_commands = true;
 };
 
 enum class Target {
@@ -70,7 +74,8 @@ struct Action {
   };
   Kind kind = Kind::reply;
   Target target = Target::shared;
-  std::vector<std::vector<std::string>> commands;
+  std::vector<std::vector<std::string>> commands;  ///< forward: empty without keep_commands
+  std::size_t count = 0;                           ///< forward: how many commands
   /// forward: `commands` in RESP wire form, in order; a multibulk request's bytes are the
   /// client's own (as the parser checked them), an inline one's are encoded.
   std::string wire;

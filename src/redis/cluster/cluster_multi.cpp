@@ -1,5 +1,7 @@
 // Multi-key commands split by hash slot, and pipelines split by node. Parts run concurrently
 // (one coroutine per slot or node) and the replies are put back in the caller's order.
+#include "../batch_within.hpp"
+#include "../client_state.hpp"
 #include "cluster_state.hpp"
 #include "command_keys.hpp"
 #include "run_all.hpp"
@@ -161,9 +163,42 @@ boost::asio::awaitable<Result<std::vector<Reply>>> send_batch(
   co_return co_await pipeline->exec();
 }
 
+// As send_batch, with the node's replies bounded by `max_bytes` (batch_within.hpp).
+boost::asio::awaitable<Result<std::vector<Reply>>> send_batch_within(
+    const NodeBatch& batch, const std::vector<std::vector<std::string_view>>& views,
+    std::size_t max_bytes) {
+  auto lease = co_await batch.node->client.pool().acquire();
+  if (!lease) co_return std::move(lease).error();
+  RequestBatch requests;
+  for (const auto i : batch.indices) requests.add(std::span<const std::string_view>(views[i]));
+  auto replies = co_await redis::detail::execute_within(**lease, requests, std::nullopt, max_bytes);
+  if (!replies && redis::detail::breaks_connection(replies.error())) lease->discard();
+  if (!replies) co_return std::move(replies).error();
+  co_return std::move(replies->replies);
+}
+
+// The bytes a reply's payload takes (a lower bound of its wire size): what a re-sent command's
+// reply counts against a pipeline's bound.
+std::size_t payload_bytes(const Reply& reply) {
+  std::size_t n = reply.str().size();
+  for (const auto& e : reply.elements()) n += payload_bytes(e);
+  return n;
+}
+
+constexpr std::size_t kNoLimit = static_cast<std::size_t>(-1);
+
+Error over_limit(std::size_t max_bytes) {
+  return Error(errc::resource_exhausted,
+               "redis cluster pipeline: replies exceed " + std::to_string(max_bytes) + " bytes");
+}
+
 }  // namespace
 
 boost::asio::awaitable<Result<std::vector<Reply>>> ClusterPipeline::exec() {
+  co_return co_await exec(kNoLimit);
+}
+
+boost::asio::awaitable<Result<std::vector<Reply>>> ClusterPipeline::exec(std::size_t max_bytes) {
   auto commands = std::move(commands_);
   commands_.clear();
   std::vector<Reply> out(commands.size());
@@ -200,11 +235,16 @@ boost::asio::awaitable<Result<std::vector<Reply>>> ClusterPipeline::exec() {
 
   std::vector<boost::asio::awaitable<Result<std::vector<Reply>>>> ops;
   ops.reserve(batches.size());
-  for (const auto& b : batches) ops.push_back(send_batch(b, views));
+  for (const auto& b : batches) {
+    ops.push_back(max_bytes == kNoLimit ? send_batch(b, views)
+                                        : send_batch_within(b, views, max_bytes));
+  }
   auto results = co_await detail::run_all(std::move(ops));
+  std::size_t held = 0;
   for (std::size_t b = 0; b < batches.size(); ++b) {
     auto& result = results[b];
     const auto& indices = batches[b].indices;
+    if (!result && result.error().is(errc::resource_exhausted)) co_return over_limit(max_bytes);
     if (!result) {
       if (!detail::not_sent(result.error())) {
         state->note_node_failure();
@@ -213,6 +253,10 @@ boost::asio::awaitable<Result<std::vector<Reply>>> ClusterPipeline::exec() {
       }
       resend.insert(resend.end(), indices.begin(), indices.end());
       continue;
+    }
+    if (max_bytes != kNoLimit) {
+      for (const auto& reply : *result) held += payload_bytes(reply);
+      if (held > max_bytes) co_return over_limit(max_bytes);
     }
     for (std::size_t k = 0; k < indices.size(); ++k) {
       Reply& reply = (*result)[k];
@@ -228,6 +272,8 @@ boost::asio::awaitable<Result<std::vector<Reply>>> ClusterPipeline::exec() {
   for (const auto i : resend) {
     auto reply = co_await detail::execute(state, views[i], slots[i], false);
     if (!reply) co_return std::move(reply).error().with_context("redis cluster pipeline");
+    held += payload_bytes(*reply);
+    if (max_bytes != kNoLimit && held > max_bytes) co_return over_limit(max_bytes);
     out[i] = std::move(*reply);
   }
   co_return out;

@@ -52,6 +52,7 @@ class ServeChild {
   int wait_exit(std::chrono::seconds limit);
   /// Everything it printed so far.
   [[nodiscard]] std::string output() const;
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
  private:
   std::string log_;

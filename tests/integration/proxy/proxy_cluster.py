@@ -13,7 +13,7 @@ import time
 import redis
 
 sys.dont_write_bytecode = True  # importing proxy_steps must not leave __pycache__ in the tree
-from proxy_steps import blpop_woken, check, watch_conflict
+from proxy_steps import blpop_woken, check, slow_reader, watch_conflict
 
 STEP, PROXY_PORT = sys.argv[1], int(sys.argv[2])
 PRIMARIES = [int(p) for p in sys.argv[3].split(",")]
@@ -301,7 +301,16 @@ def step_moved_pinned():
     check(r.get("{mp5}n") == b"0", "after the migration, the key as it was")
 
 
+def step_slow_reader():
+    # Through the cluster path (a ClusterPipeline per batch), and pinned (WATCH: the lease's
+    # batch): the replies a client does not read are bounded by its output room, never
+    # gathered whole (the test driver checks the proxy's peak memory).
+    slow_reader(proxy(), PROXY_PORT, "shared")
+    slow_reader(proxy(), PROXY_PORT, "pinned", prefix=b"WATCH big\r\n")
+
+
 STEPS = {
+    "slowreader": step_slow_reader,
     "scan": step_scan,
     "moved_pinned": step_moved_pinned,
     "routing": step_routing,

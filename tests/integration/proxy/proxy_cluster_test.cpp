@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -131,6 +132,18 @@ TEST_F(ProxyCluster, B2_ScanAcrossEveryPrimary) {
 }
 TEST_F(ProxyCluster, E2_MovedAndAskOnPinnedLeases) {
   step("moved_pinned");
+}
+
+// A client pipelining 200 GETs of 1 MiB that it never reads is cut off at its output bound
+// (32 MiB) on the cluster path too, shared and pinned: the proxy never gathers the 200 MiB.
+TEST_F(ProxyCluster, E3_SlowReaderIsDisconnected) {
+  step("slowreader");
+  const long peak_kib = peak_rss_kib(proxy_->pid());
+  ASSERT_GT(peak_kib, 0);
+  std::printf("proxy peak RSS: %ld MiB\n", peak_kib / 1024);
+  // Bounded: one node's replies up to the room, parsed once, rendered once (< 4 x 32 MiB).
+  // Gathered whole they would be 200 MiB of Reply trees plus 200 MiB rendered.
+  EXPECT_LT(peak_kib, 150L * 1024) << "the proxy's peak RSS was " << peak_kib / 1024 << " MiB";
 }
 
 TEST_F(ProxyCluster, F_RedisCli) {

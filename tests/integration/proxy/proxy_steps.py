@@ -1,5 +1,6 @@
 """Checks shared by the proxy's redis-py scripts (proxy_clients.py, proxy_cluster.py), whatever
 the upstream: a plain server or a cluster."""
+import socket
 import threading
 import time
 
@@ -50,3 +51,32 @@ def blpop_woken(r, pusher, key):
     t.join()
     check(got == (key.encode(), b"job-1"), f"BLPOP woken by a push from another client ({got})")
     return time.time() - started
+
+
+def slow_reader(r, port, what, prefix=b""):
+    """A client that pipelines 200 GETs of a 1 MiB value (200 MiB of replies) after `prefix`
+    and never reads is disconnected, with far less than that sent to it; r (another client)
+    is unaffected."""
+    big = b"x" * (1 << 20)
+    r.set("big", big)
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(prefix + b"GET big\r\n" * 200)  # 200 MiB of replies, and nobody reads them
+    time.sleep(3)
+    s.settimeout(10)
+    received = 0
+    closed = False
+    try:
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                closed = True
+                break
+            received += len(chunk)
+    except (ConnectionResetError, socket.timeout) as e:
+        closed = isinstance(e, ConnectionResetError)
+    s.close()
+    check(closed, f"{what}: a client that does not read is disconnected "
+                  f"(got {received >> 20} MiB of 200)")
+    check(received < 100 << 20, f"{what}: its replies were not buffered without bound")
+    check(r.get("big") == big, f"{what}: other clients are unaffected")

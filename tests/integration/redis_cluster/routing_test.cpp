@@ -345,6 +345,33 @@ TEST(ClusterRouting, MultiKeyCommandsAreSplitBySlotInOrder) {
   }
 }
 
+// exec(max_bytes): within the bound the replies are the same as exec()'s; over it the call
+// fails with resource_exhausted and the node connections stay usable.
+TEST(ClusterRouting, PipelineWithAByteBound) {
+  IoThreads io(2);
+  auto client = make_cluster_client(io);
+  const auto keys = spread_keys("bound:", 30);
+  const std::string value(10000, 'v');
+  auto p = client.pipeline();
+  for (const auto& k : keys) p.add({"SET", k, value});
+  ASSERT_TRUE(client.wait(p.exec()));
+  for (const auto& k : keys) p.add({"GET", k});
+  auto within = client.wait(p.exec(std::size_t{1} << 20));
+  ASSERT_TRUE(within) << within.error().to_string();
+  ASSERT_EQ(within->size(), keys.size());
+  for (const auto& r : *within) EXPECT_EQ(r.str(), value);
+  for (const auto& k : keys) p.add({"GET", k});
+  const auto over = client.wait(p.exec(50000));  // 30 x 10 KB spread over 3 nodes
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code(), errc::resource_exhausted) << over.error().to_string();
+  p.add({"GET", keys.front()});
+  p.add({"PING"});
+  const auto after = client.wait(p.exec(std::size_t{1} << 20));
+  ASSERT_TRUE(after) << after.error().to_string();
+  EXPECT_EQ((*after)[0].str(), value);
+  EXPECT_EQ((*after)[1].str(), "PONG");
+}
+
 TEST(ClusterRouting, PipelineAcrossNodesKeepsReplyOrder) {
   IoThreads io(2);
   auto client = make_cluster_client(io);

@@ -81,6 +81,27 @@ TEST(RequestParser, LastWireIsEachMultibulkRequestsOwnBytes) {
   EXPECT_TRUE(p.last_wire().empty()) << "an inline request has no RESP bytes to forward";
 }
 
+// A caller handing the same vector back gets its strings reused (no allocation per argument),
+// and never sees a previous request's bytes in the next one's arguments.
+TEST(RequestParser, ArgumentStringsAreReusedAcrossRequests) {
+  RequestParser p;
+  const std::string big(40, 'v');
+  p.feed("*3\r\n$3\r\nSET\r\n$20\r\nkey:__rand_int__0001\r\n$40\r\n" + big +
+         "\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+         "*2\r\n$3\r\nGET\r\n$20\r\nkey:__rand_int__0002\r\n");
+  Args args;
+  ASSERT_EQ(p.next(args), Status::request);
+  EXPECT_EQ(args, (Args{"SET", "key:__rand_int__0001", big}));
+  ASSERT_EQ(p.next(args), Status::request);
+  EXPECT_EQ(args, (Args{"SET", "k", "v"}));
+  ASSERT_EQ(p.next(args), Status::request);
+  EXPECT_EQ(args, (Args{"GET", "key:__rand_int__0002"}));
+  p.feed("*2\r\n$3\r\nGET\r\n$20\r\nkey:__rand_int__0003\r\n");
+  ASSERT_EQ(p.next(args), Status::request);
+  EXPECT_EQ(args, (Args{"GET", "key:__rand_int__0003"}));
+  ASSERT_EQ(p.next(args), Status::need_more);
+}
+
 TEST(RequestParser, ByteByByte) {
   RequestParser p;
   std::vector<Args> reqs;

@@ -58,6 +58,30 @@ TEST(Session, BatchesAreBoundedByMaxBatch) {
   EXPECT_EQ(actions[2].commands.size(), 2u);
 }
 
+// Without keep_commands (a plain upstream: the proxy relays bytes) a batch is its wire bytes
+// and its count, and the states still change in order.
+TEST(Session, WithoutKeepCommandsABatchIsItsWireAndCount) {
+  SessionOptions o;
+  o.keep_commands = false;
+  o.max_batch = 4;
+  Session s(o);
+  std::string gets;
+  for (int i = 0; i < 6; ++i) gets += req({"GET", "key:__rand_int__" + std::to_string(i)});
+  const std::string multi = req({"MULTI"}) + req({"SET", "k", "a value over sixteen bytes"});
+  s.feed(gets + multi + req({"EXEC"}));
+  const auto actions = drain(s);
+  ASSERT_EQ(actions.size(), 3u);
+  EXPECT_EQ(actions[0].count, 4u);
+  EXPECT_EQ(actions[1].count, 2u);
+  EXPECT_EQ(actions[0].wire + actions[1].wire, gets);
+  EXPECT_TRUE(actions[0].commands.empty());
+  EXPECT_EQ(actions[2].target, Target::pinned);
+  EXPECT_EQ(actions[2].count, 3u);
+  EXPECT_EQ(actions[2].wire, multi + req({"EXEC"}));
+  EXPECT_TRUE(actions[2].release_after);
+  EXPECT_FALSE(s.pinned());
+}
+
 TEST(Session, MultiExecPinsAndReleases) {
   Session s({});
   s.feed(req({"GET", "a"}) + req({"MULTI"}) + req({"SET", "k", "v"}) + req({"EXEC"}) +

@@ -190,6 +190,13 @@ class ClusterPipeline {
   /// Sends what was queued since the last exec(). Error replies are Replies of type error; an
   /// I/O error on a node fails the call (its commands may have run).
   boost::asio::awaitable<Result<std::vector<Reply>>> exec();
+  /// As exec(), but the replies are gathered only while they come to at most `max_bytes` on
+  /// the wire: past it the call fails with errc::resource_exhausted and holds nothing more
+  /// (a node's replies beyond it are read and dropped; its connection stays usable). Nodes
+  /// run concurrently, each bounded by `max_bytes`, and their sum is checked as they finish,
+  /// so at most (nodes x max_bytes) is ever held. For a caller relaying the replies to a
+  /// bounded output (the proxy).
+  boost::asio::awaitable<Result<std::vector<Reply>>> exec(std::size_t max_bytes);
 
  private:
   ClusterClient client_;
