@@ -6,7 +6,6 @@
 #include "connection_impl.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -51,6 +50,7 @@ ConnectionImpl::ConnectionImpl(Strand strand, RedisUrl url, std::shared_ptr<asio
       url_(std::move(url)),
       link_(strand_, url_, std::move(tls)),
       timer_(strand_),
+      read_buf_(kInitialReadChunk),
       mux_(url_.endpoint(), url_.command_timeout, url_.max_reply_bytes) {}
 
 Clock::time_point ConnectionImpl::deadline_from(std::optional<std::chrono::milliseconds> t) const {
@@ -68,7 +68,7 @@ asio::awaitable<Result<void>> ConnectionImpl::open(std::shared_ptr<ConnectionImp
                                                    Clock::time_point deadline) {
   auto opened = co_await self->link_.open(deadline, self);
   if (!opened) co_return opened;
-  asio::co_spawn(self->strand_, read_loop(self), asio::detached);
+  self->start_read();  // open() runs on the strand
   co_return ok();
 }
 
@@ -298,42 +298,52 @@ void ConnectionImpl::on_timer(const boost::system::error_code& ec) {
       [self = shared_from_this()](const boost::system::error_code& ec) { self->on_timer(ec); });
 }
 
-asio::awaitable<void> ConnectionImpl::read_loop(std::shared_ptr<ConnectionImpl> self) {
-  std::vector<char> buf(kInitialReadChunk);
-  Mux::Completions done;
-  for (;;) {
-    // A large value's body, once its reply is known to be one, is read straight into the
-    // string its caller gets (no copy out of `buf`) when more of it is left than `buf` holds.
-    std::span<char> direct;
-    {
-      std::lock_guard lock(self->mu_);
-      direct = self->mux_.direct_room(kMaxReadChunk, kMaxDirectRead);
-    }
-    auto [ec, n] = co_await self->link_.async_read_some(
-        direct.empty() ? asio::buffer(buf) : asio::buffer(direct.data(), direct.size()), nothrow);
-    if (ec) {
-      if (!direct.empty()) {
-        std::lock_guard lock(self->mu_);
-        self->mux_.on_direct_read(0, done);  // gives the room back
-      }
-      self->fail(self->link_.read_error(ec));
-      co_return;
-    }
-    std::unique_lock lock(self->mu_);
-    if (direct.empty()) {
-      self->mux_.on_read(buf.data(), n, done);
-    } else {
-      self->mux_.on_direct_read(n, done);
-    }
-    const bool failed = self->mux_.error().has_value();
-    // A caller resumed here (dispatch) runs on this strand: its next command is written at
-    // once by submit(), and `self` keeps the connection alive if the caller closes it.
-    self->settle(lock, done, Handoff::dispatch);
-    if (failed) co_return;
-    if (direct.empty() && n == buf.size() && buf.size() < kMaxReadChunk) {
-      buf.resize(buf.size() * 2);
-    }
+void ConnectionImpl::start_read() {
+  // A large value's body, once its reply is known to be one, is read straight into the string
+  // its caller gets (no copy out of read_buf_) when more of it is left than read_buf_ holds.
+  std::span<char> direct;
+  {
+    std::lock_guard lock(mu_);
+    direct = mux_.direct_room(kMaxReadChunk, kMaxDirectRead);
   }
+  reading_direct_ = !direct.empty();
+  // A handler, not a coroutine: an awaited read costs a coroutine frame (use_awaitable's
+  // initiation) and a resumption per read on top of the read itself.
+  link_.async_read_some(
+      direct.empty() ? asio::buffer(read_buf_) : asio::buffer(direct.data(), direct.size()),
+      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        self->on_read(ec, n);
+      });
+}
+
+void ConnectionImpl::on_read(const boost::system::error_code& ec, std::size_t n) {
+  // read_done_ keeps its capacity from read to read; nothing else touches it, and no read
+  // completes inside this call (Asio never runs a read's handler inside its initiation).
+  Mux::Completions& done = read_done_;
+  if (ec) {
+    if (reading_direct_) {
+      std::lock_guard lock(mu_);
+      mux_.on_direct_read(0, done);  // gives the room back
+    }
+    done.clear();
+    fail(link_.read_error(ec));
+    return;
+  }
+  std::unique_lock lock(mu_);
+  if (reading_direct_) {
+    mux_.on_direct_read(n, done);
+  } else {
+    mux_.on_read(read_buf_.data(), n, done);
+  }
+  const bool failed = mux_.error().has_value();
+  // A caller resumed here (dispatch) runs on this strand: its next command is written at once
+  // by submit(), and the handler's `self` keeps the connection alive if the caller closes it.
+  settle(lock, done, Handoff::dispatch);
+  if (failed) return;
+  if (!reading_direct_ && n == read_buf_.size() && read_buf_.size() < kMaxReadChunk) {
+    read_buf_.resize(read_buf_.size() * 2);
+  }
+  start_read();
 }
 
 }  // namespace detail

@@ -75,7 +75,9 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
  private:
   using Mux = Multiplexer<Waiter>;
 
-  static asio::awaitable<void> read_loop(std::shared_ptr<ConnectionImpl> self);
+  // The reader: one read at a time, each handler starting the next (strand only).
+  void start_read();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
   void cancel(std::uint64_t id) noexcept;
   // How completions reach their callers' executors. `post` always queues them (a request
   // refused at submit, a cancellation, a close from a lease destructor: never run a caller
@@ -102,9 +104,13 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   std::vector<asio::const_buffer> rest_;  // strand only: what write_now() left to async_write
   asio::steady_timer timer_;              // strand only
   Clock::time_point timer_at_ = Clock::time_point::max();  // strand only
+  // The read buffer starts small (idle connections are cheap) and doubles while reads fill it.
+  std::vector<char> read_buf_;   // strand only
+  bool reading_direct_ = false;  // strand only: the read in flight fills a reply's own string
 
   mutable std::mutex mu_;
-  Mux mux_;                                                 // guarded by mu_
+  Mux mux_;                     // guarded by mu_
+  Mux::Completions read_done_;  // strand only (the reader's; keeps its capacity)
   Clock::time_point armed_for_ = Clock::time_point::max();  // guarded by mu_ (timer hint)
   BrokenCallback on_broken_;                                // guarded by mu_
   std::atomic<bool> broken_{false};
