@@ -393,25 +393,33 @@ boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(
   co_return std::unique_ptr<Connection>(new Connection(std::move(impl)));
 }
 
+namespace {
+
+// execute()'s answer for a command refused before anything is sent.
+boost::asio::awaitable<Result<Reply>> refused(Error error) {
+  co_return error;
+}
+
+}  // namespace
+
+// Not a coroutine: the command is formatted now and the submit operation's own awaitable is
+// returned, so a command pays for no frame here (`args` must outlive the call in any case).
 boost::asio::awaitable<Result<Reply>> Connection::execute(
     std::span<const std::string_view> args, std::optional<std::chrono::milliseconds> timeout) {
   detail::Chunk chunk;
   if (std::any_of(args.begin(), args.end(),
                   [](std::string_view a) { return a.size() >= detail::kGatherMin; })) {
-    // A large value is written from the caller's buffer (this frame keeps `args` alive until
+    // A large value is written from the caller's buffer (the caller keeps `args` alive until
     // the reply, and the multiplexer until the write is done), not copied into the command.
-    if (auto fits = detail::FormattedCommand::check_size(args); !fits) co_return fits.error();
+    if (auto fits = detail::FormattedCommand::check_size(args); !fits) return refused(fits.error());
     chunk = detail::Chunk::gather(args, detail::kGatherMin);
   } else {
     auto cmd = detail::FormattedCommand::format(args);
-    if (!cmd) co_return std::move(cmd).error();
+    if (!cmd) return refused(std::move(cmd).error());
     chunk.command = std::move(*cmd);
   }
-  const auto deadline = impl_->deadline_from(timeout);
-  auto replies = co_await detail::async_submit(impl_, std::move(chunk), 1, deadline,
-                                               boost::asio::use_awaitable);
-  if (!replies) co_return std::move(replies).error();
-  co_return std::move(replies->front());
+  return detail::async_submit_one(impl_, std::move(chunk), impl_->deadline_from(timeout),
+                                  boost::asio::use_awaitable);
 }
 
 boost::asio::awaitable<Result<std::vector<Reply>>> Connection::execute(

@@ -15,6 +15,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -133,6 +134,30 @@ auto async_submit(std::shared_ptr<ConnectionImpl> impl, Chunk chunk, std::size_t
                      ReplyHandler(std::move(handler)), framing, raw_limit);
       },
       token, std::move(impl), std::move(chunk), expected, deadline, framing, raw_limit);
+}
+
+/// async_submit for one command, completing with its one reply: Connection::execute returns
+/// this operation's awaitable as it is, with no coroutine frame of its own around it.
+template <class Token>
+auto async_submit_one(std::shared_ptr<ConnectionImpl> impl, Chunk chunk, Clock::time_point deadline,
+                      Token&& token) {
+  return asio::async_initiate<Token, void(Result<Reply>)>(
+      [](auto handler, std::shared_ptr<ConnectionImpl> impl, Chunk chunk,
+         Clock::time_point deadline) {
+        asio::any_io_executor ex = asio::get_associated_executor(handler, impl->executor());
+        // The caller's cancellation slot goes with the wrapper (submit connects it).
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        auto one = [h = std::move(handler)](Result<std::vector<Reply>> replies) mutable {
+          if (!replies) {
+            std::move(h)(Result<Reply>(std::move(replies).error()));
+          } else {
+            std::move(h)(Result<Reply>(std::move(replies->front())));
+          }
+        };
+        impl->submit(std::move(chunk), 1, deadline, std::move(ex),
+                     ReplyHandler(asio::bind_cancellation_slot(slot, std::move(one))));
+      },
+      token, std::move(impl), std::move(chunk), deadline);
 }
 
 }  // namespace connpool::redis::detail
