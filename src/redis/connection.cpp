@@ -72,7 +72,7 @@ asio::awaitable<Result<void>> ConnectionImpl::open(std::shared_ptr<ConnectionImp
   co_return ok();
 }
 
-void ConnectionImpl::submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
+void ConnectionImpl::submit(Chunk&& chunk, std::size_t expected, Clock::time_point deadline,
                             asio::any_io_executor executor, ReplyHandler handler, Framing framing,
                             std::size_t raw_limit) {
   auto slot = handler.get_cancellation_slot();

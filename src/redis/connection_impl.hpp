@@ -52,7 +52,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
 
   /// Queues `chunk` (carrying `expected` commands) and completes `handler` with the replies
   /// (a RawResult when `framing` is raw) on `executor`. Thread-safe.
-  void submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
+  void submit(Chunk&& chunk, std::size_t expected, Clock::time_point deadline,
               asio::any_io_executor executor, ReplyHandler handler,
               Framing framing = Framing::parsed, std::size_t raw_limit = kNoRawLimit);
 
@@ -142,7 +142,7 @@ template <class Token>
 auto async_submit_one(std::shared_ptr<ConnectionImpl> impl, Chunk chunk, Clock::time_point deadline,
                       Token&& token) {
   return asio::async_initiate<Token, void(Result<Reply>)>(
-      [](auto handler, std::shared_ptr<ConnectionImpl> impl, Chunk chunk,
+      [](auto handler, std::shared_ptr<ConnectionImpl> impl, Chunk&& chunk,
          Clock::time_point deadline) {
         asio::any_io_executor ex = asio::get_associated_executor(handler, impl->executor());
         // The caller's cancellation slot goes with the wrapper (submit connects it).

@@ -142,7 +142,7 @@ class Multiplexer {
   /// errc::resource_exhausted and the rest of them is read and dropped, as after cancel(): so
   /// a caller that can only use so many bytes (the proxy, for a client that does not read)
   /// never makes the connection hold more, and the connection stays usable.
-  std::uint64_t submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
+  std::uint64_t submit(Chunk&& chunk, std::size_t expected, Clock::time_point deadline,
                        Handler handler, Completions& out, Framing framing = Framing::parsed,
                        std::size_t raw_limit = kNoRawLimit) {
     if (error_) {
@@ -385,7 +385,7 @@ class Multiplexer {
 
  private:
   struct Pending {
-    Pending(std::uint64_t i, std::size_t e, Clock::time_point d, bool r, Chunk c, Handler&& h)
+    Pending(std::uint64_t i, std::size_t e, Clock::time_point d, bool r, Chunk&& c, Handler&& h)
         : id(i), expected(e), deadline(d), borrows(c.borrows()), raw(r), chunk(std::move(c)) {
       handler.emplace(std::move(h));
       if (!raw) replies.reserve(e);
