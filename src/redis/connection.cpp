@@ -109,7 +109,7 @@ void ConnectionImpl::submit(Chunk&& chunk, std::size_t expected, Clock::time_poi
   // always completes later, so no handler runs in here. A request behind others posts the
   // writer, so that the callers resumed by the same read all join one write (auto-pipelining).
   if (start_writer) {
-    auto write = [self = shared_from_this()] { self->write_round(); };
+    auto write = [self = shared_from_this()] { self->write_round(false); };
     if (alone) {
       asio::dispatch(strand_, std::move(write));
     } else {
@@ -207,22 +207,36 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
   done.clear();
 }
 
-void ConnectionImpl::write_round() {
+std::span<const asio::const_buffer> ConnectionImpl::next_round(bool finished,
+                                                               Mux::Completions& done,
+                                                               Clock::time_point& next) {
+  std::lock_guard lock(mu_);
+  if (finished) mux_.on_written(done);
+  const auto buffers = mux_.prepare_write();
+  if (!buffers.empty()) {
+    next = mux_.next_deadline();
+    armed_for_ = std::min(next, timer_at_);
+  }
+  return buffers;
+}
+
+void ConnectionImpl::write_round(bool finished) {
   // A few rounds at once at most: callers on other threads may keep the queue full, and the
   // reader shares this strand. Then the next round is posted (the writer stays claimed).
   constexpr int kRoundsInline = 4;
   for (int round = 0;; ++round) {
     if (round == kRoundsInline) {
-      asio::post(strand_, [self = shared_from_this()] { self->write_round(); });
+      if (finished && !finish_write({})) return;
+      asio::post(strand_, [self = shared_from_this()] { self->write_round(false); });
       return;
     }
-    std::span<const asio::const_buffer> buffers;
-    {
-      std::lock_guard lock(mu_);
-      buffers = mux_.prepare_write();
-    }
+    // One lock for the end of the last write and the start of the next round.
+    Mux::Completions done;
+    Clock::time_point next{};
+    const auto buffers = next_round(finished, done, next);
+    deliver(done);  // requests cancelled while the last write borrowed their bytes
     if (buffers.empty()) return;
-    rearm_timer();
+    arm_timer(next);
     // First one send call straight away, as a blocking client does: a socket with room takes
     // the whole round (the usual case for small commands), with no reactor operation and no
     // completion handler to schedule. What does not fit goes through async_write.
@@ -244,8 +258,11 @@ void ConnectionImpl::write_round() {
                                                            std::size_t) { self->on_written(e); });
       return;
     }
-    if (!finish_write(ec)) return;
-    // Then whatever was queued meanwhile.
+    if (ec) {
+      (void)finish_write(ec);
+      return;
+    }
+    finished = true;  // then whatever was queued meanwhile
   }
 }
 
@@ -265,7 +282,11 @@ bool ConnectionImpl::finish_write(const boost::system::error_code& ec) {
 }
 
 void ConnectionImpl::on_written(const boost::system::error_code& ec) {
-  if (finish_write(ec)) write_round();  // whatever was queued while this write was in flight
+  if (ec) {
+    (void)finish_write(ec);
+    return;
+  }
+  write_round(true);  // ends this write, then whatever was queued while it was in flight
 }
 
 void ConnectionImpl::rearm_timer() {
@@ -275,6 +296,10 @@ void ConnectionImpl::rearm_timer() {
     next = mux_.next_deadline();
     armed_for_ = std::min(next, timer_at_);
   }
+  arm_timer(next);
+}
+
+void ConnectionImpl::arm_timer(Clock::time_point next) {
   if (next >= timer_at_) return;
   timer_at_ = next;
   timer_.expires_at(next);  // an earlier wait completes with operation_aborted
@@ -299,13 +324,17 @@ void ConnectionImpl::on_timer(const boost::system::error_code& ec) {
 }
 
 void ConnectionImpl::start_read() {
-  // A large value's body, once its reply is known to be one, is read straight into the string
-  // its caller gets (no copy out of read_buf_) when more of it is left than read_buf_ holds.
   std::span<char> direct;
   {
     std::lock_guard lock(mu_);
     direct = mux_.direct_room(kMaxReadChunk, kMaxDirectRead);
   }
+  read_into(direct);
+}
+
+void ConnectionImpl::read_into(std::span<char> direct) {
+  // A large value's body, once its reply is known to be one, is read straight into the string
+  // its caller gets (no copy out of read_buf_) when more of it is left than read_buf_ holds.
   reading_direct_ = !direct.empty();
   // A handler, not a coroutine: an awaited read costs a coroutine frame (use_awaitable's
   // initiation) and a resumption per read on top of the read itself.
@@ -329,21 +358,26 @@ void ConnectionImpl::on_read(const boost::system::error_code& ec, std::size_t n)
     fail(link_.read_error(ec));
     return;
   }
+  const bool was_direct = reading_direct_;
   std::unique_lock lock(mu_);
-  if (reading_direct_) {
+  if (was_direct) {
     mux_.on_direct_read(n, done);
   } else {
     mux_.on_read(read_buf_.data(), n, done);
   }
   const bool failed = mux_.error().has_value();
+  // Where the next read goes, under this same lock (the callers resumed below cannot change
+  // it: only bytes read can start or end a large reply's body).
+  const std::span<char> direct =
+      failed ? std::span<char>{} : mux_.direct_room(kMaxReadChunk, kMaxDirectRead);
   // A caller resumed here (dispatch) runs on this strand: its next command is written at once
   // by submit(), and the handler's `self` keeps the connection alive if the caller closes it.
   settle(lock, done, Handoff::dispatch);
   if (failed) return;
-  if (!reading_direct_ && n == read_buf_.size() && read_buf_.size() < kMaxReadChunk) {
+  if (!was_direct && n == read_buf_.size() && read_buf_.size() < kMaxReadChunk) {
     read_buf_.resize(read_buf_.size() * 2);
   }
-  start_read();
+  read_into(direct);
 }
 
 }  // namespace detail

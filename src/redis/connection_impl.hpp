@@ -78,6 +78,7 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
 
   // The reader: one read at a time, each handler starting the next (strand only).
   void start_read();
+  void read_into(std::span<char> direct);  // direct: a large reply's own room, or empty
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void cancel(std::uint64_t id) noexcept;
   // How completions reach their callers' executors. `post` always queues them (a request
@@ -92,11 +93,16 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   void settle(std::unique_lock<std::mutex>& lock, Mux::Completions& done,
               Handoff how = Handoff::post) noexcept;
   static void deliver(Mux::Completions& done, Handoff how = Handoff::post);
-  void write_round();                                    // strand only
+  // Strand only. `finished`: a write just completed; it is ended under the same lock that
+  // takes the next round.
+  void write_round(bool finished);
+  std::span<const asio::const_buffer> next_round(bool finished, Mux::Completions& done,
+                                                 Clock::time_point& next);
   void on_written(const boost::system::error_code& ec);  // strand only
   // The end of a write round (strand only): releases its buffers; false when it failed.
   bool finish_write(const boost::system::error_code& ec);
   void rearm_timer();                                  // strand only
+  void arm_timer(Clock::time_point next);              // strand only: no later than `next`
   void on_timer(const boost::system::error_code& ec);  // strand only
 
   Strand strand_;
