@@ -32,13 +32,22 @@ constexpr std::size_t kMaxDirectRead = 4 * 1024 * 1024;
 constexpr std::size_t kGatherMin = 64 * 1024;
 
 // Set while this thread runs a batch of completions (several callers resumed by one read):
-// their requests then wait for one posted write instead of the first one writing alone, which
-// would split every round of a small pipeline into two writes and two reads.
+// their requests then wait for one write instead of the first one writing alone, which would
+// split every round of a small pipeline into two writes and two reads.
 thread_local int t_in_batch = 0;
+// The connections whose writer a batch's callers claimed: started when the batch ends (on
+// this thread, straight into the strand when it is free), not posted, which cost every
+// round of a pipeline one more trip through the scheduler (and its epoll_wait).
+thread_local std::vector<std::shared_ptr<ConnectionImpl>> t_batch_writers;
 
 struct InBatch {
   InBatch() noexcept { ++t_in_batch; }
-  ~InBatch() { --t_in_batch; }
+  ~InBatch() {
+    if (--t_in_batch != 0) return;
+    auto writers = std::move(t_batch_writers);
+    t_batch_writers.clear();
+    for (auto& impl : writers) impl->run_claimed_writer();
+  }
   InBatch(const InBatch&) = delete;
   InBatch& operator=(const InBatch&) = delete;
 };
@@ -106,17 +115,24 @@ void ConnectionImpl::submit(Chunk&& chunk, std::size_t expected, Clock::time_poi
   // on the strand, or on a thread of the io_context while the strand is idle (always, with one
   // io thread), writes at once as a blocking client would, instead of queueing a handler and
   // waiting for the scheduler to come back to it (elsewhere dispatch posts). The write itself
-  // always completes later, so no handler runs in here. A request behind others posts the
-  // writer, so that the callers resumed by the same read all join one write (auto-pipelining).
+  // always completes later, so no handler runs in here. A request behind others leaves the
+  // writer for later, so that the callers resumed by the same read all join one write
+  // (auto-pipelining): started when their batch ends, or else posted.
   if (start_writer) {
     auto write = [self = shared_from_this()] { self->write_round(false); };
     if (alone) {
       asio::dispatch(strand_, std::move(write));
+    } else if (t_in_batch > 0) {
+      t_batch_writers.push_back(shared_from_this());  // started when the batch ends
     } else {
       asio::post(strand_, std::move(write));
     }
   }
   if (rearm) asio::post(strand_, [self = shared_from_this()] { self->rearm_timer(); });
+}
+
+void ConnectionImpl::run_claimed_writer() {
+  asio::dispatch(strand_, [self = shared_from_this()] { self->write_round(false); });
 }
 
 void ConnectionImpl::cancel(std::uint64_t id) noexcept {

@@ -56,6 +56,10 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
               asio::any_io_executor executor, ReplyHandler handler,
               Framing framing = Framing::parsed, std::size_t raw_limit = kNoRawLimit);
 
+  /// Runs the claimed writer now if the strand is free on this thread, else queues it (the
+  /// end of a batch of completions whose callers submitted). Thread-safe.
+  void run_claimed_writer();
+
   /// Breaks the connection with `error` (first error wins). Thread-safe.
   void fail(Error error) noexcept;
 
