@@ -35,14 +35,22 @@ constexpr std::size_t kGatherMin = 64 * 1024;
 // their requests then wait for one write instead of the first one writing alone, which would
 // split every round of a small pipeline into two writes and two reads.
 thread_local int t_in_batch = 0;
-// The connections whose writer a batch's callers claimed: started when the batch ends (on
-// this thread, straight into the strand when it is free), not posted, which cost every
-// round of a pipeline one more trip through the scheduler (and its epoll_wait).
+// Set while the batch running is the only one its read handed out (every caller on one
+// executor): the writer its callers claim then starts when the batch ends (on this thread,
+// straight into the strand when it is free) instead of being posted, which cost every round
+// of a pipeline one more trip through the scheduler (and its epoll_wait). With callers on
+// several executors (one batch each) the writer is still posted, so that the later batches'
+// requests join the same write.
+thread_local bool t_batch_sole = false;
 thread_local std::vector<std::shared_ptr<ConnectionImpl>> t_batch_writers;
 
 struct InBatch {
-  InBatch() noexcept { ++t_in_batch; }
+  explicit InBatch(bool sole) noexcept : outer_sole_(t_batch_sole) {
+    ++t_in_batch;
+    t_batch_sole = sole;
+  }
   ~InBatch() {
+    t_batch_sole = outer_sole_;
     if (--t_in_batch != 0) return;
     auto writers = std::move(t_batch_writers);
     t_batch_writers.clear();
@@ -50,6 +58,9 @@ struct InBatch {
   }
   InBatch(const InBatch&) = delete;
   InBatch& operator=(const InBatch&) = delete;
+
+ private:
+  bool outer_sole_;
 };
 
 }  // namespace
@@ -117,12 +128,12 @@ void ConnectionImpl::submit(Chunk&& chunk, std::size_t expected, Clock::time_poi
   // waiting for the scheduler to come back to it (elsewhere dispatch posts). The write itself
   // always completes later, so no handler runs in here. A request behind others leaves the
   // writer for later, so that the callers resumed by the same read all join one write
-  // (auto-pipelining): started when their batch ends, or else posted.
+  // (auto-pipelining): started when their batch ends if it is its read's only one, else posted.
   if (start_writer) {
     auto write = [self = shared_from_this()] { self->write_round(false); };
     if (alone) {
       asio::dispatch(strand_, std::move(write));
-    } else if (t_in_batch > 0) {
+    } else if (t_in_batch > 0 && t_batch_sole) {
       t_batch_writers.push_back(shared_from_this());  // started when the batch ends
     } else {
       asio::post(strand_, std::move(write));
@@ -207,6 +218,18 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
     done.clear();
     return;
   }
+  // One executor for every caller (the usual case: callers on the io_context's executor)?
+  const asio::any_io_executor* first = nullptr;
+  bool sole = true;
+  for (const auto& d : done) {
+    if (!d.handler.handler) continue;
+    if (first == nullptr) {
+      first = &d.handler.executor;
+    } else if (d.handler.executor != *first) {
+      sole = false;
+      break;
+    }
+  }
   for (std::size_t i = 0; i < done.size(); ++i) {
     if (!done[i].handler.handler) continue;
     const asio::any_io_executor executor = done[i].handler.executor;
@@ -215,8 +238,8 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
       if (!done[j].handler.handler || done[j].handler.executor != executor) continue;
       batch.emplace_back(std::move(done[j].handler.handler), std::move(done[j].result));
     }
-    asio::post(executor, [batch = std::move(batch)]() mutable {
-      const InBatch in_batch;
+    asio::post(executor, [batch = std::move(batch), sole]() mutable {
+      const InBatch in_batch(sole);
       for (auto& r : batch) std::move(r.handler)(std::move(r.result));
     });
   }
