@@ -10,6 +10,7 @@
 #include <array>
 #include <charconv>
 #include <cstdlib>
+#include <span>
 #include <string>
 
 namespace connpool::redis {
@@ -49,24 +50,35 @@ Client::Task<std::optional<std::string>> Client::get(std::string_view key) {
 }
 
 namespace {
-std::vector<std::string_view> set_args(std::string_view key, std::string_view value,
-                                       const SetOptions& o, std::string& ex, std::string& px,
-                                       bool get) {
-  std::vector<std::string_view> args{"SET", key, value};
+// At most SET key value EX s PX ms NX|XX KEEPTTL GET: a fixed array, so a SET allocates
+// nothing for its argument list.
+struct SetArgs {
+  std::array<std::string_view, 10> items;
+  std::size_t size = 0;
+  void push(std::string_view arg) { items[size++] = arg; }
+  [[nodiscard]] std::span<const std::string_view> view() const { return {items.data(), size}; }
+};
+
+SetArgs set_args(std::string_view key, std::string_view value, const SetOptions& o, std::string& ex,
+                 std::string& px, bool get) {
+  SetArgs args;
+  args.push("SET");
+  args.push(key);
+  args.push(value);
   if (o.ex.count() > 0) {
     ex = std::to_string(o.ex.count());
-    args.push_back("EX");
-    args.push_back(ex);
+    args.push("EX");
+    args.push(ex);
   }
   if (o.px.count() > 0) {
     px = std::to_string(o.px.count());
-    args.push_back("PX");
-    args.push_back(px);
+    args.push("PX");
+    args.push(px);
   }
-  if (o.condition == SetOptions::Condition::if_not_exists) args.push_back("NX");
-  if (o.condition == SetOptions::Condition::if_exists) args.push_back("XX");
-  if (o.keep_ttl) args.push_back("KEEPTTL");
-  if (get) args.push_back("GET");
+  if (o.condition == SetOptions::Condition::if_not_exists) args.push("NX");
+  if (o.condition == SetOptions::Condition::if_exists) args.push("XX");
+  if (o.keep_ttl) args.push("KEEPTTL");
+  if (get) args.push("GET");
   return args;
 }
 }  // namespace
@@ -75,7 +87,7 @@ Client::Task<bool> Client::set(std::string_view key, std::string_view value, Set
   std::string ex;
   std::string px;
   const auto args = set_args(key, value, options, ex, px, false);
-  auto r = co_await run(args);
+  auto r = co_await run(args.view());
   if (!r) co_return std::move(r).error();
   if (r->is_nil()) co_return false;
   if (r->is_status()) co_return true;
@@ -88,7 +100,7 @@ Client::Task<std::optional<std::string>> Client::set_get(std::string_view key,
   std::string ex;
   std::string px;
   const auto args = set_args(key, value, options, ex, px, true);
-  auto r = co_await run(args);
+  auto r = co_await run(args.view());
   if (!r) co_return std::move(r).error();
   co_return to_opt_string(std::move(*r), "SET");
 }

@@ -6,7 +6,6 @@
 #include "connection_impl.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -33,15 +32,35 @@ constexpr std::size_t kMaxDirectRead = 4 * 1024 * 1024;
 constexpr std::size_t kGatherMin = 64 * 1024;
 
 // Set while this thread runs a batch of completions (several callers resumed by one read):
-// their requests then wait for one posted write instead of the first one writing alone, which
-// would split every round of a small pipeline into two writes and two reads.
+// their requests then wait for one write instead of the first one writing alone, which would
+// split every round of a small pipeline into two writes and two reads.
 thread_local int t_in_batch = 0;
+// Set while the batch running is the only one its read handed out (every caller on one
+// executor): the writer its callers claim then starts when the batch ends (on this thread,
+// straight into the strand when it is free) instead of being posted, which cost every round
+// of a pipeline one more trip through the scheduler (and its epoll_wait). With callers on
+// several executors (one batch each) the writer is still posted, so that the later batches'
+// requests join the same write.
+thread_local bool t_batch_sole = false;
+thread_local std::vector<std::shared_ptr<ConnectionImpl>> t_batch_writers;
 
 struct InBatch {
-  InBatch() noexcept { ++t_in_batch; }
-  ~InBatch() { --t_in_batch; }
+  explicit InBatch(bool sole) noexcept : outer_sole_(t_batch_sole) {
+    ++t_in_batch;
+    t_batch_sole = sole;
+  }
+  ~InBatch() {
+    t_batch_sole = outer_sole_;
+    if (--t_in_batch != 0) return;
+    auto writers = std::move(t_batch_writers);
+    t_batch_writers.clear();
+    for (auto& impl : writers) impl->run_claimed_writer();
+  }
   InBatch(const InBatch&) = delete;
   InBatch& operator=(const InBatch&) = delete;
+
+ private:
+  bool outer_sole_;
 };
 
 }  // namespace
@@ -51,6 +70,7 @@ ConnectionImpl::ConnectionImpl(Strand strand, RedisUrl url, std::shared_ptr<asio
       url_(std::move(url)),
       link_(strand_, url_, std::move(tls)),
       timer_(strand_),
+      read_buf_(kInitialReadChunk),
       mux_(url_.endpoint(), url_.command_timeout, url_.max_reply_bytes) {}
 
 Clock::time_point ConnectionImpl::deadline_from(std::optional<std::chrono::milliseconds> t) const {
@@ -68,11 +88,11 @@ asio::awaitable<Result<void>> ConnectionImpl::open(std::shared_ptr<ConnectionImp
                                                    Clock::time_point deadline) {
   auto opened = co_await self->link_.open(deadline, self);
   if (!opened) co_return opened;
-  asio::co_spawn(self->strand_, read_loop(self), asio::detached);
+  self->start_read();  // open() runs on the strand
   co_return ok();
 }
 
-void ConnectionImpl::submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
+void ConnectionImpl::submit(Chunk&& chunk, std::size_t expected, Clock::time_point deadline,
                             asio::any_io_executor executor, ReplyHandler handler, Framing framing,
                             std::size_t raw_limit) {
   auto slot = handler.get_cancellation_slot();
@@ -106,17 +126,24 @@ void ConnectionImpl::submit(Chunk chunk, std::size_t expected, Clock::time_point
   // on the strand, or on a thread of the io_context while the strand is idle (always, with one
   // io thread), writes at once as a blocking client would, instead of queueing a handler and
   // waiting for the scheduler to come back to it (elsewhere dispatch posts). The write itself
-  // always completes later, so no handler runs in here. A request behind others posts the
-  // writer, so that the callers resumed by the same read all join one write (auto-pipelining).
+  // always completes later, so no handler runs in here. A request behind others leaves the
+  // writer for later, so that the callers resumed by the same read all join one write
+  // (auto-pipelining): started when their batch ends if it is its read's only one, else posted.
   if (start_writer) {
-    auto write = [self = shared_from_this()] { self->write_round(); };
+    auto write = [self = shared_from_this()] { self->write_round(false); };
     if (alone) {
       asio::dispatch(strand_, std::move(write));
+    } else if (t_in_batch > 0 && t_batch_sole) {
+      t_batch_writers.push_back(shared_from_this());  // started when the batch ends
     } else {
       asio::post(strand_, std::move(write));
     }
   }
   if (rearm) asio::post(strand_, [self = shared_from_this()] { self->rearm_timer(); });
+}
+
+void ConnectionImpl::run_claimed_writer() {
+  asio::dispatch(strand_, [self = shared_from_this()] { self->write_round(false); });
 }
 
 void ConnectionImpl::cancel(std::uint64_t id) noexcept {
@@ -191,6 +218,18 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
     done.clear();
     return;
   }
+  // One executor for every caller (the usual case: callers on the io_context's executor)?
+  const asio::any_io_executor* first = nullptr;
+  bool sole = true;
+  for (const auto& d : done) {
+    if (!d.handler.handler) continue;
+    if (first == nullptr) {
+      first = &d.handler.executor;
+    } else if (d.handler.executor != *first) {
+      sole = false;
+      break;
+    }
+  }
   for (std::size_t i = 0; i < done.size(); ++i) {
     if (!done[i].handler.handler) continue;
     const asio::any_io_executor executor = done[i].handler.executor;
@@ -199,30 +238,44 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
       if (!done[j].handler.handler || done[j].handler.executor != executor) continue;
       batch.emplace_back(std::move(done[j].handler.handler), std::move(done[j].result));
     }
-    asio::post(executor, [batch = std::move(batch)]() mutable {
-      const InBatch in_batch;
+    asio::post(executor, [batch = std::move(batch), sole]() mutable {
+      const InBatch in_batch(sole);
       for (auto& r : batch) std::move(r.handler)(std::move(r.result));
     });
   }
   done.clear();
 }
 
-void ConnectionImpl::write_round() {
+std::span<const asio::const_buffer> ConnectionImpl::next_round(bool finished,
+                                                               Mux::Completions& done,
+                                                               Clock::time_point& next) {
+  std::lock_guard lock(mu_);
+  if (finished) mux_.on_written(done);
+  const auto buffers = mux_.prepare_write();
+  if (!buffers.empty()) {
+    next = mux_.next_deadline();
+    armed_for_ = std::min(next, timer_at_);
+  }
+  return buffers;
+}
+
+void ConnectionImpl::write_round(bool finished) {
   // A few rounds at once at most: callers on other threads may keep the queue full, and the
   // reader shares this strand. Then the next round is posted (the writer stays claimed).
   constexpr int kRoundsInline = 4;
   for (int round = 0;; ++round) {
     if (round == kRoundsInline) {
-      asio::post(strand_, [self = shared_from_this()] { self->write_round(); });
+      if (finished && !finish_write({})) return;
+      asio::post(strand_, [self = shared_from_this()] { self->write_round(false); });
       return;
     }
-    std::span<const asio::const_buffer> buffers;
-    {
-      std::lock_guard lock(mu_);
-      buffers = mux_.prepare_write();
-    }
+    // One lock for the end of the last write and the start of the next round.
+    Mux::Completions done;
+    Clock::time_point next{};
+    const auto buffers = next_round(finished, done, next);
+    deliver(done);  // requests cancelled while the last write borrowed their bytes
     if (buffers.empty()) return;
-    rearm_timer();
+    arm_timer(next);
     // First one send call straight away, as a blocking client does: a socket with room takes
     // the whole round (the usual case for small commands), with no reactor operation and no
     // completion handler to schedule. What does not fit goes through async_write.
@@ -244,8 +297,11 @@ void ConnectionImpl::write_round() {
                                                            std::size_t) { self->on_written(e); });
       return;
     }
-    if (!finish_write(ec)) return;
-    // Then whatever was queued meanwhile.
+    if (ec) {
+      (void)finish_write(ec);
+      return;
+    }
+    finished = true;  // then whatever was queued meanwhile
   }
 }
 
@@ -265,7 +321,11 @@ bool ConnectionImpl::finish_write(const boost::system::error_code& ec) {
 }
 
 void ConnectionImpl::on_written(const boost::system::error_code& ec) {
-  if (finish_write(ec)) write_round();  // whatever was queued while this write was in flight
+  if (ec) {
+    (void)finish_write(ec);
+    return;
+  }
+  write_round(true);  // ends this write, then whatever was queued while it was in flight
 }
 
 void ConnectionImpl::rearm_timer() {
@@ -275,6 +335,10 @@ void ConnectionImpl::rearm_timer() {
     next = mux_.next_deadline();
     armed_for_ = std::min(next, timer_at_);
   }
+  arm_timer(next);
+}
+
+void ConnectionImpl::arm_timer(Clock::time_point next) {
   if (next >= timer_at_) return;
   timer_at_ = next;
   timer_.expires_at(next);  // an earlier wait completes with operation_aborted
@@ -298,42 +362,61 @@ void ConnectionImpl::on_timer(const boost::system::error_code& ec) {
       [self = shared_from_this()](const boost::system::error_code& ec) { self->on_timer(ec); });
 }
 
-asio::awaitable<void> ConnectionImpl::read_loop(std::shared_ptr<ConnectionImpl> self) {
-  std::vector<char> buf(kInitialReadChunk);
-  Mux::Completions done;
-  for (;;) {
-    // A large value's body, once its reply is known to be one, is read straight into the
-    // string its caller gets (no copy out of `buf`) when more of it is left than `buf` holds.
-    std::span<char> direct;
-    {
-      std::lock_guard lock(self->mu_);
-      direct = self->mux_.direct_room(kMaxReadChunk, kMaxDirectRead);
-    }
-    auto [ec, n] = co_await self->link_.async_read_some(
-        direct.empty() ? asio::buffer(buf) : asio::buffer(direct.data(), direct.size()), nothrow);
-    if (ec) {
-      if (!direct.empty()) {
-        std::lock_guard lock(self->mu_);
-        self->mux_.on_direct_read(0, done);  // gives the room back
-      }
-      self->fail(self->link_.read_error(ec));
-      co_return;
-    }
-    std::unique_lock lock(self->mu_);
-    if (direct.empty()) {
-      self->mux_.on_read(buf.data(), n, done);
-    } else {
-      self->mux_.on_direct_read(n, done);
-    }
-    const bool failed = self->mux_.error().has_value();
-    // A caller resumed here (dispatch) runs on this strand: its next command is written at
-    // once by submit(), and `self` keeps the connection alive if the caller closes it.
-    self->settle(lock, done, Handoff::dispatch);
-    if (failed) co_return;
-    if (direct.empty() && n == buf.size() && buf.size() < kMaxReadChunk) {
-      buf.resize(buf.size() * 2);
-    }
+void ConnectionImpl::start_read() {
+  std::span<char> direct;
+  {
+    std::lock_guard lock(mu_);
+    direct = mux_.direct_room(kMaxReadChunk, kMaxDirectRead);
   }
+  read_into(direct);
+}
+
+void ConnectionImpl::read_into(std::span<char> direct) {
+  // A large value's body, once its reply is known to be one, is read straight into the string
+  // its caller gets (no copy out of read_buf_) when more of it is left than read_buf_ holds.
+  reading_direct_ = !direct.empty();
+  // A handler, not a coroutine: an awaited read costs a coroutine frame (use_awaitable's
+  // initiation) and a resumption per read on top of the read itself.
+  link_.async_read_some(
+      direct.empty() ? asio::buffer(read_buf_) : asio::buffer(direct.data(), direct.size()),
+      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        self->on_read(ec, n);
+      });
+}
+
+void ConnectionImpl::on_read(const boost::system::error_code& ec, std::size_t n) {
+  // read_done_ keeps its capacity from read to read; nothing else touches it, and no read
+  // completes inside this call (Asio never runs a read's handler inside its initiation).
+  Mux::Completions& done = read_done_;
+  if (ec) {
+    if (reading_direct_) {
+      std::lock_guard lock(mu_);
+      mux_.on_direct_read(0, done);  // gives the room back
+    }
+    done.clear();
+    fail(link_.read_error(ec));
+    return;
+  }
+  const bool was_direct = reading_direct_;
+  std::unique_lock lock(mu_);
+  if (was_direct) {
+    mux_.on_direct_read(n, done);
+  } else {
+    mux_.on_read(read_buf_.data(), n, done);
+  }
+  const bool failed = mux_.error().has_value();
+  // Where the next read goes, under this same lock (the callers resumed below cannot change
+  // it: only bytes read can start or end a large reply's body).
+  const std::span<char> direct =
+      failed ? std::span<char>{} : mux_.direct_room(kMaxReadChunk, kMaxDirectRead);
+  // A caller resumed here (dispatch) runs on this strand: its next command is written at once
+  // by submit(), and the handler's `self` keeps the connection alive if the caller closes it.
+  settle(lock, done, Handoff::dispatch);
+  if (failed) return;
+  if (!was_direct && n == read_buf_.size() && read_buf_.size() < kMaxReadChunk) {
+    read_buf_.resize(read_buf_.size() * 2);
+  }
+  read_into(direct);
 }
 
 }  // namespace detail
@@ -383,25 +466,33 @@ boost::asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(
   co_return std::unique_ptr<Connection>(new Connection(std::move(impl)));
 }
 
+namespace {
+
+// execute()'s answer for a command refused before anything is sent.
+boost::asio::awaitable<Result<Reply>> refused(Error error) {
+  co_return error;
+}
+
+}  // namespace
+
+// Not a coroutine: the command is formatted now and the submit operation's own awaitable is
+// returned, so a command pays for no frame here (`args` must outlive the call in any case).
 boost::asio::awaitable<Result<Reply>> Connection::execute(
     std::span<const std::string_view> args, std::optional<std::chrono::milliseconds> timeout) {
   detail::Chunk chunk;
   if (std::any_of(args.begin(), args.end(),
                   [](std::string_view a) { return a.size() >= detail::kGatherMin; })) {
-    // A large value is written from the caller's buffer (this frame keeps `args` alive until
+    // A large value is written from the caller's buffer (the caller keeps `args` alive until
     // the reply, and the multiplexer until the write is done), not copied into the command.
-    if (auto fits = detail::FormattedCommand::check_size(args); !fits) co_return fits.error();
+    if (auto fits = detail::FormattedCommand::check_size(args); !fits) return refused(fits.error());
     chunk = detail::Chunk::gather(args, detail::kGatherMin);
   } else {
     auto cmd = detail::FormattedCommand::format(args);
-    if (!cmd) co_return std::move(cmd).error();
+    if (!cmd) return refused(std::move(cmd).error());
     chunk.command = std::move(*cmd);
   }
-  const auto deadline = impl_->deadline_from(timeout);
-  auto replies = co_await detail::async_submit(impl_, std::move(chunk), 1, deadline,
-                                               boost::asio::use_awaitable);
-  if (!replies) co_return std::move(replies).error();
-  co_return std::move(replies->front());
+  return detail::async_submit_one(impl_, std::move(chunk), impl_->deadline_from(timeout),
+                                  boost::asio::use_awaitable);
 }
 
 boost::asio::awaitable<Result<std::vector<Reply>>> Connection::execute(

@@ -15,6 +15,7 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -51,9 +52,13 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
 
   /// Queues `chunk` (carrying `expected` commands) and completes `handler` with the replies
   /// (a RawResult when `framing` is raw) on `executor`. Thread-safe.
-  void submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
+  void submit(Chunk&& chunk, std::size_t expected, Clock::time_point deadline,
               asio::any_io_executor executor, ReplyHandler handler,
               Framing framing = Framing::parsed, std::size_t raw_limit = kNoRawLimit);
+
+  /// Runs the claimed writer now if the strand is free on this thread, else queues it (the
+  /// end of a batch of completions whose callers submitted). Thread-safe.
+  void run_claimed_writer();
 
   /// Breaks the connection with `error` (first error wins). Thread-safe.
   void fail(Error error) noexcept;
@@ -75,7 +80,10 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
  private:
   using Mux = Multiplexer<Waiter>;
 
-  static asio::awaitable<void> read_loop(std::shared_ptr<ConnectionImpl> self);
+  // The reader: one read at a time, each handler starting the next (strand only).
+  void start_read();
+  void read_into(std::span<char> direct);  // direct: a large reply's own room, or empty
+  void on_read(const boost::system::error_code& ec, std::size_t n);
   void cancel(std::uint64_t id) noexcept;
   // How completions reach their callers' executors. `post` always queues them (a request
   // refused at submit, a cancellation, a close from a lease destructor: never run a caller
@@ -89,11 +97,16 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   void settle(std::unique_lock<std::mutex>& lock, Mux::Completions& done,
               Handoff how = Handoff::post) noexcept;
   static void deliver(Mux::Completions& done, Handoff how = Handoff::post);
-  void write_round();                                    // strand only
+  // Strand only. `finished`: a write just completed; it is ended under the same lock that
+  // takes the next round.
+  void write_round(bool finished);
+  std::span<const asio::const_buffer> next_round(bool finished, Mux::Completions& done,
+                                                 Clock::time_point& next);
   void on_written(const boost::system::error_code& ec);  // strand only
   // The end of a write round (strand only): releases its buffers; false when it failed.
   bool finish_write(const boost::system::error_code& ec);
   void rearm_timer();                                  // strand only
+  void arm_timer(Clock::time_point next);              // strand only: no later than `next`
   void on_timer(const boost::system::error_code& ec);  // strand only
 
   Strand strand_;
@@ -102,9 +115,13 @@ class ConnectionImpl : public std::enable_shared_from_this<ConnectionImpl> {
   std::vector<asio::const_buffer> rest_;  // strand only: what write_now() left to async_write
   asio::steady_timer timer_;              // strand only
   Clock::time_point timer_at_ = Clock::time_point::max();  // strand only
+  // The read buffer starts small (idle connections are cheap) and doubles while reads fill it.
+  std::vector<char> read_buf_;   // strand only
+  bool reading_direct_ = false;  // strand only: the read in flight fills a reply's own string
 
   mutable std::mutex mu_;
-  Mux mux_;                                                 // guarded by mu_
+  Mux mux_;                     // guarded by mu_
+  Mux::Completions read_done_;  // strand only (the reader's; keeps its capacity)
   Clock::time_point armed_for_ = Clock::time_point::max();  // guarded by mu_ (timer hint)
   BrokenCallback on_broken_;                                // guarded by mu_
   std::atomic<bool> broken_{false};
@@ -127,6 +144,30 @@ auto async_submit(std::shared_ptr<ConnectionImpl> impl, Chunk chunk, std::size_t
                      ReplyHandler(std::move(handler)), framing, raw_limit);
       },
       token, std::move(impl), std::move(chunk), expected, deadline, framing, raw_limit);
+}
+
+/// async_submit for one command, completing with its one reply: Connection::execute returns
+/// this operation's awaitable as it is, with no coroutine frame of its own around it.
+template <class Token>
+auto async_submit_one(std::shared_ptr<ConnectionImpl> impl, Chunk chunk, Clock::time_point deadline,
+                      Token&& token) {
+  return asio::async_initiate<Token, void(Result<Reply>)>(
+      [](auto handler, std::shared_ptr<ConnectionImpl> impl, Chunk&& chunk,
+         Clock::time_point deadline) {
+        asio::any_io_executor ex = asio::get_associated_executor(handler, impl->executor());
+        // The caller's cancellation slot goes with the wrapper (submit connects it).
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        auto one = [h = std::move(handler)](Result<std::vector<Reply>> replies) mutable {
+          if (!replies) {
+            std::move(h)(Result<Reply>(std::move(replies).error()));
+          } else {
+            std::move(h)(Result<Reply>(std::move(replies->front())));
+          }
+        };
+        impl->submit(std::move(chunk), 1, deadline, std::move(ex),
+                     ReplyHandler(asio::bind_cancellation_slot(slot, std::move(one))));
+      },
+      token, std::move(impl), std::move(chunk), deadline);
 }
 
 }  // namespace connpool::redis::detail

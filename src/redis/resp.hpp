@@ -88,7 +88,10 @@ class RespReader {
 class FormattedCommand {
  public:
   FormattedCommand() = default;
-  ~FormattedCommand() { release(); }
+  // Inline check: a moved-from command (several per request) costs no call.
+  ~FormattedCommand() {
+    if (data_ != nullptr) release();
+  }
   FormattedCommand(FormattedCommand&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   FormattedCommand& operator=(FormattedCommand&& o) noexcept {

@@ -87,6 +87,16 @@ class Pool {
     if (!raw) co_return std::move(raw).error();
     co_return lease_type(std::move(*raw));
   }
+  /// acquire()'s shortcut on its own, without acquire()'s coroutine frame: a free connection
+  /// that needs no validation (or a shared one in use), or nothing when acquire() would have to
+  /// take its full path (then call acquire()). Never waits, never does I/O. For callers that
+  /// pay for every frame on their hot path (the Redis client's commands).
+  std::optional<lease_type> acquire_ready(
+      std::source_location where = std::source_location::current()) {
+    auto free = engine_->acquire_fast(where);
+    if (!free.valid()) return std::nullopt;
+    return lease_type(std::move(free));
+  }
   /// A free connection that needs no validation, or nothing; never waits, never does I/O.
   std::optional<lease_type> try_acquire(
       std::source_location where = std::source_location::current()) {

@@ -188,6 +188,9 @@ class Client {
   friend struct detail::TypedCommands;  // the typed commands shared with ClusterClient
   explicit Client(std::shared_ptr<detail::ClientState> state) : state_(std::move(state)) {}
   Task<Reply> run(std::span<const std::string_view> args);  // error replies -> server_error
+  // The one coroutine behind command() and run() (`checked`: run's error mapping), so a
+  // command costs one frame, not two.
+  Task<Reply> exec(std::span<const std::string_view> args, bool checked);
   std::shared_ptr<detail::ClientState> state_;
 };
 

@@ -21,11 +21,11 @@
 #include "resp_frame.hpp"
 
 #include <boost/asio/buffer.hpp>
+#include <boost/circular_buffer.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -142,7 +142,7 @@ class Multiplexer {
   /// errc::resource_exhausted and the rest of them is read and dropped, as after cancel(): so
   /// a caller that can only use so many bytes (the proxy, for a client that does not read)
   /// never makes the connection hold more, and the connection stays usable.
-  std::uint64_t submit(Chunk chunk, std::size_t expected, Clock::time_point deadline,
+  std::uint64_t submit(Chunk&& chunk, std::size_t expected, Clock::time_point deadline,
                        Handler handler, Completions& out, Framing framing = Framing::parsed,
                        std::size_t raw_limit = kNoRawLimit) {
     if (error_) {
@@ -151,7 +151,12 @@ class Multiplexer {
     }
     const std::uint64_t id = next_id_++;
     const bool raw = framing == Framing::raw;
-    pending_.emplace_back(id, expected, deadline, raw, std::move(chunk), std::move(handler));
+    if (pending_.full()) {
+      // Grows by doubling and keeps its room: no allocation per request once warm (a deque
+      // allocated a node per request, a Pending being larger than its nodes).
+      pending_.set_capacity(std::max<std::size_t>(kInitialPending, pending_.capacity() * 2));
+    }
+    pending_.push_back(Pending(id, expected, deadline, raw, std::move(chunk), std::move(handler)));
     pending_.back().raw_limit = raw_limit;
     raw_pending_ += raw ? 1 : 0;
     ++unwritten_;
@@ -380,7 +385,7 @@ class Multiplexer {
 
  private:
   struct Pending {
-    Pending(std::uint64_t i, std::size_t e, Clock::time_point d, bool r, Chunk c, Handler&& h)
+    Pending(std::uint64_t i, std::size_t e, Clock::time_point d, bool r, Chunk&& c, Handler&& h)
         : id(i), expected(e), deadline(d), borrows(c.borrows()), raw(r), chunk(std::move(c)) {
       handler.emplace(std::move(h));
       if (!raw) replies.reserve(e);
@@ -399,7 +404,7 @@ class Multiplexer {
           raw_bytes(std::move(o.raw_bytes)) {
       if (o.handler) handler.emplace(o.take_handler());
     }
-    // deque::erase move-assigns: rebuild the handler by move construction instead.
+    // erase() in the middle move-assigns: rebuild the handler by move construction instead.
     Pending& operator=(Pending&& o) noexcept {
       id = o.id;
       expected = o.expected;
@@ -451,7 +456,10 @@ class Multiplexer {
   RespFrameScanner scanner_;     // where each reply ends, for every byte read
   RespReader reader_;            // parses the parsed requests' replies
   std::size_t raw_pending_ = 0;  // raw requests in pending_
-  std::deque<Pending> pending_;  // wire order; the last `unwritten_` are not written yet
+  static constexpr std::size_t kInitialPending = 8;
+  // Wire order; the last `unwritten_` are not written yet. Never full when pushed to (submit
+  // grows it first): a full circular_buffer would overwrite its front.
+  boost::circular_buffer<Pending> pending_;
   std::size_t unwritten_ = 0;
   std::size_t in_flight_ = 0;
   std::uint64_t next_id_ = 1;
