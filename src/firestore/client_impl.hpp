@@ -162,22 +162,24 @@ boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl
 /// A server-streaming RPC whose whole result the caller wants (RunQuery, RunAggregationQuery):
 /// read to its end on gRPC's threads, then one resumption of the caller (async_collect), with
 /// unary_call's deadline and retries. Nothing reaches the caller before the call succeeded, so
-/// an idempotent call that broke halfway is retried whole, never seen twice.
-/// `start(stub, ctx, req, reactor)` starts it, e.g. stub->async()->RunQuery(ctx, req, reactor).
-template <class Resp, class Req, class Start>
-boost::asio::awaitable<Result<Collected<Resp>>> collect_call(std::shared_ptr<ClientImpl> impl,
-                                                             CallPolicy policy, const Req& req,
-                                                             Start start) {
+/// an idempotent call that broke halfway is retried whole, never seen twice. `Out` collects the
+/// messages (Collected<Resp>, or run_query's own); each attempt starts with a fresh one.
+/// `start(channel, ctx, req, reactor)` starts it, e.g.
+/// channel.stub->async()->RunQuery(ctx, req, reactor).
+template <class Out, class Req, class Start>
+boost::asio::awaitable<Result<Out>> collect_call(std::shared_ptr<ClientImpl> impl,
+                                                 CallPolicy policy, const Req& req, Start start) {
+  using Resp = typename Out::Message;
   auto run = [&req, start, calls = impl->shared->calls](ChannelState& ch, grpc::ClientContext& ctx,
-                                                        Collected<Resp>& out) {
-    return async_collect<Resp>(
+                                                        Out& out) {
+    return async_collect(
         ctx, out,
         [&ch, &ctx, &req, start](grpc::ClientReadReactor<Resp>* reactor) {
-          start(ch.stub.get(), &ctx, &req, reactor);
+          start(ch, &ctx, &req, reactor);
         },
         calls);
   };
-  return retried_call<Collected<Resp>>(std::move(impl), std::move(policy), std::move(run));
+  return retried_call<Out>(std::move(impl), std::move(policy), std::move(run));
 }
 
 }  // namespace connpool::firestore::detail
