@@ -35,6 +35,11 @@ class QueryDocuments {
  public:
   using Message = WireRunQueryResponse;
 
+  QueryDocuments() = default;
+  /// Room for `expected` documents up front (the query's limit, capped): no regrowth for the
+  /// usual small result.
+  explicit QueryDocuments(std::size_t expected) { docs_.reserve(expected); }
+
   Message* make() noexcept { return &buf_; }
   void push(Message* m) {
     if (m->document) docs_.push_back(std::move(*m->document));
@@ -45,6 +50,14 @@ class QueryDocuments {
   std::vector<Document> docs_;
   Message buf_;
 };
+
+/// The result's size when the query says it (its limit), capped: a limit of a million must not
+/// reserve a million documents for a result that may be small.
+std::size_t expected_documents(const Query& q) {
+  constexpr std::int32_t kMaxReserved = 64;
+  const auto limit = q.limit_value();
+  return limit && *limit > 0 ? static_cast<std::size_t>(std::min(*limit, kMaxReserved)) : 0;
+}
 
 }  // namespace
 
@@ -63,10 +76,12 @@ Task<std::vector<Document>> run_query_in(std::shared_ptr<ClientImpl> impl, Query
   // The stub's RunQuery is typed on the protobuf reply; the same RPC is started with our reply
   // type, as the generated stub starts it (ClientCallbackReaderFactory).
   auto r = co_await collect_call<QueryDocuments>(
-      impl, policy, req, [](ChannelState& ch, auto* ctx, auto* rq, auto* reactor) {
+      impl, policy, req,
+      [](ChannelState& ch, auto* ctx, auto* rq, auto* reactor) {
         grpc::internal::ClientCallbackReaderFactory<WireRunQueryResponse>::Create(
             ch.channel.get(), ch.wire->run_query, ctx, rq, reactor);
-      });
+      },
+      [expected = expected_documents(query)] { return QueryDocuments(expected); });
   if (!r) co_return std::move(r).error();
   std::vector<Document> out = std::move(r->documents());
   if (query.is_limit_to_last()) std::reverse(out.begin(), out.end());
