@@ -5,7 +5,7 @@
 #include "client_stream.hpp"
 #include "convert.hpp"
 #include "proto_arena.hpp"
-#include "wire_document.hpp"
+#include "wire_serialization.hpp"
 
 #include <algorithm>
 

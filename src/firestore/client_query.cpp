@@ -4,7 +4,7 @@
 #include "client_impl.hpp"
 #include "convert.hpp"
 #include "listing_limits.hpp"
-#include "wire_document.hpp"
+#include "wire_serialization.hpp"
 
 #include <algorithm>
 #include <atomic>

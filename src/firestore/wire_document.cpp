@@ -4,8 +4,6 @@
 
 #include "connpool/firestore/path.hpp"
 
-#include <grpcpp/support/slice.h>
-
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -340,21 +338,6 @@ bool parse_run_query_response(std::string_view bytes, WireRunQueryResponse& out)
     }
   }
   return true;
-}
-
-grpc::Status deserialize_wire(grpc::ByteBuffer* buffer, bool (*parse)(std::string_view, void*),
-                              void* out) {
-  if (buffer == nullptr) return {grpc::StatusCode::INTERNAL, "No payload"};
-  // A reply usually arrives as one slice; otherwise (or compressed) gRPC flattens it.
-  grpc::Slice slice;
-  if (!buffer->TrySingleSlice(&slice).ok()) {
-    if (auto s = buffer->DumpToSingleSlice(&slice); !s.ok()) return s;
-  }
-  const bool ok =
-      parse(std::string_view(reinterpret_cast<const char*>(slice.begin()), slice.size()), out);
-  buffer->Clear();
-  if (!ok) return {grpc::StatusCode::INTERNAL, "Message could not be parsed"};
-  return grpc::Status::OK;
 }
 
 }  // namespace connpool::firestore::detail

@@ -12,14 +12,11 @@
 // message field is merged, a field with an unexpected wire type is skipped as protobuf skips
 // it, strings must be valid UTF-8 (proto3), nesting is limited to protobuf's default depth.
 // Unlike protobuf, the fields we do not use (a RunQueryResponse's transaction, read_time, ...)
-// are skipped without being checked.
+// are skipped without being checked. No gRPC here (the fuzz target builds it alone); gRPC's
+// side is wire_serialization.hpp.
 #pragma once
 
 #include "connpool/firestore/value.hpp"
-
-#include <grpcpp/impl/serialization_traits.h>
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/support/status.h>
 
 #include <optional>
 #include <string_view>
@@ -41,44 +38,4 @@ struct WireDocument {
   Document document;
 };
 
-/// gRPC's Deserialize for these types: the message's bytes (one slice, or flattened into one)
-/// handed to `parse`.
-grpc::Status deserialize_wire(grpc::ByteBuffer* buffer, bool (*parse)(std::string_view, void*),
-                              void* out);
-
 }  // namespace connpool::firestore::detail
-
-namespace grpc {
-
-// Receive-only: these types are never sent, so Serialize is not defined.
-template <>
-class SerializationTraits<connpool::firestore::detail::WireRunQueryResponse, void> {
- public:
-  static Status Deserialize(ByteBuffer* buffer,
-                            connpool::firestore::detail::WireRunQueryResponse* msg) {
-    return connpool::firestore::detail::deserialize_wire(
-        buffer,
-        [](std::string_view b, void* o) {
-          return connpool::firestore::detail::parse_run_query_response(
-              b, *static_cast<connpool::firestore::detail::WireRunQueryResponse*>(o));
-        },
-        msg);
-  }
-};
-
-template <>
-class SerializationTraits<connpool::firestore::detail::WireDocument, void> {
- public:
-  static Status Deserialize(ByteBuffer* buffer, connpool::firestore::detail::WireDocument* msg) {
-    return connpool::firestore::detail::deserialize_wire(
-        buffer,
-        [](std::string_view b, void* o) {
-          auto* d = static_cast<connpool::firestore::detail::WireDocument*>(o);
-          d->document = {};
-          return connpool::firestore::detail::parse_document(b, d->document);
-        },
-        msg);
-  }
-};
-
-}  // namespace grpc

@@ -2,9 +2,8 @@
 // followed by document_from_proto, which it replaces on the run_query and get_document paths:
 // the same Document for every value type, nesting, unknown fields, repeated fields, truncation
 // at every byte, and the same refusals (invalid UTF-8, too deep).
-#include "firestore/wire_document.hpp"
-
 #include "firestore/convert.hpp"
+#include "firestore/wire_serialization.hpp"
 #include "google/firestore/v1/firestore.pb.h"
 
 #include <gtest/gtest.h>
