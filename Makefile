@@ -116,7 +116,7 @@ demo: build
 
 # libFuzzer targets (clang): config parser, Redis URL parser, RESP replies, Firestore JSON.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = config_fuzz redis_url_fuzz resp_fuzz firestore_json_fuzz
+FUZZ_TARGETS = config_fuzz redis_url_fuzz resp_fuzz firestore_json_fuzz firestore_wire_fuzz
 fuzz: deps
 	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCONNPOOL_FUZZ=ON \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -5,6 +5,7 @@
 #include "client_stream.hpp"
 #include "convert.hpp"
 #include "proto_arena.hpp"
+#include "wire_serialization.hpp"
 
 #include <algorithm>
 
@@ -139,15 +140,25 @@ Task<std::optional<Document>> get_impl(std::shared_ptr<ClientImpl> impl, std::st
   if (!transaction.empty()) req.set_transaction(transaction);
   // A named local: GCC 12 miscompiles braced lists inside co_await.
   CallPolicy policy{"GetDocument", Routing::name, *name, true};
-  auto r = co_await arena_unary_call<v1::Document>(
-      impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* rs, auto done) {
-        stub->async()->GetDocument(ctx, rq, rs, std::move(done));
-      });
+  // The reply is parsed straight into our Document (wire_document.hpp): the stub's GetDocument
+  // is typed on the protobuf Document, so the same RPC is started as the stub starts it.
+  auto run = [&req, calls = impl->shared->calls](ChannelState& ch, grpc::ClientContext& ctx,
+                                                 WireDocument& resp) {
+    return async_unary(
+        ctx,
+        [&](auto done) {
+          grpc::internal::CallbackUnaryCall<v1::GetDocumentRequest, WireDocument,
+                                            google::protobuf::MessageLite, WireDocument>(
+              ch.channel.get(), ch.wire->get_document, &ctx, &req, &resp, std::move(done));
+        },
+        calls);
+  };
+  auto r = co_await retried_call<WireDocument>(impl, policy, run);
   if (!r) {
     if (r.error().is(errc::not_found)) co_return std::optional<Document>();
     co_return std::move(r).error();
   }
-  co_return std::optional<Document>(document_from_proto(**r));
+  co_return std::optional<Document>(std::move(r->document));
 }
 
 Task<std::vector<WriteResult>> commit_impl(std::shared_ptr<ClientImpl> impl,

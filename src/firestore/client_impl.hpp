@@ -118,10 +118,11 @@ core::BackoffPolicy backoff_policy(const RetryPolicy& policy);
 
 /// One call with deadline, metadata and retries on a leased channel. `run(channel, ctx, resp)`
 /// starts one attempt (ctx already prepared) and returns the awaitable of its grpc::Status;
-/// `resp` is fresh for every attempt.
-template <class Resp, class Run>
-boost::asio::awaitable<Result<Resp>> retried_call(std::shared_ptr<ClientImpl> impl,
-                                                  CallPolicy policy, Run run) {
+/// `resp` is fresh for every attempt: `make()` (by default Resp()).
+template <class Resp, class Run, class Make = Resp (*)()>
+boost::asio::awaitable<Result<Resp>> retried_call(
+    std::shared_ptr<ClientImpl> impl, CallPolicy policy, Run run,
+    Make make = [] { return Resp(); }) {
   const auto& opts = impl->options();
   const auto deadline = std::chrono::system_clock::now() + opts.call_timeout;
   const auto steady_deadline = std::chrono::steady_clock::now() + opts.call_timeout;
@@ -133,7 +134,7 @@ boost::asio::awaitable<Result<Resp>> retried_call(std::shared_ptr<ClientImpl> im
     auto& ch = (*lease)->state();
     grpc::ClientContext ctx;
     prepare_context(ctx, *impl->shared, deadline, policy.routing, policy.routing_value);
-    Resp resp;
+    Resp resp = make();
     auto status = co_await run(ch, ctx, resp);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) ch.touch();
     if (status.ok()) co_return std::move(resp);
@@ -162,22 +163,25 @@ boost::asio::awaitable<Result<Resp>> unary_call(std::shared_ptr<ClientImpl> impl
 /// A server-streaming RPC whose whole result the caller wants (RunQuery, RunAggregationQuery):
 /// read to its end on gRPC's threads, then one resumption of the caller (async_collect), with
 /// unary_call's deadline and retries. Nothing reaches the caller before the call succeeded, so
-/// an idempotent call that broke halfway is retried whole, never seen twice.
-/// `start(stub, ctx, req, reactor)` starts it, e.g. stub->async()->RunQuery(ctx, req, reactor).
-template <class Resp, class Req, class Start>
-boost::asio::awaitable<Result<Collected<Resp>>> collect_call(std::shared_ptr<ClientImpl> impl,
-                                                             CallPolicy policy, const Req& req,
-                                                             Start start) {
+/// an idempotent call that broke halfway is retried whole, never seen twice. `Out` collects the
+/// messages (Collected<Resp>, or run_query's own); each attempt starts with a fresh one.
+/// `start(channel, ctx, req, reactor)` starts it, e.g.
+/// channel.stub->async()->RunQuery(ctx, req, reactor). `make()` builds each attempt's collector.
+template <class Out, class Req, class Start, class Make = Out (*)()>
+boost::asio::awaitable<Result<Out>> collect_call(
+    std::shared_ptr<ClientImpl> impl, CallPolicy policy, const Req& req, Start start,
+    Make make = [] { return Out(); }) {
+  using Resp = typename Out::Message;
   auto run = [&req, start, calls = impl->shared->calls](ChannelState& ch, grpc::ClientContext& ctx,
-                                                        Collected<Resp>& out) {
-    return async_collect<Resp>(
+                                                        Out& out) {
+    return async_collect(
         ctx, out,
         [&ch, &ctx, &req, start](grpc::ClientReadReactor<Resp>* reactor) {
-          start(ch.stub.get(), &ctx, &req, reactor);
+          start(ch, &ctx, &req, reactor);
         },
         calls);
   };
-  return retried_call<Collected<Resp>>(std::move(impl), std::move(policy), std::move(run));
+  return retried_call<Out>(std::move(impl), std::move(policy), std::move(run), std::move(make));
 }
 
 }  // namespace connpool::firestore::detail

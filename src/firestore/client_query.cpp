@@ -4,6 +4,7 @@
 #include "client_impl.hpp"
 #include "convert.hpp"
 #include "listing_limits.hpp"
+#include "wire_serialization.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -25,6 +26,41 @@ struct QueryStreamImpl {
   }
 };
 
+namespace {
+
+/// run_query's collector (see Collected): the replies are parsed straight into our Document
+/// (wire_document.hpp) and only the documents are kept; messages without one carry only
+/// progress (read_time). One reply buffer, reused: push() takes the document out of it.
+class QueryDocuments {
+ public:
+  using Message = WireRunQueryResponse;
+
+  QueryDocuments() = default;
+  /// Room for `expected` documents up front (the query's limit, capped): no regrowth for the
+  /// usual small result.
+  explicit QueryDocuments(std::size_t expected) { docs_.reserve(expected); }
+
+  Message* make() noexcept { return &buf_; }
+  void push(Message* m) {
+    if (m->document) docs_.push_back(std::move(*m->document));
+  }
+  std::vector<Document>& documents() noexcept { return docs_; }
+
+ private:
+  std::vector<Document> docs_;
+  Message buf_;
+};
+
+/// The result's size when the query says it (its limit), capped: a limit of a million must not
+/// reserve a million documents for a result that may be small.
+std::size_t expected_documents(const Query& q) {
+  constexpr std::int32_t kMaxReserved = 64;
+  const auto limit = q.limit_value();
+  return limit && *limit > 0 ? static_cast<std::size_t>(std::min(*limit, kMaxReserved)) : 0;
+}
+
+}  // namespace
+
 Task<std::vector<Document>> run_query_in(std::shared_ptr<ClientImpl> impl, Query query,
                                          std::string transaction) {
   v1::RunQueryRequest req;
@@ -37,17 +73,17 @@ Task<std::vector<Document>> run_query_in(std::shared_ptr<ClientImpl> impl, Query
   const std::string parent = req.parent();
   // A named local: GCC 12 miscompiles braced lists inside co_await.
   CallPolicy policy{"RunQuery", Routing::parent, parent, true};
-  auto r = co_await collect_call<v1::RunQueryResponse>(
-      impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* reactor) {
-        stub->async()->RunQuery(ctx, rq, reactor);
-      });
+  // The stub's RunQuery is typed on the protobuf reply; the same RPC is started with our reply
+  // type, as the generated stub starts it (ClientCallbackReaderFactory).
+  auto r = co_await collect_call<QueryDocuments>(
+      impl, policy, req,
+      [](ChannelState& ch, auto* ctx, auto* rq, auto* reactor) {
+        grpc::internal::ClientCallbackReaderFactory<WireRunQueryResponse>::Create(
+            ch.channel.get(), ch.wire->run_query, ctx, rq, reactor);
+      },
+      [expected = expected_documents(query)] { return QueryDocuments(expected); });
   if (!r) co_return std::move(r).error();
-  std::vector<Document> out;
-  out.reserve(r->messages().size());
-  // Messages without a document carry only progress (read_time); skip them.
-  for (const auto* m : r->messages()) {
-    if (m->has_document()) out.push_back(document_from_proto(m->document()));
-  }
+  std::vector<Document> out = std::move(r->documents());
   if (query.is_limit_to_last()) std::reverse(out.begin(), out.end());
   co_return out;
 }
@@ -141,9 +177,9 @@ Task<AggregationResult> aggregate_impl(std::shared_ptr<ClientImpl> impl, Query q
   const std::string parent = req.parent();
   // A named local: GCC 12 miscompiles braced lists inside co_await.
   CallPolicy policy{"RunAggregationQuery", Routing::parent, parent, true};
-  auto r = co_await collect_call<v1::RunAggregationQueryResponse>(
-      impl, policy, req, [](auto* stub, auto* ctx, auto* rq, auto* reactor) {
-        stub->async()->RunAggregationQuery(ctx, rq, reactor);
+  auto r = co_await collect_call<Collected<v1::RunAggregationQueryResponse>>(
+      impl, policy, req, [](ChannelState& ch, auto* ctx, auto* rq, auto* reactor) {
+        ch.stub->async()->RunAggregationQuery(ctx, rq, reactor);
       });
   if (!r) co_return std::move(r).error();
   AggregationResult out;

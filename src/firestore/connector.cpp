@@ -131,6 +131,7 @@ boost::asio::awaitable<Result<std::unique_ptr<FirestoreConnection>>> FirestoreCo
     co_return fail(errc::connect_failed, "firestore: cannot create a channel to " + shared->target);
   }
   st->stub = detail::v1::Firestore::NewStub(st->channel);
+  st->wire = std::make_unique<detail::WireMethods>(st->channel);
   st->channel->GetState(/*try_to_connect=*/true);
   if (shared->options.ping_on_connect) {
     // Bounded by gRPC's own deadline: the pool's connect deadline or call_timeout.

@@ -74,10 +74,24 @@ struct ConnectorShared {
 };
 
 /// One channel: its own HTTP/2 connection and a stub.
+/// RunQuery and GetDocument registered on a channel, for the calls made without the generated
+/// stub: their replies are parsed by wire_document.hpp straight into our Document (the stub's
+/// methods are typed on the protobuf messages).
+struct WireMethods {
+  explicit WireMethods(const std::shared_ptr<grpc::Channel>& channel)
+      : run_query("/google.firestore.v1.Firestore/RunQuery",
+                  grpc::internal::RpcMethod::SERVER_STREAMING, channel),
+        get_document("/google.firestore.v1.Firestore/GetDocument",
+                     grpc::internal::RpcMethod::NORMAL_RPC, channel) {}
+  grpc::internal::RpcMethod run_query;
+  grpc::internal::RpcMethod get_document;
+};
+
 struct ChannelState {
   std::uint64_t id = 0;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::Firestore::Stub> stub;
+  std::unique_ptr<WireMethods> wire;  // set with stub
   std::shared_ptr<const ConnectorShared> shared;
   /// steady_clock nanoseconds of the last completed RPC (for validate()'s ping_after_idle).
   std::atomic<std::int64_t> last_used_ns{0};

@@ -103,9 +103,15 @@ boost::asio::awaitable<grpc::Status> async_unary(grpc::ClientContext& ctx, Start
 /// The messages of a server-streaming call read to its end, parsed into one protobuf arena:
 /// a message's strings, maps and sub-messages come out of a few arena blocks instead of a malloc
 /// each, and are freed together (malloc/free were ~15 % of a 10-document query's CPU). Movable.
+///
+/// A collector for CollectReactor: `Message`, make() (an empty message for gRPC to read into,
+/// alive until the collector goes) and push() (a message read, in order). run_query has its own
+/// (client_query.cpp), which keeps only the documents.
 template <class Resp>
 class Collected {
  public:
+  using Message = Resp;
+
   // A few KB per result (a 10-document query): one or two blocks.
   Collected() : arena_(make_proto_arena(4096, 64 * 1024)) {}
 
@@ -126,19 +132,20 @@ class Collected {
   std::vector<Resp*> messages_;
 };
 
-/// A server-streaming call read to its end on gRPC's own threads: every message is added to
-/// `out`, and `done(status)` runs once, from OnDone. Why: a caller that wants the whole result
-/// (run_query) then pays one hop to its executor per call instead of one per message (a
-/// 10-document query made 11 hops through StreamCall; issue 19, CPU per operation).
-/// Heap-allocated by async_collect; deletes itself in OnDone, gRPC's last callback.
+/// A server-streaming call read to its end on gRPC's own threads: every message is handed to
+/// `out` (a collector, see Collected), and `done(status)` runs once, from OnDone. Why: a caller
+/// that wants the whole result (run_query) then pays one hop to its executor per call instead of
+/// one per message (a 10-document query made 11 hops through StreamCall; issue 19, CPU per
+/// operation). Heap-allocated by async_collect; deletes itself in OnDone, gRPC's last callback.
 ///
 /// A read that fails without the call ending (gRPC's report of a message that does not parse)
 /// leaves the call to its deadline: the call's own deadline bounds it, as for unary calls.
-template <class Resp, class Done>
-class CollectReactor final : public grpc::ClientReadReactor<Resp> {
+template <class Out, class Done>
+class CollectReactor final : public grpc::ClientReadReactor<typename Out::Message> {
  public:
-  CollectReactor(Collected<Resp>& out, Done done)
-      : out_(out), done_(std::move(done)), buf_(out.make()) {}
+  using Resp = typename Out::Message;
+
+  CollectReactor(Out& out, Done done) : out_(out), done_(std::move(done)), buf_(out.make()) {}
 
   /// After the stub's async()->Method(ctx, req, this).
   void start() {
@@ -161,22 +168,22 @@ class CollectReactor final : public grpc::ClientReadReactor<Resp> {
   }
 
  private:
-  Collected<Resp>& out_;
+  Out& out_;
   Done done_;
-  Resp* buf_;  // on out_'s arena
+  Resp* buf_;  // owned by out_
 };
 
 /// Runs a server-streaming call to its end and resumes once with its status; the messages are in
-/// `out` (owned by the caller, like `ctx`). `start(reactor)` must call
+/// `out` (a collector owned by the caller, like `ctx`). `start(reactor)` must call
 /// stub->async()->Method(&ctx, &request, reactor). Cancellation and `calls` as async_unary.
-template <class Resp, class Start>
-boost::asio::awaitable<grpc::Status> async_collect(grpc::ClientContext& ctx, Collected<Resp>& out,
-                                                   Start start,
+template <class Out, class Start>
+boost::asio::awaitable<grpc::Status> async_collect(grpc::ClientContext& ctx, Out& out, Start start,
                                                    std::shared_ptr<InFlightCalls> calls = nullptr) {
+  using Resp = typename Out::Message;
   return async_unary(
       ctx,
       [&out, start = std::move(start)](auto done) mutable {
-        auto* reactor = new CollectReactor<Resp, decltype(done)>(out, std::move(done));
+        auto* reactor = new CollectReactor<Out, decltype(done)>(out, std::move(done));
         start(static_cast<grpc::ClientReadReactor<Resp>*>(reactor));
         reactor->start();
       },

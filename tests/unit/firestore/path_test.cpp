@@ -51,6 +51,17 @@ TEST(Path, Utf8Validation) {
   EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong
   EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));      // surrogate
   EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // > U+10FFFF
+  // ASCII is checked eight bytes at a time: a bad or multi-byte sequence at every position of
+  // a longer string, across those words and in the tail.
+  for (std::size_t at = 0; at < 20; ++at) {
+    std::string s(20, 'a');
+    s[at] = '\xFF';
+    EXPECT_FALSE(is_valid_utf8(s)) << at;
+    s.replace(at, 1, "\xC3\xA9");
+    EXPECT_TRUE(is_valid_utf8(s)) << at;
+    s.erase(at + 1, 1);  // the sequence truncated by the next ASCII byte
+    EXPECT_FALSE(is_valid_utf8(s)) << at;
+  }
 }
 
 TEST(FieldPath, ParsesDottedAndQuotedForms) {

@@ -1,0 +1,343 @@
+// Firestore's Document from the protobuf wire format (see wire_document.hpp for why and for what
+// is kept identical to protobuf's own parse).
+#include "wire_document.hpp"
+
+#include "connpool/firestore/path.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace connpool::firestore::detail {
+
+namespace {
+
+// Protobuf's default recursion limit: a Value nested deeper fails to parse there too.
+constexpr int kMaxDepth = 100;
+
+enum WireType : std::uint32_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLengthDelimited = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5
+};
+
+/// A cursor over one message's bytes. Every read checks the bounds; a failed read leaves
+/// the cursor unusable (callers stop at the first false).
+class Reader {
+ public:
+  explicit Reader(std::string_view b)
+      : p_(reinterpret_cast<const unsigned char*>(b.data())), end_(p_ + b.size()) {}
+
+  [[nodiscard]] bool done() const noexcept { return p_ == end_; }
+
+  bool varint(std::uint64_t& v) noexcept {
+    v = 0;
+    for (int shift = 0; shift < 64 && p_ != end_; shift += 7) {
+      const unsigned char c = *p_++;
+      v |= static_cast<std::uint64_t>(c & 0x7f) << shift;
+      if ((c & 0x80) == 0) return true;
+    }
+    return false;  // truncated, or longer than 10 bytes
+  }
+
+  bool tag(std::uint32_t& field, std::uint32_t& wire) noexcept {
+    std::uint64_t t = 0;
+    if (!varint(t) || t > 0xffffffffu) return false;
+    field = static_cast<std::uint32_t>(t >> 3);
+    wire = static_cast<std::uint32_t>(t & 7);
+    return field != 0;
+  }
+
+  bool fixed64(std::uint64_t& v) noexcept {
+    if (end_ - p_ < 8) return false;
+    std::memcpy(&v, p_, 8);  // little-endian on every platform this builds for
+    p_ += 8;
+    return true;
+  }
+
+  bool bytes(std::string_view& out) noexcept {
+    std::uint64_t n = 0;
+    if (!varint(n) || n > static_cast<std::uint64_t>(end_ - p_)) return false;
+    out = std::string_view(reinterpret_cast<const char*>(p_), static_cast<std::size_t>(n));
+    p_ += n;
+    return true;
+  }
+
+  bool double_value(double& d) noexcept {
+    std::uint64_t bits = 0;
+    if (!fixed64(bits)) return false;
+    std::memcpy(&d, &bits, sizeof d);
+    return true;
+  }
+
+  /// Skips a field we do not read, as protobuf keeps it as an unknown field.
+  bool skip(std::uint32_t field, std::uint32_t wire, int depth) noexcept {
+    std::uint64_t v = 0;
+    std::string_view s;
+    switch (wire) {
+      case kVarint:
+        return varint(v);
+      case kFixed64:
+        return fixed64(v);
+      case kLengthDelimited:
+        return bytes(s);
+      case kFixed32:
+        if (end_ - p_ < 4) return false;
+        p_ += 4;
+        return true;
+      case kStartGroup: {
+        if (depth >= kMaxDepth) return false;
+        for (;;) {
+          std::uint32_t f = 0;
+          std::uint32_t w = 0;
+          if (!tag(f, w)) return false;
+          if (w == kEndGroup) return f == field;
+          if (!skip(f, w, depth + 1)) return false;
+        }
+      }
+      default:
+        return false;  // a stray end-group, or wire types 6 and 7
+    }
+  }
+
+ private:
+  const unsigned char* p_;
+  const unsigned char* end_;
+};
+
+bool utf8_string(Reader& r, std::string& out) {
+  std::string_view s;
+  if (!r.bytes(s) || !is_valid_utf8(s)) return false;
+  out.assign(s);
+  return true;
+}
+
+// google.protobuf.Timestamp: seconds = 1 (int64), nanos = 2 (int32).
+bool parse_timestamp(std::string_view bytes, Timestamp& t, int depth) {
+  Reader r(bytes);
+  while (!r.done()) {
+    std::uint32_t f = 0;
+    std::uint32_t w = 0;
+    std::uint64_t v = 0;
+    if (!r.tag(f, w)) return false;
+    if (f == 1 && w == kVarint) {
+      if (!r.varint(v)) return false;
+      t.seconds = static_cast<std::int64_t>(v);
+    } else if (f == 2 && w == kVarint) {
+      if (!r.varint(v)) return false;
+      t.nanos = static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
+    } else if (!r.skip(f, w, depth)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// google.type.LatLng: latitude = 1, longitude = 2 (double).
+bool parse_lat_lng(std::string_view bytes, GeoPoint& g, int depth) {
+  Reader r(bytes);
+  while (!r.done()) {
+    std::uint32_t f = 0;
+    std::uint32_t w = 0;
+    if (!r.tag(f, w)) return false;
+    if (f == 1 && w == kFixed64) {
+      if (!r.double_value(g.latitude)) return false;
+    } else if (f == 2 && w == kFixed64) {
+      if (!r.double_value(g.longitude)) return false;
+    } else if (!r.skip(f, w, depth)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool parse_value(std::string_view bytes, Value& out, int depth);
+
+// One entry of a map<string, Value>: key = 1, value = 2. A later entry with the same key wins.
+bool parse_map_entry(std::string_view bytes, Map& m, int depth) {
+  if (depth >= kMaxDepth) return false;
+  Reader r(bytes);
+  std::string key;
+  Value value;
+  while (!r.done()) {
+    std::uint32_t f = 0;
+    std::uint32_t w = 0;
+    std::string_view s;
+    if (!r.tag(f, w)) return false;
+    if (f == 1 && w == kLengthDelimited) {
+      if (!utf8_string(r, key)) return false;
+    } else if (f == 2 && w == kLengthDelimited) {
+      if (!r.bytes(s) || !parse_value(s, value, depth + 1)) return false;
+    } else if (!r.skip(f, w, depth)) {
+      return false;
+    }
+  }
+  m.insert_or_assign(std::move(key), std::move(value));
+  return true;
+}
+
+// MapValue: fields = 1 (map entries); also Document's fields = 2 (the caller passes the number).
+bool parse_fields(std::string_view bytes, std::uint32_t field_number, Map& m, int depth) {
+  if (depth >= kMaxDepth) return false;
+  Reader r(bytes);
+  while (!r.done()) {
+    std::uint32_t f = 0;
+    std::uint32_t w = 0;
+    std::string_view s;
+    if (!r.tag(f, w)) return false;
+    if (f == field_number && w == kLengthDelimited) {
+      if (!r.bytes(s) || !parse_map_entry(s, m, depth + 1)) return false;
+    } else if (!r.skip(f, w, depth)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// ArrayValue: values = 1 (repeated Value).
+bool parse_array(std::string_view bytes, Array& a, int depth) {
+  if (depth >= kMaxDepth) return false;
+  Reader r(bytes);
+  while (!r.done()) {
+    std::uint32_t f = 0;
+    std::uint32_t w = 0;
+    std::string_view s;
+    if (!r.tag(f, w)) return false;
+    if (f == 1 && w == kLengthDelimited) {
+      if (!r.bytes(s) || !parse_value(s, a.emplace_back(), depth + 1)) return false;
+    } else if (!r.skip(f, w, depth)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// The alternative T of `v`: the one it holds (a repeated message field merges into it, as in
+/// protobuf's oneof), or a fresh one.
+template <class T>
+T& hold(Value& v) {
+  if (T* p = v.get_if<T>()) return *p;
+  v = Value(T{});
+  return *v.get_if<T>();
+}
+
+// google.firestore.v1.Value: a oneof; the field read last decides the type, as in protobuf.
+bool parse_value(std::string_view bytes, Value& out, int depth) {
+  if (depth >= kMaxDepth) return false;
+  Reader r(bytes);
+  while (!r.done()) {
+    std::uint32_t f = 0;
+    std::uint32_t w = 0;
+    std::uint64_t v = 0;
+    std::string_view s;
+    if (!r.tag(f, w)) return false;
+    if (w == kVarint && (f == 1 || f == 2 || f == 11)) {
+      if (!r.varint(v)) return false;
+      if (f == 1) {
+        out = Value(v != 0);
+      } else if (f == 2) {
+        out = Value(static_cast<std::int64_t>(v));
+      } else {
+        out = Value(Null{});
+      }
+    } else if (w == kFixed64 && f == 3) {
+      double d = 0;
+      if (!r.double_value(d)) return false;
+      out = Value(d);
+    } else if (w == kLengthDelimited &&
+               (f == 5 || f == 6 || f == 8 || f == 9 || f == 10 || f == 17 || f == 18)) {
+      if (!r.bytes(s)) return false;
+      bool ok = true;
+      switch (f) {
+        case 5:  // reference_value
+          if (!is_valid_utf8(s)) return false;
+          out = Value(Reference{std::string(s)});
+          break;
+        case 6:  // map_value
+          ok = parse_fields(s, 1, hold<Map>(out), depth + 1);
+          break;
+        case 8:  // geo_point_value
+          ok = parse_lat_lng(s, hold<GeoPoint>(out), depth + 1);
+          break;
+        case 9:  // array_value
+          ok = parse_array(s, hold<Array>(out), depth + 1);
+          break;
+        case 10:  // timestamp_value
+          ok = parse_timestamp(s, hold<Timestamp>(out), depth + 1);
+          break;
+        case 17:  // string_value
+          if (!is_valid_utf8(s)) return false;
+          out = Value(std::string(s));
+          break;
+        default:  // 18: bytes_value
+          out = Value(Bytes{std::string(s)});
+          break;
+      }
+      if (!ok) return false;
+    } else if (!r.skip(f, w, depth)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+// google.firestore.v1.Document: name = 1, fields = 2, create_time = 3, update_time = 4.
+bool parse_document(std::string_view bytes, Document& out) {
+  constexpr int depth = 1;
+  Reader r(bytes);
+  bool named = false;
+  while (!r.done()) {
+    std::uint32_t f = 0;
+    std::uint32_t w = 0;
+    std::string_view s;
+    if (!r.tag(f, w)) return false;
+    if (w != kLengthDelimited || f < 1 || f > 4) {
+      if (!r.skip(f, w, depth)) return false;
+      continue;
+    }
+    if (f == 1) {
+      if (!utf8_string(r, out.name)) return false;
+      named = true;
+      continue;
+    }
+    if (!r.bytes(s)) return false;
+    const bool ok = f == 2   ? parse_map_entry(s, out.fields, depth + 1)
+                    : f == 3 ? parse_timestamp(s, out.create_time, depth + 1)
+                             : parse_timestamp(s, out.update_time, depth + 1);
+    if (!ok) return false;
+  }
+  if (named) {
+    // As document_from_proto: the id is the name's last segment.
+    const auto slash = out.name.rfind('/');
+    out.id = slash == std::string::npos ? out.name : out.name.substr(slash + 1);
+  }
+  return true;
+}
+
+// google.firestore.v1.RunQueryResponse: document = 1; the rest is not used by run_query.
+bool parse_run_query_response(std::string_view bytes, WireRunQueryResponse& out) {
+  out.document.reset();
+  Reader r(bytes);
+  while (!r.done()) {
+    std::uint32_t f = 0;
+    std::uint32_t w = 0;
+    std::string_view s;
+    if (!r.tag(f, w)) return false;
+    if (f == 1 && w == kLengthDelimited) {
+      if (!r.bytes(s)) return false;
+      if (!out.document) out.document.emplace();
+      if (!parse_document(s, *out.document)) return false;
+    } else if (!r.skip(f, w, 0)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace connpool::firestore::detail
