@@ -116,43 +116,57 @@ bool utf8_string(Reader& r, std::string& out) {
   return true;
 }
 
-// google.protobuf.Timestamp: seconds = 1 (int64), nanos = 2 (int32).
-bool parse_timestamp(std::string_view bytes, Timestamp& t, int depth) {
+/// What a message's field handler did with one field.
+enum class Field { read, unknown, malformed };
+
+/// The loop every message parser below shares: `on(r, field, wire)` reads the field it knows
+/// (Field::read), leaves the others to be skipped as protobuf skips unknown fields
+/// (Field::unknown), or rejects the message (Field::malformed).
+template <class OnField>
+bool read_fields(std::string_view bytes, int depth, OnField on) {
   Reader r(bytes);
   while (!r.done()) {
     std::uint32_t f = 0;
     std::uint32_t w = 0;
-    std::uint64_t v = 0;
     if (!r.tag(f, w)) return false;
-    if (f == 1 && w == kVarint) {
-      if (!r.varint(v)) return false;
-      t.seconds = static_cast<std::int64_t>(v);
-    } else if (f == 2 && w == kVarint) {
-      if (!r.varint(v)) return false;
-      t.nanos = static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
-    } else if (!r.skip(f, w, depth)) {
-      return false;
+    switch (on(r, f, w)) {
+      case Field::read:
+        break;
+      case Field::unknown:
+        if (!r.skip(f, w, depth)) return false;
+        break;
+      case Field::malformed:
+        return false;
     }
   }
   return true;
 }
 
+Field read_if(bool ok) {
+  return ok ? Field::read : Field::malformed;
+}
+
+// google.protobuf.Timestamp: seconds = 1 (int64), nanos = 2 (int32).
+bool parse_timestamp(std::string_view bytes, Timestamp& t, int depth) {
+  return read_fields(bytes, depth, [&](Reader& r, std::uint32_t f, std::uint32_t w) {
+    std::uint64_t v = 0;
+    if (w != kVarint || (f != 1 && f != 2)) return Field::unknown;
+    if (!r.varint(v)) return Field::malformed;
+    if (f == 1) {
+      t.seconds = static_cast<std::int64_t>(v);
+    } else {
+      t.nanos = static_cast<std::int32_t>(static_cast<std::uint32_t>(v));
+    }
+    return Field::read;
+  });
+}
+
 // google.type.LatLng: latitude = 1, longitude = 2 (double).
 bool parse_lat_lng(std::string_view bytes, GeoPoint& g, int depth) {
-  Reader r(bytes);
-  while (!r.done()) {
-    std::uint32_t f = 0;
-    std::uint32_t w = 0;
-    if (!r.tag(f, w)) return false;
-    if (f == 1 && w == kFixed64) {
-      if (!r.double_value(g.latitude)) return false;
-    } else if (f == 2 && w == kFixed64) {
-      if (!r.double_value(g.longitude)) return false;
-    } else if (!r.skip(f, w, depth)) {
-      return false;
-    }
-  }
-  return true;
+  return read_fields(bytes, depth, [&](Reader& r, std::uint32_t f, std::uint32_t w) {
+    if (w != kFixed64 || (f != 1 && f != 2)) return Field::unknown;
+    return read_if(r.double_value(f == 1 ? g.latitude : g.longitude));
+  });
 }
 
 bool parse_value(std::string_view bytes, Value& out, int depth);
@@ -160,60 +174,42 @@ bool parse_value(std::string_view bytes, Value& out, int depth);
 // One entry of a map<string, Value>: key = 1, value = 2. A later entry with the same key wins.
 bool parse_map_entry(std::string_view bytes, Map& m, int depth) {
   if (depth >= kMaxDepth) return false;
-  Reader r(bytes);
   std::string key;
   Value value;
-  while (!r.done()) {
-    std::uint32_t f = 0;
-    std::uint32_t w = 0;
+  const bool ok = read_fields(bytes, depth, [&](Reader& r, std::uint32_t f, std::uint32_t w) {
     std::string_view s;
-    if (!r.tag(f, w)) return false;
-    if (f == 1 && w == kLengthDelimited) {
-      if (!utf8_string(r, key)) return false;
-    } else if (f == 2 && w == kLengthDelimited) {
-      if (!r.bytes(s) || !parse_value(s, value, depth + 1)) return false;
-    } else if (!r.skip(f, w, depth)) {
-      return false;
-    }
-  }
+    if (w != kLengthDelimited || (f != 1 && f != 2)) return Field::unknown;
+    if (f == 1) return read_if(utf8_string(r, key));
+    return read_if(r.bytes(s) && parse_value(s, value, depth + 1));
+  });
+  if (!ok) return false;
   m.insert_or_assign(std::move(key), std::move(value));
   return true;
 }
 
-// MapValue: fields = 1 (map entries); also Document's fields = 2 (the caller passes the number).
-bool parse_fields(std::string_view bytes, std::uint32_t field_number, Map& m, int depth) {
+/// A repeated message field `field_number`, each element handed to `element(bytes)`.
+template <class Element>
+bool parse_repeated(std::string_view bytes, std::uint32_t field_number, int depth,
+                    Element element) {
   if (depth >= kMaxDepth) return false;
-  Reader r(bytes);
-  while (!r.done()) {
-    std::uint32_t f = 0;
-    std::uint32_t w = 0;
+  return read_fields(bytes, depth, [&](Reader& r, std::uint32_t f, std::uint32_t w) {
     std::string_view s;
-    if (!r.tag(f, w)) return false;
-    if (f == field_number && w == kLengthDelimited) {
-      if (!r.bytes(s) || !parse_map_entry(s, m, depth + 1)) return false;
-    } else if (!r.skip(f, w, depth)) {
-      return false;
-    }
-  }
-  return true;
+    if (f != field_number || w != kLengthDelimited) return Field::unknown;
+    return read_if(r.bytes(s) && element(s));
+  });
+}
+
+// MapValue: fields = 1 (map entries).
+bool parse_fields(std::string_view bytes, Map& m, int depth) {
+  return parse_repeated(bytes, 1, depth,
+                        [&](std::string_view s) { return parse_map_entry(s, m, depth + 1); });
 }
 
 // ArrayValue: values = 1 (repeated Value).
 bool parse_array(std::string_view bytes, Array& a, int depth) {
-  if (depth >= kMaxDepth) return false;
-  Reader r(bytes);
-  while (!r.done()) {
-    std::uint32_t f = 0;
-    std::uint32_t w = 0;
-    std::string_view s;
-    if (!r.tag(f, w)) return false;
-    if (f == 1 && w == kLengthDelimited) {
-      if (!r.bytes(s) || !parse_value(s, a.emplace_back(), depth + 1)) return false;
-    } else if (!r.skip(f, w, depth)) {
-      return false;
-    }
-  }
-  return true;
+  return parse_repeated(bytes, 1, depth, [&](std::string_view s) {
+    return parse_value(s, a.emplace_back(), depth + 1);
+  });
 }
 
 /// The alternative T of `v`: the one it holds (a repeated message field merges into it, as in
@@ -228,15 +224,11 @@ T& hold(Value& v) {
 // google.firestore.v1.Value: a oneof; the field read last decides the type, as in protobuf.
 bool parse_value(std::string_view bytes, Value& out, int depth) {
   if (depth >= kMaxDepth) return false;
-  Reader r(bytes);
-  while (!r.done()) {
-    std::uint32_t f = 0;
-    std::uint32_t w = 0;
+  return read_fields(bytes, depth, [&](Reader& r, std::uint32_t f, std::uint32_t w) {
     std::uint64_t v = 0;
     std::string_view s;
-    if (!r.tag(f, w)) return false;
     if (w == kVarint && (f == 1 || f == 2 || f == 11)) {
-      if (!r.varint(v)) return false;
+      if (!r.varint(v)) return Field::malformed;
       if (f == 1) {
         out = Value(v != 0);
       } else if (f == 2) {
@@ -244,45 +236,41 @@ bool parse_value(std::string_view bytes, Value& out, int depth) {
       } else {
         out = Value(Null{});
       }
-    } else if (w == kFixed64 && f == 3) {
-      double d = 0;
-      if (!r.double_value(d)) return false;
-      out = Value(d);
-    } else if (w == kLengthDelimited &&
-               (f == 5 || f == 6 || f == 8 || f == 9 || f == 10 || f == 17 || f == 18)) {
-      if (!r.bytes(s)) return false;
-      bool ok = true;
-      switch (f) {
-        case 5:  // reference_value
-          if (!is_valid_utf8(s)) return false;
-          out = Value(Reference{std::string(s)});
-          break;
-        case 6:  // map_value
-          ok = parse_fields(s, 1, hold<Map>(out), depth + 1);
-          break;
-        case 8:  // geo_point_value
-          ok = parse_lat_lng(s, hold<GeoPoint>(out), depth + 1);
-          break;
-        case 9:  // array_value
-          ok = parse_array(s, hold<Array>(out), depth + 1);
-          break;
-        case 10:  // timestamp_value
-          ok = parse_timestamp(s, hold<Timestamp>(out), depth + 1);
-          break;
-        case 17:  // string_value
-          if (!is_valid_utf8(s)) return false;
-          out = Value(std::string(s));
-          break;
-        default:  // 18: bytes_value
-          out = Value(Bytes{std::string(s)});
-          break;
-      }
-      if (!ok) return false;
-    } else if (!r.skip(f, w, depth)) {
-      return false;
+      return Field::read;
     }
-  }
-  return true;
+    if (w == kFixed64 && f == 3) {
+      double d = 0;
+      if (!r.double_value(d)) return Field::malformed;
+      out = Value(d);
+      return Field::read;
+    }
+    if (w != kLengthDelimited ||
+        !(f == 5 || f == 6 || f == 8 || f == 9 || f == 10 || f == 17 || f == 18)) {
+      return Field::unknown;
+    }
+    if (!r.bytes(s)) return Field::malformed;
+    switch (f) {
+      case 5:  // reference_value
+        if (!is_valid_utf8(s)) return Field::malformed;
+        out = Value(Reference{std::string(s)});
+        return Field::read;
+      case 6:  // map_value
+        return read_if(parse_fields(s, hold<Map>(out), depth + 1));
+      case 8:  // geo_point_value
+        return read_if(parse_lat_lng(s, hold<GeoPoint>(out), depth + 1));
+      case 9:  // array_value
+        return read_if(parse_array(s, hold<Array>(out), depth + 1));
+      case 10:  // timestamp_value
+        return read_if(parse_timestamp(s, hold<Timestamp>(out), depth + 1));
+      case 17:  // string_value
+        if (!is_valid_utf8(s)) return Field::malformed;
+        out = Value(std::string(s));
+        return Field::read;
+      default:  // 18: bytes_value
+        out = Value(Bytes{std::string(s)});
+        return Field::read;
+    }
+  });
 }
 
 }  // namespace
@@ -290,28 +278,20 @@ bool parse_value(std::string_view bytes, Value& out, int depth) {
 // google.firestore.v1.Document: name = 1, fields = 2, create_time = 3, update_time = 4.
 bool parse_document(std::string_view bytes, Document& out) {
   constexpr int depth = 1;
-  Reader r(bytes);
   bool named = false;
-  while (!r.done()) {
-    std::uint32_t f = 0;
-    std::uint32_t w = 0;
+  const bool ok = read_fields(bytes, depth, [&](Reader& r, std::uint32_t f, std::uint32_t w) {
     std::string_view s;
-    if (!r.tag(f, w)) return false;
-    if (w != kLengthDelimited || f < 1 || f > 4) {
-      if (!r.skip(f, w, depth)) return false;
-      continue;
-    }
+    if (w != kLengthDelimited || f < 1 || f > 4) return Field::unknown;
     if (f == 1) {
-      if (!utf8_string(r, out.name)) return false;
       named = true;
-      continue;
+      return read_if(utf8_string(r, out.name));
     }
-    if (!r.bytes(s)) return false;
-    const bool ok = f == 2   ? parse_map_entry(s, out.fields, depth + 1)
-                    : f == 3 ? parse_timestamp(s, out.create_time, depth + 1)
-                             : parse_timestamp(s, out.update_time, depth + 1);
-    if (!ok) return false;
-  }
+    if (!r.bytes(s)) return Field::malformed;
+    return read_if(f == 2   ? parse_map_entry(s, out.fields, depth + 1)
+                   : f == 3 ? parse_timestamp(s, out.create_time, depth + 1)
+                            : parse_timestamp(s, out.update_time, depth + 1));
+  });
+  if (!ok) return false;
   if (named) {
     // As document_from_proto: the id is the name's last segment.
     const auto slash = out.name.rfind('/');
@@ -323,21 +303,13 @@ bool parse_document(std::string_view bytes, Document& out) {
 // google.firestore.v1.RunQueryResponse: document = 1; the rest is not used by run_query.
 bool parse_run_query_response(std::string_view bytes, WireRunQueryResponse& out) {
   out.document.reset();
-  Reader r(bytes);
-  while (!r.done()) {
-    std::uint32_t f = 0;
-    std::uint32_t w = 0;
+  return read_fields(bytes, 0, [&](Reader& r, std::uint32_t f, std::uint32_t w) {
     std::string_view s;
-    if (!r.tag(f, w)) return false;
-    if (f == 1 && w == kLengthDelimited) {
-      if (!r.bytes(s)) return false;
-      if (!out.document) out.document.emplace();
-      if (!parse_document(s, *out.document)) return false;
-    } else if (!r.skip(f, w, 0)) {
-      return false;
-    }
-  }
-  return true;
+    if (f != 1 || w != kLengthDelimited) return Field::unknown;
+    if (!r.bytes(s)) return Field::malformed;
+    if (!out.document) out.document.emplace();
+    return read_if(parse_document(s, *out.document));
+  });
 }
 
 }  // namespace connpool::firestore::detail
