@@ -15,6 +15,13 @@ if(CONNPOOL_SANITIZE)
     # scheduler mutex already orders handler execution, so the warning is noise for us.
     add_compile_options(-Wno-tsan)
   endif()
+  if(CONNPOOL_SANITIZE MATCHES "address")
+    # -O1 and line tables only: what ASan's authors recommend, and 1.5x faster to compile than
+    # RelWithDebInfo's -O2 -g (53 -> 36 s for one Asio-heavy file), which decides whether the
+    # whole suite can be built under ASan on a 2-core machine. Stack traces keep file and line.
+    # (TSan keeps -O2 -g: its tree is the one `make test` builds, warm in ccache.)
+    add_compile_options(-O1 -g1)
+  endif()
   add_link_options(${CONNPOOL_SANITIZE_FLAGS})
 endif()
 
