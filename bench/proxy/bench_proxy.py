@@ -21,13 +21,14 @@ import io
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+from procs import cpu_split, free_port, wait_port
 
 CONNPOOL = sys.argv[1]
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
@@ -36,32 +37,6 @@ BASELINE = sys.argv[4] if len(sys.argv) > 4 else None
 THREADS = int(os.environ.get("PROXY_THREADS", "1"))
 MAX_SIZE = 8
 CLIENTS = [50, 500]
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, proc, what):
-    for _ in range(200):
-        if proc.poll() is not None:
-            sys.exit(f"{what} exited early")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"{what} did not start listening on {port}")
-
-
-def cpu_split(pid):
-    """(user, kernel) CPU seconds of process `pid` so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / TICKS, int(fields[12]) / TICKS  # utime, stime
 
 
 def cpu_seconds(pid):

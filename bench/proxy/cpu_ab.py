@@ -10,39 +10,17 @@ Usage: cpu_ab.py A_BIN B_BIN [ROUNDS=3] [N=100000] [CLIENTS=50]
 """
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
+from procs import cpu_split, free_port, wait_port
+
 A, B = sys.argv[1], sys.argv[2]
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 N = int(sys.argv[4]) if len(sys.argv) > 4 else 100000
 CLIENTS = int(sys.argv[5]) if len(sys.argv) > 5 else 50
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"nothing listens on {port}")
-
-
-def cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / TICKS, int(fields[12]) / TICKS
 
 
 def run(binary, redis_port):
@@ -52,12 +30,12 @@ def run(binary, redis_port):
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port)
-        u0, k0 = cpu(p.pid)
+        u0, k0 = cpu_split(p.pid)
         started = time.monotonic()
         subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(CLIENTS), "-t", "get,set",
                         "-n", str(N), "-d", "16", "-q"], check=True, capture_output=True)
         wall = time.monotonic() - started
-        u1, k1 = cpu(p.pid)
+        u1, k1 = cpu_split(p.pid)
         return (u1 - u0) * 1e6 / (2 * N), (k1 - k0) * 1e6 / (2 * N), 2 * N / wall
     finally:
         p.send_signal(signal.SIGTERM)
