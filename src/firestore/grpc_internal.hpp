@@ -73,7 +73,6 @@ struct ConnectorShared {
   std::shared_ptr<InFlightCalls> calls = std::make_shared<InFlightCalls>();
 };
 
-/// One channel: its own HTTP/2 connection and a stub.
 /// RunQuery and GetDocument registered on a channel, for the calls made without the generated
 /// stub: their replies are parsed by wire_document.hpp straight into our Document (the stub's
 /// methods are typed on the protobuf messages).
@@ -87,6 +86,7 @@ struct WireMethods {
   grpc::internal::RpcMethod get_document;
 };
 
+/// One channel: its own HTTP/2 connection, a stub and the wire-parsed methods.
 struct ChannelState {
   std::uint64_t id = 0;
   std::shared_ptr<grpc::Channel> channel;
