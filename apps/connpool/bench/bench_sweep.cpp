@@ -64,11 +64,13 @@ struct Pair {
   std::string_view theirs;
   std::string_view label;
 };
-constexpr std::array<Pair, 4> kPairs{{
+constexpr std::array<Pair, 6> kPairs{{
     {"pool-auto-pipeline", "redis-benchmark", "auto/rb"},
     {"pool-auto-pipeline", "hiredis-pool", "auto/hpool"},
     {"pool", "hiredis-pool", "excl/hpool"},
     {"pool-auto-pipeline", "redis-benchmark-P16", "auto/rbP16"},
+    {"pool-auto-pipeline-spin", "redis-benchmark", "spin/rb"},
+    {"pool-auto-pipeline-spin", "hiredis-pool", "spin/hpool"},
 }};
 
 std::optional<double> ratio(const PointResult& p, const Pair& pair) {
@@ -281,14 +283,14 @@ void write_plot(const SweepOptions& o, const std::vector<PointResult>& points,
 }
 
 void print_point(const SweepOptions& o, const PointResult& p) {
-  std::printf("\n%d callers, %s:\n  %-20s %12s %10s %10s %4s\n", p.point.callers,
+  std::printf("\n%d callers, %s:\n  %-24s %12s %10s %10s %4s\n", p.point.callers,
               value_label(p.point.value_size).c_str(), "client", "ops/s", "p99 us", "cpu us/op",
               "ok");
   for (const auto& client : o.clients) {
     const Series* s = p.find(client);
     if (s == nullptr) continue;
     const Medians m = medians(*s);
-    std::printf("  %-20s %12.0f %10.0f %10.2f %2d/%zu\n", client.c_str(), m.ops_per_sec, m.p99_us,
+    std::printf("  %-24s %12.0f %10.0f %10.2f %2d/%zu\n", client.c_str(), m.ops_per_sec, m.p99_us,
                 m.cpu_us_per_op, m.ok_runs, s->runs.size());
     for (const auto& r : s->runs) {
       if (!r.error.empty()) std::printf("    error: %s\n", r.error.c_str());

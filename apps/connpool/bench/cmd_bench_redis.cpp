@@ -13,6 +13,7 @@
 // operator delete; GCC pairs the delete with the global new). Known GCC bug 109224.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
+#include "connpool/core/io_loop.hpp"
 #include "connpool/redis/client.hpp"
 #include "connpool/redis/cluster/cluster_client.hpp"
 #include "connpool/service/urls.hpp"
@@ -69,6 +70,7 @@ struct BenchOptions {
   std::size_t value_size = 64;
   std::size_t keyspace = 10000;
   int threads = 1;
+  int spin_us = 0;            // io threads poll this long before sleeping (core::run_io_loop)
   std::size_t pool_size = 0;  // 0: the URL's max_size, raised to --concurrency for "pool"
   bool json = false;
   std::string baseline;  // "", hiredis-threads, hiredis-pool or both
@@ -219,12 +221,12 @@ RunReport drive(const BenchOptions& o, const Target& target, const Spawn& spawn,
         "\"ops\":%" PRIu64
         ",\"ops_per_sec\":%.1f,\"p50_us\":%u,\"p99_us\":%u,\"p999_us\":%u,"
         "\"errors\":%" PRIu64
-        ",\"value_size\":%zu,\"pipeline_auto\":%s,\"threads\":%d,"
+        ",\"value_size\":%zu,\"pipeline_auto\":%s,\"threads\":%d,\"spin_us\":%d,"
         "\"pool_max_size\":%zu,\"connections_opened\":%zu,\"client_cpu_us_per_op\":%.2f,"
         "\"load_avg_1m\":%.2f}\n",
         target.mode.c_str(), o.concurrency, elapsed, ops, ops_per_sec, p50, p99, p999, errors,
-        o.value_size, target.auto_pipeline ? "true" : "false", o.threads, target.pool_max, opened,
-        cpu_us_per_op, report.load_1m);
+        o.value_size, target.auto_pipeline ? "true" : "false", o.threads, o.spin_us,
+        target.pool_max, opened, cpu_us_per_op, report.load_1m);
   } else {
     std::fprintf(stderr, "\n");
     std::printf(
@@ -264,8 +266,10 @@ void size_pool(const BenchOptions& o, core::PoolConfig& pool, bool auto_pipeline
 
 // The io_context and its threads for one run.
 struct IoRunner {
-  explicit IoRunner(int threads) : io(threads), work(asio::make_work_guard(io)) {
-    for (int i = 0; i < threads; ++i) pool.emplace_back([this] { io.run(); });
+  IoRunner(int threads, int spin_us) : io(threads), work(asio::make_work_guard(io)) {
+    const core::IoLoopOptions loop{std::chrono::microseconds(spin_us)};
+    for (int i = 0; i < threads; ++i)
+      pool.emplace_back([this, loop] { core::run_io_loop(io, loop); });
   }
   void finish() {
     work.reset();
@@ -298,7 +302,7 @@ RunReport run_mode(const BenchOptions& o, const RedisUrl& base_url, bool no_pool
   target.url = url.redacted();
   target.pool_max = no_pool ? 0 : url.pool.max_size;
 
-  IoRunner runner(o.threads);
+  IoRunner runner(o.threads, o.spin_us);
   std::optional<Client> client;
   if (!no_pool) {
     core::PoolOptions pool_options;
@@ -353,7 +357,7 @@ RunReport run_cluster_mode(const BenchOptions& o, const redis::cluster::ClusterU
   target.url = url.redacted();
   target.pool_max = url.node.pool.max_size;
 
-  IoRunner runner(o.threads);
+  IoRunner runner(o.threads, o.spin_us);
   core::PoolOptions pool_options;
   pool_options.name = "bench";
   pool_options.backend = "redis";
@@ -480,9 +484,13 @@ int run_cluster(const BenchOptions& o) {
 }
 
 // --sweep: every caller count × value size, each client once per round (bench_sweep.hpp).
-constexpr std::array<std::string_view, 6> kSweepClients{"redis-benchmark",     "hiredis-pool",
-                                                        "pool-auto-pipeline",  "pool",
-                                                        "redis-benchmark-P16", "hiredis-threads"};
+constexpr std::array<std::string_view, 7> kSweepClients{
+    "redis-benchmark",     "hiredis-pool",    "pool-auto-pipeline",     "pool",
+    "redis-benchmark-P16", "hiredis-threads", "pool-auto-pipeline-spin"};
+// The first five run unless --sweep-clients says otherwise.
+constexpr std::size_t kDefaultSweepClients = 5;
+// pool-auto-pipeline-spin's io thread polls this long before it sleeps, unless --spin-us says.
+constexpr int kSweepSpinUs = 50;
 
 // Keys per point: every caller needs a key of its own, and the values stay within 64 MiB of
 // server memory (10 000 keys of 1 MiB would be 10 GB).
@@ -512,6 +520,10 @@ int run_sweep_command(const BenchOptions& base, const RedisUrl& url) {
     o.quiet = true;
     o.json = false;
     if (client == "pool-auto-pipeline") return run_mode(o, url, false, true);
+    if (client == "pool-auto-pipeline-spin") {
+      o.spin_us = base.spin_us > 0 ? base.spin_us : kSweepSpinUs;
+      return run_mode(o, url, false, true);
+    }
     if (client == "pool") return run_mode(o, url, false, false);
     if (client == "hiredis-pool") return run_baseline(o, url, BaselineKind::hiredis_pool);
     if (client == "hiredis-threads") return run_baseline(o, url, BaselineKind::hiredis_threads);
@@ -569,6 +581,11 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
   cmd->add_option("--keyspace", opts->keyspace, "number of distinct keys")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))
       ->capture_default_str();
+  cmd->add_option("--spin-us", opts->spin_us,
+                  "io threads keep polling this many microseconds before they sleep (0: never; "
+                  "trades CPU for latency at few callers, docs/redis.md)")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
   cmd->add_option("--threads", opts->threads, "client io threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -601,7 +618,8 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--sweep-clients", opts->sweep_options.clients,
                   "clients for --sweep (default: redis-benchmark, hiredis-pool, "
-                  "pool-auto-pipeline, pool, redis-benchmark-P16; also hiredis-threads)")
+                  "pool-auto-pipeline, pool, redis-benchmark-P16; also hiredis-threads and "
+                  "pool-auto-pipeline-spin, auto-pipelining with --spin-us or 50 us)")
       ->delimiter(',')
       ->check(CLI::IsMember(std::vector<std::string>(kSweepClients.begin(), kSweepClients.end())));
   cmd->add_option("--out-dir", opts->sweep_options.out_dir, "where --sweep writes its files")
@@ -642,7 +660,8 @@ void add_bench_redis(CLI::App& bench, int& exit_code) {
     if (opts->sweep) {
       if (duration_option->count() == 0) opts->duration_s = 2;
       if (opts->sweep_options.clients.empty()) {
-        opts->sweep_options.clients.assign(kSweepClients.begin(), kSweepClients.end() - 1);
+        opts->sweep_options.clients.assign(kSweepClients.begin(),
+                                           kSweepClients.begin() + kDefaultSweepClients);
       }
       exit_code = run_sweep_command(*opts, *url);
       return;

@@ -1,5 +1,6 @@
 // connpool proxy: a Redis-protocol sidecar (docs/proxy.md). Services in any language point their
 // Redis URL at it; their commands travel over connpool's auto-pipelined pool to --url.
+#include "connpool/core/io_loop.hpp"
 #include "connpool/proxy/proxy_server.hpp"
 #include "connpool/redis/client.hpp"
 #include "connpool/redis/cluster/cluster_client.hpp"
@@ -10,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -34,6 +36,7 @@ struct ProxyArgs {
   std::size_t max_output_bytes = 32u << 20;
   bool allow_config_set = false;
   int threads = 1;
+  int spin_us = 0;  // io threads poll this long before sleeping (core::run_io_loop)
 };
 
 int run_proxy(const ProxyArgs& args) {
@@ -114,8 +117,9 @@ int run_proxy(const ProxyArgs& args) {
     ioc.stop();
   });
   std::vector<std::thread> extra;
-  for (int i = 1; i < args.threads; ++i) extra.emplace_back([&] { ioc.run(); });
-  ioc.run();
+  const core::IoLoopOptions loop{std::chrono::microseconds(args.spin_us)};
+  for (int i = 1; i < args.threads; ++i) extra.emplace_back([&] { core::run_io_loop(ioc, loop); });
+  core::run_io_loop(ioc, loop);
   for (auto& t : extra) t.join();
   return kExitOk;
 }
@@ -153,6 +157,11 @@ void add_proxy(CLI::App& app, int& exit_code) {
   cmd->add_flag("--allow-config-set", args->allow_config_set,
                 "let CONFIG SET / RESETSTAT / REWRITE through");
   cmd->add_option("--threads", args->threads, "I/O threads")->capture_default_str();
+  cmd->add_option("--spin-us", args->spin_us,
+                  "io threads keep polling this many microseconds before they sleep (0: never; "
+                  "trades CPU for latency at few callers, docs/redis.md)")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
   cmd->add_option("--log-format", args->log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

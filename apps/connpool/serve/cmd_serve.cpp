@@ -2,6 +2,7 @@
 // graceful drain within a deadline. `--load N` adds the built-in load generator
 // (service::LoadGenerator).
 #include "connpool/config/load.hpp"
+#include "connpool/core/io_loop.hpp"
 #include "connpool/service/load_generator.hpp"
 #include "connpool/service/notify.hpp"
 #include "connpool/service/runtime.hpp"
@@ -15,6 +16,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -36,6 +38,7 @@ struct ServeArgs {
   std::string log_format = "text";
   std::string drain_timeout = "10s";
   int threads = 2;
+  int spin_us = 0;  // io threads poll this long before sleeping (core::run_io_loop)
   LoadOptions load;
 };
 
@@ -119,8 +122,10 @@ int run_serve(const ServeArgs& args) {
   });
 
   std::vector<std::thread> threads;
-  for (int i = 1; i < args.threads; ++i) threads.emplace_back([&] { ioc.run(); });
-  ioc.run();
+  const core::IoLoopOptions loop{std::chrono::microseconds(args.spin_us)};
+  for (int i = 1; i < args.threads; ++i)
+    threads.emplace_back([&] { core::run_io_loop(ioc, loop); });
+  core::run_io_loop(ioc, loop);
   for (auto& t : threads) t.join();
   return kExitOk;
 }
@@ -145,6 +150,11 @@ void add_serve(CLI::App& app, int& exit_code) {
                   "How long to wait for leases to come back on shutdown (e.g. 10s)");
   cmd->add_option("--threads", args->threads, "Threads running the pools")
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--spin-us", args->spin_us,
+                  "io threads keep polling this many microseconds before they sleep (0: never; "
+                  "trades CPU for latency at few callers, docs/redis.md)")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
   cmd->add_option("--load", args->load.concurrency,
                   "Built-in load generator: N workers per pool (Redis: GET/SET mix on keys "
                   "connpool:load:*, 60s TTL; Firestore: document gets) until shutdown; 0: off")

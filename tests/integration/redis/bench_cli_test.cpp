@@ -135,6 +135,19 @@ TEST_F(BenchCli, JsonOneObjectPerMode) {
   EXPECT_NE(ls[1].find("\"mode\":\"pool\""), std::string::npos);
 }
 
+// --spin-us: the io thread polls before it sleeps (core::run_io_loop); the runs still check
+// every GET and report the setting.
+TEST_F(BenchCli, SpinningIoThreadRunsVerifiedOperations) {
+  auto o = run(bench("--concurrency 2 --duration 0.5 --spin-us 50 --json 2>/dev/null"));
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  const auto ls = lines(o.out);
+  ASSERT_EQ(ls.size(), 1u) << o.out;
+  EXPECT_NE(ls[0].find("\"spin_us\":50"), std::string::npos) << ls[0];
+  EXPECT_NE(ls[0].find("\"errors\":0"), std::string::npos) << ls[0];
+  EXPECT_EQ(ls[0].find("\"ops\":0,"), std::string::npos) << ls[0];
+  EXPECT_NE(run(bench("--spin-us -1 2>&1")).exit_code, 0);
+}
+
 TEST_F(BenchCli, NoPoolMode) {
   auto o = run(bench("--concurrency 2 --duration 0.5 --no-pool --json 2>/dev/null"));
   ASSERT_EQ(o.exit_code, 0) << o.out;
@@ -381,7 +394,7 @@ TEST_F(BenchCli, SweepOnePointWritesVerifiedRunsAndMedians) {
   ASSERT_EQ(medians.size(), 6u);
   EXPECT_EQ(medians[0],
             "callers,value_size,client,ops_per_sec,p99_us,cpu_us_per_op,ok_runs,auto/rb,"
-            "auto/hpool,excl/hpool,auto/rbP16");
+            "auto/hpool,excl/hpool,auto/rbP16,spin/rb,spin/hpool");
   const std::string json = read_file(dir / "s.json");
   for (const char* field : {"\"sweep\":true", "\"load_avg_1m_start\":", "\"points\":[",
                             "\"pool-auto-pipeline/redis-benchmark\":", "\"pool/hiredis-pool\":",
