@@ -44,6 +44,7 @@ class FakeFirestore final : public v1::Firestore::Service {
     if (req->name().ends_with("/_connpool/ping"))
       return {grpc::StatusCode::NOT_FOUND, "no ping doc"};
     if (req->name().ends_with("/slow/x")) {
+      slow_started = true;
       while (!ctx->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
       cancelled_seen = true;
       return grpc::Status::CANCELLED;
@@ -85,6 +86,7 @@ class FakeFirestore final : public v1::Firestore::Service {
       v1::RunQueryResponse r;
       r.mutable_document()->set_name(req->parent() + "/slowq/d0");
       w->Write(r);
+      slow_started = true;
       while (!ctx->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
       cancelled_seen = true;
       return grpc::Status::CANCELLED;
@@ -139,6 +141,7 @@ class FakeFirestore final : public v1::Firestore::Service {
   std::atomic<int> endless_page_ids{20000};
   std::atomic<int> flaky_queries{0};
   std::atomic<bool> cancelled_seen{false};
+  std::atomic<bool> slow_started{false};  // a slow call has reached the server
 
  private:
   void record(grpc::ServerContext* ctx, const std::string& name) {
@@ -179,6 +182,19 @@ class RpcTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return service_.cancelled_seen.load();
+  }
+
+  // Completes once a slow call is inside the fake server (so a cancellation has a call on the
+  // server to reach), or after 10 s times the sanitizer factor. A fixed 200 ms timer raced the
+  // call's arrival: under TSan on a loaded machine it fired before the call was sent.
+  static boost::asio::awaitable<void> slow_call_started(const std::atomic<bool>& started) {
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor);
+    const auto until =
+        std::chrono::steady_clock::now() + connpool::test::scaled(std::chrono::seconds(10));
+    while (!started.load() && std::chrono::steady_clock::now() < until) {
+      t.expires_after(std::chrono::milliseconds(5));
+      co_await t.async_wait(boost::asio::use_awaitable);
+    }
   }
 
   void SetUp() override {
@@ -325,14 +341,13 @@ TEST_F(RpcTest, StatusCodesAndServerMessagesAreKept) {
 
 TEST_F(RpcTest, CancellingTheAwaitingCoroutineCancelsTheRpc) {
   using namespace boost::asio::experimental::awaitable_operators;
-  auto task = [](Client c) -> boost::asio::awaitable<int> {
-    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
-                                std::chrono::milliseconds(200));
-    auto r = co_await (c.get_document("slow", "x") || t.async_wait(boost::asio::use_awaitable));
+  auto task = [this](Client c) -> boost::asio::awaitable<int> {
+    auto r = co_await (c.get_document("slow", "x") || slow_call_started(service_.slow_started));
     co_return static_cast<int>(r.index());
   };
   const auto winner = boost::asio::co_spawn(io_, task(*client_), boost::asio::use_future).get();
-  EXPECT_EQ(winner, 1);  // the timer won; the RPC was cancelled
+  ASSERT_TRUE(service_.slow_started.load()) << "the slow GetDocument never reached the server";
+  EXPECT_EQ(winner, 1);  // the server had the call; the RPC was cancelled
   EXPECT_TRUE(server_saw_cancellation()) << "the server never saw the cancellation";
   EXPECT_EQ(client_->pool().stats().leases, 0u);
 }
@@ -349,14 +364,13 @@ TEST_F(RpcTest, AQueryStreamThatBreaksHalfwayIsRetriedWholeWithoutRepeats) {
 
 TEST_F(RpcTest, CancellingTheAwaitingCoroutineCancelsAQuery) {
   using namespace boost::asio::experimental::awaitable_operators;
-  auto task = [](Client c) -> boost::asio::awaitable<int> {
-    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
-                                std::chrono::milliseconds(200));
-    auto r = co_await (c.run_query(Query("slowq")) || t.async_wait(boost::asio::use_awaitable));
+  auto task = [this](Client c) -> boost::asio::awaitable<int> {
+    auto r = co_await (c.run_query(Query("slowq")) || slow_call_started(service_.slow_started));
     co_return static_cast<int>(r.index());
   };
   const auto winner = boost::asio::co_spawn(io_, task(*client_), boost::asio::use_future).get();
-  EXPECT_EQ(winner, 1);  // the timer won; the query was cancelled
+  ASSERT_TRUE(service_.slow_started.load()) << "the slow RunQuery never reached the server";
+  EXPECT_EQ(winner, 1);  // the server had the query; it was cancelled
   EXPECT_TRUE(server_saw_cancellation()) << "the server never saw the cancellation";
   EXPECT_EQ(client_->pool().stats().leases, 0u);
 }
