@@ -1,6 +1,7 @@
 // A changing cluster: slot moves (MOVED, bounded redirects), a live slot migration under load
 // (ASK, TRYAGAIN, then MOVED) and a primary killed and replaced by its replica.
 #include "cluster_fixture.hpp"
+#include "support/sanitizer_factor.hpp"
 
 #include <boost/asio/use_future.hpp>
 
@@ -221,6 +222,13 @@ TEST(ClusterTopology, LiveSlotMigrationUnderLoadLosesNothing) {
     ASSERT_EQ(cluster()->cli(source, migrate), "OK");
     ++batches;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the load hit the split
+    // Under TSan the workers can be too slow to touch a moved key within the few batches:
+    // until one has, give them (bounded) time to meet the split after each batch.
+    const auto until =
+        std::chrono::steady_clock::now() + connpool::test::scaled(std::chrono::seconds(2));
+    while (client.stats().ask == 0 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   EXPECT_GE(batches, kPrefilled / 50);
   const std::string assign = "CLUSTER SETSLOT " + s + " NODE " + target_id;
