@@ -499,8 +499,7 @@ boost::asio::awaitable<Result<std::vector<Reply>>> Connection::execute(
     const RequestBatch& batch, std::optional<std::chrono::milliseconds> timeout) {
   if (batch.error()) co_return *batch.error();
   if (batch.empty()) co_return std::vector<Reply>{};
-  detail::Chunk chunk;
-  chunk.owned = batch.bytes();
+  detail::Chunk chunk = detail::Chunk::bytes(batch.bytes());
   const auto deadline = impl_->deadline_from(timeout);
   co_return co_await detail::async_submit(impl_, std::move(chunk), batch.size(), deadline,
                                           boost::asio::use_awaitable);

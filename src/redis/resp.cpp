@@ -319,10 +319,12 @@ std::size_t FormattedCommand::wire_size(std::span<const std::string_view> args) 
   return total;
 }
 
-Result<void> FormattedCommand::check_size(std::span<const std::string_view> args,
-                                          std::size_t max_bytes) {
+namespace {
+
+// check_size() on a size already computed (format() needs the size itself, too).
+Result<void> check_wire_size(std::span<const std::string_view> args, std::size_t size,
+                             std::size_t max_bytes) {
   if (args.empty()) return Error(errc::invalid_argument, "empty Redis command");
-  const std::size_t size = wire_size(args);
   // Whatever the configured limit, INT_MAX is the hard one (hiredis's formatter summed sizes in
   // an int; the bound is kept so that no path accepts more than it did).
   const std::size_t limit =
@@ -336,13 +338,20 @@ Result<void> FormattedCommand::check_size(std::span<const std::string_view> args
   return ok();
 }
 
+}  // namespace
+
+Result<void> FormattedCommand::check_size(std::span<const std::string_view> args,
+                                          std::size_t max_bytes) {
+  return check_wire_size(args, wire_size(args), max_bytes);
+}
+
 Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_view> args,
                                                   std::size_t max_bytes) {
-  if (auto fits = check_size(args, max_bytes); !fits) return fits.error();
+  const std::size_t size = wire_size(args);
+  if (auto fits = check_wire_size(args, size, max_bytes); !fits) return fits.error();
   // Written here, not by redisFormatCommandArgv: hiredis builds each header with sprintf,
   // which was the largest single user-space cost of a small command. The size is exact
   // (wire_size), so one allocation and no bounds checks in the loop.
-  const std::size_t size = wire_size(args);
   char* const out = acquire_block(size);
   char* p = out;
   const auto header = [&p](char tag, std::size_t n) {

@@ -23,9 +23,7 @@ struct Caller {
 using Mux = Multiplexer<Caller>;
 
 Chunk raw(std::string bytes) {
-  Chunk c;
-  c.owned = std::move(bytes);
-  return c;
+  return Chunk::bytes(std::move(bytes));
 }
 
 std::string written(std::span<const boost::asio::const_buffer> buffers) {
