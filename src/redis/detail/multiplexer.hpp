@@ -243,12 +243,21 @@ class Multiplexer {
         return;
       }
       Pending& front = pending_.front();
+      const bool frame_start = scanner_.at_frame_start();
       auto n = scanner_.scan(data, static_cast<std::size_t>(end - data));
       if (!n) {
         fail(n.error(), out);
         return;
       }
-      if (front.raw) {
+      // A whole simple reply in these bytes, none of it given to the reader (which then holds
+      // nothing): built here, without the reader. Not over max_reply_bytes, which the reader
+      // words the error for.
+      const bool simple = !front.raw && frame_start && scanner_.done() && fed == data &&
+                          scanner_.frame_bytes() <= max_reply_bytes_ &&
+                          append_simple_reply(std::string_view(data, *n), front.replies);
+      if (simple) {
+        // nothing for the reader
+      } else if (front.raw) {
         if (scanner_.frame_bytes() > max_reply_bytes_) {
           fail(Error(errc::protocol_error, endpoint_ + " sent a reply larger than " +
                                                std::to_string(max_reply_bytes_) +
@@ -299,7 +308,7 @@ class Multiplexer {
       }
       if (front.raw) {
         front.raw_errors += scanner_.type() == '-' ? 1 : 0;
-      } else {
+      } else if (!simple) {
         auto next = reader_.next();
         if (!next) {
           fail(next.error(), out);
