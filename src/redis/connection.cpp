@@ -119,7 +119,8 @@ void ConnectionImpl::submit(Chunk&& chunk, std::size_t expected, Clock::time_poi
     });
   }
   lock.unlock();
-  deliver(done);  // a refused request: posted, never completed inside its own initiation
+  // A refused request: posted, never completed inside its own initiation.
+  if (!done.empty()) deliver(done);
   // The writer is a handler loop on the strand that runs while there is something to write,
   // and costs nothing while it is busy (the batch then just grows). A request that finds the
   // connection idle (one caller, an exclusive lease) starts it with dispatch: a caller already
@@ -196,7 +197,8 @@ void ConnectionImpl::settle(std::unique_lock<std::mutex>& lock, Mux::Completions
 }
 
 void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
-  // One post per distinct executor, carrying all of that executor's completions in order.
+  // One post per distinct executor, carrying all of that executor's completions in order (when
+  // there are several: below).
   struct Ready {
     // A constructor, not an aggregate: GCC 12 -O3 warns (maybe-uninitialized) on the
     // aggregate temporary's variant.
@@ -230,6 +232,17 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
       break;
     }
   }
+  if (sole && first != nullptr) {
+    // The whole read's completions in one post, as they are: nothing to sort or move.
+    const asio::any_io_executor executor = *first;
+    asio::post(executor, [batch = std::exchange(done, {})]() mutable {
+      const InBatch in_batch(true);
+      for (auto& c : batch) {
+        if (c.handler.handler) std::move(c.handler.handler)(std::move(c.result));
+      }
+    });
+    return;
+  }
   for (std::size_t i = 0; i < done.size(); ++i) {
     if (!done[i].handler.handler) continue;
     const asio::any_io_executor executor = done[i].handler.executor;
@@ -238,8 +251,8 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
       if (!done[j].handler.handler || done[j].handler.executor != executor) continue;
       batch.emplace_back(std::move(done[j].handler.handler), std::move(done[j].result));
     }
-    asio::post(executor, [batch = std::move(batch), sole]() mutable {
-      const InBatch in_batch(sole);
+    asio::post(executor, [batch = std::move(batch)]() mutable {
+      const InBatch in_batch(false);  // callers on several executors
       for (auto& r : batch) std::move(r.handler)(std::move(r.result));
     });
   }

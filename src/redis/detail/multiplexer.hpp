@@ -432,8 +432,9 @@ class Multiplexer {
           borrows(o.borrows),
           raw(o.raw),
           chunk(std::move(o.chunk)),
-          replies(std::move(o.replies)),
-          raw_bytes(std::move(o.raw_bytes)) {
+          replies(std::move(o.replies)) {
+      // Only a raw request has bytes here (a short string's move is a memcpy call).
+      if (raw) raw_bytes = std::move(o.raw_bytes);
       if (o.handler) handler.emplace(o.take_handler());
     }
     // erase() in the middle move-assigns: rebuild the handler by move construction instead.
