@@ -65,10 +65,10 @@ namespace {
 // nothing for its argument list. Moved into exec()'s frame with the text of EX's and PX's
 // numbers, which view() points their items at once it is there.
 struct SetArgs {
-  std::array<std::string_view, 10> items;
+  std::array<std::string_view, 10> items;  // the first `size` are set
   std::size_t size = 0;
   struct Number {
-    std::array<char, 24> text{};
+    std::array<char, 24> text;  // the first `length` are set
     std::size_t length = 0;
     std::size_t item = 0;  // its index in items; 0: not used
   };

@@ -145,6 +145,10 @@ class Multiplexer {
 
   /// A finished request: run `handler` with `result` (outside the driver's lock).
   struct Completion {
+    // A constructor, not an aggregate: GCC 12 -O3 warns (maybe-uninitialized) on an aggregate
+    // temporary's variant.
+    Completion(Handler&& h, Replies&& r) : handler(std::move(h)), result(std::move(r)) {}
+    Completion(Handler&& h, const Error& e) : handler(std::move(h)), result(e) {}
     Handler handler;
     Result<Replies> result;
   };
@@ -170,7 +174,7 @@ class Multiplexer {
                        Handler handler, Completions& out, Framing framing = Framing::parsed,
                        std::size_t raw_limit = kNoRawLimit) {
     if (error_) {
-      out.push_back(Completion{std::move(handler), *error_});
+      out.emplace_back(std::move(handler), *error_);
       return 0;
     }
     const std::uint64_t id = next_id_++;
@@ -324,11 +328,12 @@ class Multiplexer {
       }
       if (++front.received < front.expected) continue;
       in_flight_ -= front.expected;
-      if (front.handler) {
-        out.push_back(Completion{front.take_handler(),
-                                 front.raw
-                                     ? RawResult::make(std::move(front.raw_bytes), front.raw_errors)
-                                     : std::move(front.replies)});
+      // Built in place, the handler moved straight out of its slot (popped just below).
+      if (front.handler && front.raw) {
+        out.emplace_back(std::move(*front.handler),
+                         RawResult::make(std::move(front.raw_bytes), front.raw_errors));
+      } else if (front.handler) {
+        out.emplace_back(std::move(*front.handler), std::move(front.replies));
       }
       raw_pending_ -= front.raw ? 1 : 0;
       pending_.pop_front();
@@ -480,7 +485,7 @@ class Multiplexer {
   void release(Pending& p, const Error& error, Completions& out) {
     const bool lent_to_write =
         p.borrows && !writing_.empty() && p.id >= writing_ids_.first && p.id <= writing_ids_.second;
-    (lent_to_write ? held_ : out).push_back(Completion{p.take_handler(), error});
+    (lent_to_write ? held_ : out).emplace_back(p.take_handler(), error);
   }
 
   std::string endpoint_;
