@@ -47,10 +47,14 @@ Client::Task<void> Client::ping() {
 }
 
 namespace {
+// run()'s checks (detail::checked_reply) without moving a good reply through them.
+bool failed(const Result<Reply>& reply) {
+  return !reply || reply->is_error();
+}
+
 Result<std::optional<std::string>> finish_get(Result<Reply> reply, std::string_view command) {
-  auto r = detail::checked_reply(std::move(reply), command);
-  if (!r) return std::move(r).error();
-  return to_opt_string(std::move(*r), command);
+  if (failed(reply)) return detail::checked_reply(std::move(reply), command).error();
+  return to_opt_string(std::move(*reply), command);
 }
 }  // namespace
 
@@ -111,11 +115,10 @@ SetArgs set_args(std::string_view key, std::string_view value, const SetOptions&
 }
 
 Result<bool> finish_set(Result<Reply> reply, std::string_view command) {
-  auto r = detail::checked_reply(std::move(reply), command);
-  if (!r) return std::move(r).error();
-  if (r->is_nil()) return false;
-  if (r->is_status()) return true;
-  return unexpected("SET", *r);
+  if (failed(reply)) return detail::checked_reply(std::move(reply), command).error();
+  if (reply->is_nil()) return false;
+  if (reply->is_status()) return true;
+  return unexpected("SET", *reply);
 }
 }  // namespace
 
