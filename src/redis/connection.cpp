@@ -7,12 +7,14 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <array>
+#include <exception>
 #include <utility>
 
 namespace connpool::redis {
@@ -209,6 +211,21 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
   };
   if (done.size() == 1) {  // the common case at low concurrency: no batch to allocate
     auto& d = done.front();
+    if (how == Handoff::dispatch) {
+      // What dispatch() does for a caller on an io_context executor run by this thread (one
+      // io thread: every caller), without moving the result through two function objects.
+      const auto* io = d.handler.executor.target<asio::io_context::executor_type>();
+      if (io != nullptr && io->running_in_this_thread()) {
+        try {
+          std::move(d.handler.handler)(std::move(d.result));
+        } catch (...) {
+          // As dispatch() does: the exception leaves io_context::run(), not the reader.
+          asio::post(*io, [e = std::current_exception()] { std::rethrow_exception(e); });
+        }
+        done.clear();
+        return;
+      }
+    }
     auto run = [h = std::move(d.handler.handler), r = std::move(d.result)]() mutable {
       std::move(h)(std::move(r));
     };
