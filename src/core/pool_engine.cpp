@@ -398,13 +398,14 @@ CONNPOOL_HOT bool Engine::forget_lease_locked(Slot* slot, std::uint64_t token, b
   return true;
 }
 
-// The common return, done without Actions: the last lease of a healthy connection of an open
-// pool, nobody waiting, no circuit breaker to tell. Anything else is left to settle_locked().
+// The common returns, done without Actions, of a healthy connection of an open pool with nobody
+// waiting and no circuit breaker to tell: a lease of a connection still shared by others
+// (auto-pipelining: settle_locked() would have nothing to do until its last lease comes back),
+// and the last lease, which parks it. Anything else is left to settle_locked().
 CONNPOOL_HOT bool Engine::park_quietly_locked(Slot* slot, bool broken, TimePoint now) {
-  if (broken || closed_ || config_.circuit_breaker.enabled || !waiters_.empty() ||
-      !slot->leases.empty() || is_doomed(slot->state) || now >= slot->expires_at) {
-    return false;
-  }
+  if (broken || closed_ || config_.circuit_breaker.enabled || !waiters_.empty()) return false;
+  if (!slot->leases.empty()) return true;
+  if (is_doomed(slot->state) || now >= slot->expires_at) return false;
   --in_use_;
   slot->apply(SlotEvent::last_release);
   park_locked(slot);

@@ -3,9 +3,9 @@
 
 #include "connpool/redis/sentinel/sentinel_url.hpp"
 
+#include "client_exec.hpp"
 #include "client_state.hpp"
 #include "sentinel/master_tracker.hpp"
-#include "sentinel/replica_picker.hpp"
 
 #include <array>
 #include <optional>
@@ -116,64 +116,13 @@ void Client::close_now() noexcept {
   if (state_->exclusive) state_->exclusive->close_now();
 }
 
-namespace {
-
-// run()'s view of a reply: an error reply becomes a server_error, and every error names the
-// command.
-Result<Reply> checked_reply(Result<Reply> reply, std::string_view name) {
-  if (!reply) return std::move(reply).error().with_context("redis " + std::string(name));
-  if (reply->is_error()) {
-    return error_reply_to_result(std::move(*reply))
-        .error()
-        .with_context("redis " + std::string(name));
-  }
-  return reply;
-}
-
-}  // namespace
-
 // Plain functions returning exec()'s awaitable: no frame of their own.
 Client::Task<Reply> Client::command(std::span<const std::string_view> args) {
-  return exec(args, false);
+  return exec<Reply>(args, &detail::plain_reply);
 }
 
 Client::Task<Reply> Client::run(std::span<const std::string_view> args) {
-  return exec(args, true);
-}
-
-Client::Task<Reply> Client::exec(std::span<const std::string_view> args, bool checked) {
-  // Only a Sentinel client waits for a switch (bounded from here): a clock read per command
-  // is not free, so the others skip it.
-  const auto started =
-      state_->follower ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  for (int attempt = 0;; ++attempt) {
-    const std::uint64_t switches = state_->follower ? state_->follower->tracker().switches() : 0;
-    // A free (or shareable) connection is taken without acquire()'s coroutine frame. (No
-    // co_await inside a conditional expression: GCC 12 destroys its temporaries twice.)
-    auto& pool = state_->shared_pool();
-    std::optional<RedisLease> lease = pool.acquire_ready();
-    if (!lease) {
-      auto acquired = co_await pool.acquire();
-      if (!acquired) {
-        Result<Reply> failed = std::move(acquired).error();
-        co_return checked ? checked_reply(std::move(failed), args[0]) : std::move(failed);
-      }
-      lease.emplace(std::move(*acquired));
-    }
-    auto reply = co_await (*lease)->execute(args);
-    if (!reply && detail::breaks_connection(reply.error())) lease->discard();
-    // Sentinel: a node that says it is not a writable master did not execute the command, so
-    // it waits for the switch and goes to the new master (docs/redis-sentinel.md).
-    if (!state_->follower || !state_->follower->waits_for_switch() || attempt >= 2 || !reply ||
-        !reply->is_error() || !detail::not_master_reply(reply->str())) {
-      co_return checked ? checked_reply(std::move(reply), args[0]) : std::move(reply);
-    }
-    lease.reset();  // back to the pool (it will be retired)
-    const auto deadline = started + state_->url.pool.acquire_timeout;
-    if (!co_await state_->follower->tracker().await_switch(switches, deadline)) {
-      co_return checked ? checked_reply(std::move(reply), args[0]) : std::move(reply);
-    }
-  }
+  return exec<Reply>(args, &detail::checked_reply);
 }
 
 Client::Task<Reply> Client::command(std::vector<std::string> args) {

@@ -3,6 +3,7 @@
 // types with errc::protocol_error naming the command.
 #include "connpool/redis/client.hpp"
 
+#include "client_exec.hpp"
 #include "client_state.hpp"
 #include "reply_convert.hpp"
 #include "typed_commands.hpp"
@@ -45,35 +46,66 @@ Client::Task<void> Client::ping() {
   co_return ok();
 }
 
+namespace {
+// run()'s checks (detail::checked_reply) without moving a good reply through them.
+bool failed(const Result<Reply>& reply) {
+  return !reply || reply->is_error();
+}
+
+Result<std::optional<std::string>> finish_get(Result<Reply> reply, std::string_view command) {
+  if (failed(reply)) return detail::checked_reply(std::move(reply), command).error();
+  return to_opt_string(std::move(*reply), command);
+}
+}  // namespace
+
+// GET, SET and SET ... GET are exec() itself (one frame per command), their arguments and
+// conversion carried into its frame; the same conversions as TypedCommands' for the cluster.
 Client::Task<std::optional<std::string>> Client::get(std::string_view key) {
-  return detail::TypedCommands::get(*this, key);
+  return exec<std::optional<std::string>>(std::array<std::string_view, 2>{"GET", key}, &finish_get);
 }
 
 namespace {
 // At most SET key value EX s PX ms NX|XX KEEPTTL GET: a fixed array, so a SET allocates
-// nothing for its argument list.
+// nothing for its argument list. Moved into exec()'s frame with the text of EX's and PX's
+// numbers, which view() points their items at once it is there.
 struct SetArgs {
-  std::array<std::string_view, 10> items;
+  std::array<std::string_view, 10> items;  // the first `size` are set
   std::size_t size = 0;
+  struct Number {
+    std::array<char, 24> text;  // the first `length` are set
+    std::size_t length = 0;
+    std::size_t item = 0;  // its index in items; 0: not used
+  };
+  Number ex;
+  Number px;
+
   void push(std::string_view arg) { items[size++] = arg; }
-  [[nodiscard]] std::span<const std::string_view> view() const { return {items.data(), size}; }
+  void push_number(Number& n, long long value) {
+    n.length = static_cast<std::size_t>(
+        std::to_chars(n.text.data(), n.text.data() + n.text.size(), value).ptr - n.text.data());
+    n.item = size;
+    push({});
+  }
+  [[nodiscard]] std::span<const std::string_view> view() {
+    for (const Number* n : {&ex, &px}) {
+      if (n->item != 0) items[n->item] = std::string_view(n->text.data(), n->length);
+    }
+    return {items.data(), size};
+  }
 };
 
-SetArgs set_args(std::string_view key, std::string_view value, const SetOptions& o, std::string& ex,
-                 std::string& px, bool get) {
+SetArgs set_args(std::string_view key, std::string_view value, const SetOptions& o, bool get) {
   SetArgs args;
   args.push("SET");
   args.push(key);
   args.push(value);
   if (o.ex.count() > 0) {
-    ex = std::to_string(o.ex.count());
     args.push("EX");
-    args.push(ex);
+    args.push_number(args.ex, o.ex.count());
   }
   if (o.px.count() > 0) {
-    px = std::to_string(o.px.count());
     args.push("PX");
-    args.push(px);
+    args.push_number(args.px, o.px.count());
   }
   if (o.condition == SetOptions::Condition::if_not_exists) args.push("NX");
   if (o.condition == SetOptions::Condition::if_exists) args.push("XX");
@@ -81,28 +113,23 @@ SetArgs set_args(std::string_view key, std::string_view value, const SetOptions&
   if (get) args.push("GET");
   return args;
 }
+
+Result<bool> finish_set(Result<Reply> reply, std::string_view command) {
+  if (failed(reply)) return detail::checked_reply(std::move(reply), command).error();
+  if (reply->is_nil()) return false;
+  if (reply->is_status()) return true;
+  return unexpected("SET", *reply);
+}
 }  // namespace
 
 Client::Task<bool> Client::set(std::string_view key, std::string_view value, SetOptions options) {
-  std::string ex;
-  std::string px;
-  const auto args = set_args(key, value, options, ex, px, false);
-  auto r = co_await run(args.view());
-  if (!r) co_return std::move(r).error();
-  if (r->is_nil()) co_return false;
-  if (r->is_status()) co_return true;
-  co_return unexpected("SET", *r);
+  return exec<bool>(set_args(key, value, options, false), &finish_set);
 }
 
 Client::Task<std::optional<std::string>> Client::set_get(std::string_view key,
                                                          std::string_view value,
                                                          SetOptions options) {
-  std::string ex;
-  std::string px;
-  const auto args = set_args(key, value, options, ex, px, true);
-  auto r = co_await run(args.view());
-  if (!r) co_return std::move(r).error();
-  co_return to_opt_string(std::move(*r), "SET");
+  return exec<std::optional<std::string>>(set_args(key, value, options, true), &finish_get);
 }
 
 Client::Task<long long> Client::del(std::string_view key) {

@@ -7,12 +7,14 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
 #include <array>
+#include <exception>
 #include <utility>
 
 namespace connpool::redis {
@@ -119,7 +121,8 @@ void ConnectionImpl::submit(Chunk&& chunk, std::size_t expected, Clock::time_poi
     });
   }
   lock.unlock();
-  deliver(done);  // a refused request: posted, never completed inside its own initiation
+  // A refused request: posted, never completed inside its own initiation.
+  if (!done.empty()) deliver(done);
   // The writer is a handler loop on the strand that runs while there is something to write,
   // and costs nothing while it is busy (the batch then just grows). A request that finds the
   // connection idle (one caller, an exclusive lease) starts it with dispatch: a caller already
@@ -196,7 +199,8 @@ void ConnectionImpl::settle(std::unique_lock<std::mutex>& lock, Mux::Completions
 }
 
 void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
-  // One post per distinct executor, carrying all of that executor's completions in order.
+  // One post per distinct executor, carrying all of that executor's completions in order (when
+  // there are several: below).
   struct Ready {
     // A constructor, not an aggregate: GCC 12 -O3 warns (maybe-uninitialized) on the
     // aggregate temporary's variant.
@@ -207,6 +211,21 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
   };
   if (done.size() == 1) {  // the common case at low concurrency: no batch to allocate
     auto& d = done.front();
+    if (how == Handoff::dispatch) {
+      // What dispatch() does for a caller on an io_context executor run by this thread (one
+      // io thread: every caller), without moving the result through two function objects.
+      const auto* io = d.handler.executor.target<asio::io_context::executor_type>();
+      if (io != nullptr && io->running_in_this_thread()) {
+        try {
+          std::move(d.handler.handler)(std::move(d.result));
+        } catch (...) {
+          // As dispatch() does: the exception leaves io_context::run(), not the reader.
+          asio::post(*io, [e = std::current_exception()] { std::rethrow_exception(e); });
+        }
+        done.clear();
+        return;
+      }
+    }
     auto run = [h = std::move(d.handler.handler), r = std::move(d.result)]() mutable {
       std::move(h)(std::move(r));
     };
@@ -230,6 +249,17 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
       break;
     }
   }
+  if (sole && first != nullptr) {
+    // The whole read's completions in one post, as they are: nothing to sort or move.
+    const asio::any_io_executor executor = *first;
+    asio::post(executor, [batch = std::exchange(done, {})]() mutable {
+      const InBatch in_batch(true);
+      for (auto& c : batch) {
+        if (c.handler.handler) std::move(c.handler.handler)(std::move(c.result));
+      }
+    });
+    return;
+  }
   for (std::size_t i = 0; i < done.size(); ++i) {
     if (!done[i].handler.handler) continue;
     const asio::any_io_executor executor = done[i].handler.executor;
@@ -238,8 +268,8 @@ void ConnectionImpl::deliver(Mux::Completions& done, Handoff how) {
       if (!done[j].handler.handler || done[j].handler.executor != executor) continue;
       batch.emplace_back(std::move(done[j].handler.handler), std::move(done[j].result));
     }
-    asio::post(executor, [batch = std::move(batch), sole]() mutable {
-      const InBatch in_batch(sole);
+    asio::post(executor, [batch = std::move(batch)]() mutable {
+      const InBatch in_batch(false);  // callers on several executors
       for (auto& r : batch) std::move(r.handler)(std::move(r.result));
     });
   }
@@ -499,8 +529,7 @@ boost::asio::awaitable<Result<std::vector<Reply>>> Connection::execute(
     const RequestBatch& batch, std::optional<std::chrono::milliseconds> timeout) {
   if (batch.error()) co_return *batch.error();
   if (batch.empty()) co_return std::vector<Reply>{};
-  detail::Chunk chunk;
-  chunk.owned = batch.bytes();
+  detail::Chunk chunk = detail::Chunk::bytes(batch.bytes());
   const auto deadline = impl_->deadline_from(timeout);
   co_return co_await detail::async_submit(impl_, std::move(chunk), batch.size(), deadline,
                                           boost::asio::use_awaitable);

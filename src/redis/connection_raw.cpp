@@ -14,8 +14,7 @@ boost::asio::awaitable<Result<RawReplies>> Connection::execute_raw(
   if (batch.error()) co_return *batch.error();
   if (batch.empty()) co_return RawReplies{};
   const std::size_t count = batch.size();
-  detail::Chunk chunk;
-  chunk.owned = batch.take_bytes();
+  detail::Chunk chunk = detail::Chunk::bytes(batch.take_bytes());
   const auto deadline = impl_->deadline_from(timeout);
   auto replies =
       co_await detail::async_submit(impl_, std::move(chunk), count, deadline,

@@ -300,6 +300,60 @@ Result<std::optional<Reply>> RespReader::next() {
   return std::optional<Reply>{};
 }
 
+namespace {
+
+// A number in the one form every hiredis version reads the same ("0", or an optional '-' and
+// no leading zero, within long long); false for anything else, which is then left to hiredis
+// (0.14 refuses "-0" and leading zeros, for one).
+bool canonical_number(std::string_view text, long long& value) {
+  const std::size_t sign = !text.empty() && text[0] == '-' ? 1 : 0;
+  if (text.size() == sign || (text[sign] == '0' && text.size() > 1)) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+}  // namespace
+
+bool append_simple_reply(std::string_view frame, std::vector<Reply>& out) {
+  const std::size_t size = frame.size();
+  if (size < 3 || frame[size - 2] != '\r' || frame[size - 1] != '\n') return false;
+  // A line's text: the scanner ended the frame at its first '\n', so no CRLF comes earlier
+  // and hiredis's line is the same bytes.
+  const std::string_view line = frame.substr(1, size - 3);
+  switch (frame[0]) {
+    case '+':
+      out.push_back(Reply::status(std::string(line)));
+      return true;
+    case '-':
+      out.push_back(Reply::error(std::string(line)));
+      return true;
+    case ':': {
+      long long value = 0;
+      if (!canonical_number(line, value)) return false;
+      out.push_back(Reply::integer(value));
+      return true;
+    }
+    case '$': {
+      if (line == "-1") {
+        out.push_back(Reply::nil());
+        return true;
+      }
+      const std::size_t cr = frame.find('\r');
+      long long len = 0;
+      // "$<len>\r\n<len bytes>\r\n" exactly (the scanner checked it).
+      if (!canonical_number(frame.substr(1, cr - 1), len) || len < 0 ||
+          cr + 2 + static_cast<std::size_t>(len) + 2 != size) {
+        return false;
+      }
+      out.push_back(
+          Reply::string(std::string(frame.substr(cr + 2, static_cast<std::size_t>(len)))));
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 std::size_t FormattedCommand::wire_size(std::span<const std::string_view> args) noexcept {
   constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
   const auto digits = [](std::size_t n) {
@@ -319,10 +373,12 @@ std::size_t FormattedCommand::wire_size(std::span<const std::string_view> args) 
   return total;
 }
 
-Result<void> FormattedCommand::check_size(std::span<const std::string_view> args,
-                                          std::size_t max_bytes) {
+namespace {
+
+// check_size() on a size already computed (format() needs the size itself, too).
+Result<void> check_wire_size(std::span<const std::string_view> args, std::size_t size,
+                             std::size_t max_bytes) {
   if (args.empty()) return Error(errc::invalid_argument, "empty Redis command");
-  const std::size_t size = wire_size(args);
   // Whatever the configured limit, INT_MAX is the hard one (hiredis's formatter summed sizes in
   // an int; the bound is kept so that no path accepts more than it did).
   const std::size_t limit =
@@ -336,13 +392,20 @@ Result<void> FormattedCommand::check_size(std::span<const std::string_view> args
   return ok();
 }
 
+}  // namespace
+
+Result<void> FormattedCommand::check_size(std::span<const std::string_view> args,
+                                          std::size_t max_bytes) {
+  return check_wire_size(args, wire_size(args), max_bytes);
+}
+
 Result<FormattedCommand> FormattedCommand::format(std::span<const std::string_view> args,
                                                   std::size_t max_bytes) {
-  if (auto fits = check_size(args, max_bytes); !fits) return fits.error();
+  const std::size_t size = wire_size(args);
+  if (auto fits = check_wire_size(args, size, max_bytes); !fits) return fits.error();
   // Written here, not by redisFormatCommandArgv: hiredis builds each header with sprintf,
   // which was the largest single user-space cost of a small command. The size is exact
   // (wire_size), so one allocation and no bounds checks in the loop.
-  const std::size_t size = wire_size(args);
   char* const out = acquire_block(size);
   char* p = out;
   const auto header = [&p](char tag, std::size_t n) {

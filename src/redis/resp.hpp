@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 struct redisReader;
 
@@ -79,6 +80,14 @@ class RespReader {
   // reply: hiredis wants a heap object it can free on error).
   std::unique_ptr<Reply> spare_root_;
 };
+
+/// A whole top-level reply that is one line ('+', '-', ':') or one bulk string ('$'), exactly
+/// `frame` as RespFrameScanner delimited it, appended to `out` as the reader would build it,
+/// without hiredis (its reader costs more than such a reply's bytes: most replies are these).
+/// False, with nothing appended, for anything else or any form read differently by hiredis
+/// (arrays, a line not ended by CRLF, an integer that is not canonical...): RespReader then
+/// parses it.
+bool append_simple_reply(std::string_view frame, std::vector<Reply>& out);
 
 /// One command in RESP wire form, in one buffer. A small command (kPooledCommandBytes or less:
 /// most GETs and SETs) takes a block from a per-thread freelist instead of malloc: with many

@@ -188,9 +188,11 @@ class Client {
   friend struct detail::TypedCommands;  // the typed commands shared with ClusterClient
   explicit Client(std::shared_ptr<detail::ClientState> state) : state_(std::move(state)) {}
   Task<Reply> run(std::span<const std::string_view> args);  // error replies -> server_error
-  // The one coroutine behind command() and run() (`checked`: run's error mapping), so a
-  // command costs one frame, not two.
-  Task<Reply> exec(std::span<const std::string_view> args, bool checked);
+  // The one coroutine behind every command: runs `args` (a span the caller keeps alive, or a
+  // small array kept in the frame) and turns the reply into the result with `finish` in the
+  // same frame, so a command costs one frame, not two. Defined in src/redis/client_exec.hpp.
+  template <class T, class Args>
+  Task<T> exec(Args args, Result<T> (*finish)(Result<Reply>, std::string_view command));
   std::shared_ptr<detail::ClientState> state_;
 };
 

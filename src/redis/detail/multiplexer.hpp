@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,11 +36,13 @@
 
 namespace connpool::redis::detail {
 
-/// Bytes of one request: a hiredis-formatted command, a pre-built batch, or a command with a
-/// large argument as a scatter/gather list (gather()).
+/// Bytes of one request: a hiredis-formatted command (the common case: nothing else is set,
+/// so moving a Chunk down to its queue slot and on to the write batch costs three words), a
+/// pre-built batch (bytes()), or a command with a large argument as a scatter/gather list
+/// (gather()).
 struct Chunk {
-  /// One piece of a gathered command: `owned`[offset, offset + size) when `data` is null,
-  /// else the caller's own bytes.
+  /// One piece of a gathered command: the owned bytes [offset, offset + size) when `data` is
+  /// null, else the caller's own bytes.
   struct Piece {
     const char* data = nullptr;
     std::size_t offset = 0;
@@ -47,47 +50,68 @@ struct Chunk {
   };
 
   FormattedCommand command;
-  std::string owned;
-  std::vector<Piece> pieces;  // empty unless gathered
 
-  /// `args` in RESP with every argument of `min_borrow` bytes or more borrowed from the caller,
-  /// not copied: `owned` holds the framing and the small arguments. The caller keeps the
-  /// borrowed bytes alive until the request completes; the Multiplexer never completes a
-  /// request while a write may still read them.
-  static Chunk gather(std::span<const std::string_view> args, std::size_t min_borrow) {
+  /// A chunk of `bytes` as they are (a batch of commands already in RESP).
+  static Chunk bytes(std::string bytes) {
     Chunk c;
-    c.owned = "*" + std::to_string(args.size()) + "\r\n";
-    std::size_t run = 0;  // where the current run of owned bytes starts
-    for (const std::string_view arg : args) {
-      c.owned += "$" + std::to_string(arg.size()) + "\r\n";
-      if (arg.size() >= min_borrow) {
-        c.pieces.push_back({nullptr, run, c.owned.size() - run});
-        c.pieces.push_back({arg.data(), 0, arg.size()});
-        run = c.owned.size();
-      } else {
-        c.owned.append(arg);
-      }
-      c.owned += "\r\n";
-    }
-    // Nothing borrowed: `owned` is the whole command, written as one buffer.
-    if (!c.pieces.empty()) c.pieces.push_back({nullptr, run, c.owned.size() - run});
+    c.owned_ = std::make_unique<Owned>();
+    c.owned_->bytes = std::move(bytes);
     return c;
   }
 
-  [[nodiscard]] bool borrows() const noexcept { return !pieces.empty(); }
+  /// `args` in RESP with every argument of `min_borrow` bytes or more borrowed from the caller,
+  /// not copied: the owned bytes hold the framing and the small arguments. The caller keeps
+  /// the borrowed bytes alive until the request completes; the Multiplexer never completes a
+  /// request while a write may still read them.
+  static Chunk gather(std::span<const std::string_view> args, std::size_t min_borrow) {
+    Chunk c = bytes("*" + std::to_string(args.size()) + "\r\n");
+    std::string& owned = c.owned_->bytes;
+    std::vector<Piece>& pieces = c.owned_->pieces;
+    std::size_t run = 0;  // where the current run of owned bytes starts
+    for (const std::string_view arg : args) {
+      owned += "$" + std::to_string(arg.size()) + "\r\n";
+      if (arg.size() >= min_borrow) {
+        pieces.push_back({nullptr, run, owned.size() - run});
+        pieces.push_back({arg.data(), 0, arg.size()});
+        run = owned.size();
+      } else {
+        owned.append(arg);
+      }
+      owned += "\r\n";
+    }
+    // Nothing borrowed: the owned bytes are the whole command, written as one buffer.
+    if (!pieces.empty()) pieces.push_back({nullptr, run, owned.size() - run});
+    return c;
+  }
+
+  [[nodiscard]] bool borrows() const noexcept { return owned_ && !owned_->pieces.empty(); }
 
   /// Appends this request's buffers, in wire order.
   void buffers(std::vector<boost::asio::const_buffer>& out) const {
-    if (pieces.empty()) {
-      out.push_back(command.empty() ? boost::asio::buffer(owned)
-                                    : boost::asio::buffer(command.data(), command.size()));
+    if (!owned_) {
+      out.push_back(boost::asio::buffer(command.data(), command.size()));
       return;
     }
-    for (const Piece& p : pieces) {
-      out.push_back(p.data != nullptr ? boost::asio::buffer(p.data, p.size)
-                                      : boost::asio::buffer(owned.data() + p.offset, p.size));
+    if (owned_->pieces.empty()) {
+      out.push_back(boost::asio::buffer(owned_->bytes));
+      return;
+    }
+    for (const Piece& p : owned_->pieces) {
+      out.push_back(p.data != nullptr
+                        ? boost::asio::buffer(p.data, p.size)
+                        : boost::asio::buffer(owned_->bytes.data() + p.offset, p.size));
     }
   }
+
+ private:
+  // Out of line: a string and a vector would make every move of every Chunk copy 56 bytes
+  // more (a moved-from short string still copies its inline buffer), for the rare chunk that
+  // uses them. On the heap, the bytes also never move when the Chunk does.
+  struct Owned {
+    std::string bytes;
+    std::vector<Piece> pieces;  // empty unless gathered
+  };
+  std::unique_ptr<Owned> owned_;
 };
 
 /// How a request's replies come back: parsed into Reply trees, or raw (RawResult).
@@ -121,6 +145,10 @@ class Multiplexer {
 
   /// A finished request: run `handler` with `result` (outside the driver's lock).
   struct Completion {
+    // A constructor, not an aggregate: GCC 12 -O3 warns (maybe-uninitialized) on an aggregate
+    // temporary's variant.
+    Completion(Handler&& h, Replies&& r) : handler(std::move(h)), result(std::move(r)) {}
+    Completion(Handler&& h, const Error& e) : handler(std::move(h)), result(e) {}
     Handler handler;
     Result<Replies> result;
   };
@@ -146,7 +174,7 @@ class Multiplexer {
                        Handler handler, Completions& out, Framing framing = Framing::parsed,
                        std::size_t raw_limit = kNoRawLimit) {
     if (error_) {
-      out.push_back(Completion{std::move(handler), *error_});
+      out.emplace_back(std::move(handler), *error_);
       return 0;
     }
     const std::uint64_t id = next_id_++;
@@ -184,8 +212,7 @@ class Multiplexer {
       writing_.push_back(std::move(pending_[i].chunk));
     }
     writing_ids_ = {pending_[first].id, pending_.back().id};
-    // Only now, once writing_ stops growing: a short `owned` string lives inside its Chunk
-    // (small-string optimisation), so a reallocation would move the bytes a buffer points at.
+    // Only now, once writing_ stops growing: no buffer is taken from a Chunk that may move.
     for (const auto& chunk : writing_) chunk.buffers(buffers_);
     unwritten_ = 0;
     return buffers_;
@@ -220,12 +247,21 @@ class Multiplexer {
         return;
       }
       Pending& front = pending_.front();
+      const bool frame_start = scanner_.at_frame_start();
       auto n = scanner_.scan(data, static_cast<std::size_t>(end - data));
       if (!n) {
         fail(n.error(), out);
         return;
       }
-      if (front.raw) {
+      // A whole simple reply in these bytes, none of it given to the reader (which then holds
+      // nothing): built here, without the reader. Not over max_reply_bytes, which the reader
+      // words the error for.
+      const bool simple = !front.raw && frame_start && scanner_.done() && fed == data &&
+                          scanner_.frame_bytes() <= max_reply_bytes_ &&
+                          append_simple_reply(std::string_view(data, *n), front.replies);
+      if (simple) {
+        // nothing for the reader
+      } else if (front.raw) {
         if (scanner_.frame_bytes() > max_reply_bytes_) {
           fail(Error(errc::protocol_error, endpoint_ + " sent a reply larger than " +
                                                std::to_string(max_reply_bytes_) +
@@ -276,7 +312,7 @@ class Multiplexer {
       }
       if (front.raw) {
         front.raw_errors += scanner_.type() == '-' ? 1 : 0;
-      } else {
+      } else if (!simple) {
         auto next = reader_.next();
         if (!next) {
           fail(next.error(), out);
@@ -292,11 +328,12 @@ class Multiplexer {
       }
       if (++front.received < front.expected) continue;
       in_flight_ -= front.expected;
-      if (front.handler) {
-        out.push_back(Completion{front.take_handler(),
-                                 front.raw
-                                     ? RawResult::make(std::move(front.raw_bytes), front.raw_errors)
-                                     : std::move(front.replies)});
+      // Built in place, the handler moved straight out of its slot (popped just below).
+      if (front.handler && front.raw) {
+        out.emplace_back(std::move(*front.handler),
+                         RawResult::make(std::move(front.raw_bytes), front.raw_errors));
+      } else if (front.handler) {
+        out.emplace_back(std::move(*front.handler), std::move(front.replies));
       }
       raw_pending_ -= front.raw ? 1 : 0;
       pending_.pop_front();
@@ -400,8 +437,9 @@ class Multiplexer {
           borrows(o.borrows),
           raw(o.raw),
           chunk(std::move(o.chunk)),
-          replies(std::move(o.replies)),
-          raw_bytes(std::move(o.raw_bytes)) {
+          replies(std::move(o.replies)) {
+      // Only a raw request has bytes here (a short string's move is a memcpy call).
+      if (raw) raw_bytes = std::move(o.raw_bytes);
       if (o.handler) handler.emplace(o.take_handler());
     }
     // erase() in the middle move-assigns: rebuild the handler by move construction instead.
@@ -447,7 +485,7 @@ class Multiplexer {
   void release(Pending& p, const Error& error, Completions& out) {
     const bool lent_to_write =
         p.borrows && !writing_.empty() && p.id >= writing_ids_.first && p.id <= writing_ids_.second;
-    (lent_to_write ? held_ : out).push_back(Completion{p.take_handler(), error});
+    (lent_to_write ? held_ : out).emplace_back(p.take_handler(), error);
   }
 
   std::string endpoint_;

@@ -36,6 +36,10 @@ class RespFrameScanner {
 
   /// The reply the last scan() read is complete; the next scan() starts a new one.
   [[nodiscard]] bool done() const noexcept { return done_; }
+  /// The next scan() starts a new reply (nothing of the current one scanned yet).
+  [[nodiscard]] bool at_frame_start() const noexcept {
+    return done_ || (frame_bytes_ == 0 && state_ == State::type);
+  }
   /// The first byte of the current (or just completed) reply: '-' for an error reply.
   [[nodiscard]] char type() const noexcept { return type_; }
   /// Bytes of the current (or just completed) reply scanned so far.

@@ -25,9 +25,7 @@ using Mux = Multiplexer<Caller>;
 const auto kNever = Clock::time_point::max();
 
 Chunk bytes_chunk(std::string bytes) {
-  Chunk c;
-  c.owned = std::move(bytes);
-  return c;
+  return Chunk::bytes(std::move(bytes));
 }
 
 // Submits and writes: replies are only matched to written requests.

@@ -23,9 +23,7 @@ struct Caller {
 using Mux = Multiplexer<Caller>;
 
 Chunk raw(std::string bytes) {
-  Chunk c;
-  c.owned = std::move(bytes);
-  return c;
+  return Chunk::bytes(std::move(bytes));
 }
 
 std::string written(std::span<const boost::asio::const_buffer> buffers) {
@@ -78,6 +76,38 @@ TEST(Multiplexer, MatchesRepliesInOrderAcrossPartialReads) {
   EXPECT_EQ(out[1].result->at(0).str(), "one");
   EXPECT_EQ(out[1].result->at(1).as_integer(), 42);
   EXPECT_EQ(mux.in_flight(), 0u);
+}
+
+// Simple replies are built from the bytes read, the rest by the reader: a read mixing them
+// (a simple reply, an array, simple replies after it, one cut at the end of the read and
+// finished by the next) still gives every caller its own replies, in order.
+TEST(Multiplexer, SimpleRepliesAndReaderRepliesMixInOneRead) {
+  Mux mux("h:1", 100ms);
+  Mux::Completions out;
+  for (int id = 1; id <= 5; ++id) mux.submit(raw("x"), 1, kNever, Caller{id}, out);
+  ASSERT_TRUE(mux.claim_writer());
+  (void)mux.prepare_write();
+  mux.on_written(out);
+  const std::string first = "+OK\r\n*2\r\n:1\r\n" + bulk("a") + ":-7\r\n" + bulk("tail");
+  const std::string cut = "$5\r\nab";  // the fifth reply, cut
+  const std::string read1 = first + cut;
+  mux.on_read(read1.data(), read1.size(), out);
+  ASSERT_EQ(out.size(), 4u);
+  const std::string read2 = "cde\r\n";
+  mux.on_read(read2.data(), read2.size(), out);
+  ASSERT_EQ(out.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(out[static_cast<std::size_t>(i)].handler.id, i + 1);
+    ASSERT_TRUE(out[static_cast<std::size_t>(i)].result);
+    ASSERT_EQ(out[static_cast<std::size_t>(i)].result->size(), 1u);
+  }
+  EXPECT_EQ(out[0].result->at(0), Reply::status("OK"));
+  EXPECT_EQ(out[1].result->at(0), Reply::array({Reply::integer(1), Reply::string("a")}));
+  EXPECT_EQ(out[2].result->at(0), Reply::integer(-7));
+  EXPECT_EQ(out[3].result->at(0), Reply::string("tail"));
+  EXPECT_EQ(out[4].result->at(0), Reply::string("abcde"));
+  EXPECT_EQ(mux.in_flight(), 0u);
+  EXPECT_FALSE(mux.error());
 }
 
 TEST(Multiplexer, CancelledWrittenRequestsLateReplyIsDropped) {

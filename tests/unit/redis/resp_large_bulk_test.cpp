@@ -146,10 +146,8 @@ TEST(RespLargeBulk, MultiplexerHandsAOneMebibyteReplySplitAcrossReadsToItsCaller
   Multiplexer<Caller> mux("h:1", std::chrono::milliseconds(100));
   Multiplexer<Caller>::Completions out;
   const auto never = std::chrono::steady_clock::time_point::max();
-  Chunk get1;
-  get1.owned = "GET a";
-  Chunk get2;
-  get2.owned = "GET b";
+  Chunk get1 = Chunk::bytes("GET a");
+  Chunk get2 = Chunk::bytes("GET b");
   mux.submit(std::move(get1), 1, never, Caller{1}, out);
   mux.submit(std::move(get2), 1, never, Caller{2}, out);
   ASSERT_TRUE(mux.claim_writer());
@@ -176,8 +174,7 @@ TEST(RespLargeBulk, MultiplexerReadsALargeBodyStraightIntoItsString) {
   Multiplexer<Caller>::Completions out;
   const auto never = std::chrono::steady_clock::time_point::max();
   for (int id : {1, 2}) {
-    Chunk get;
-    get.owned = "GET k";
+    Chunk get = Chunk::bytes("GET k");
     mux.submit(std::move(get), 1, never, Caller{id}, out);
   }
   ASSERT_TRUE(mux.claim_writer());
@@ -209,8 +206,7 @@ TEST(RespLargeBulk, MultiplexerReadsALargeBodyStraightIntoItsString) {
 
   // A partial direct read, then the rest through the buffer after all: the unused room goes.
   {
-    Chunk again;
-    again.owned = "GET k";
+    Chunk again = Chunk::bytes("GET k");
     mux.submit(std::move(again), 1, never, Caller{4}, out);
     (void)mux.claim_writer();
     ASSERT_FALSE(mux.prepare_write().empty());
@@ -230,8 +226,7 @@ TEST(RespLargeBulk, MultiplexerReadsALargeBodyStraightIntoItsString) {
   }
 
   // A connection that fails while a direct read is in flight.
-  Chunk get;
-  get.owned = "GET k";
+  Chunk get = Chunk::bytes("GET k");
   mux.submit(std::move(get), 1, never, Caller{3}, out);
   (void)mux.claim_writer();  // the writer may still be claimed from the first round
   ASSERT_FALSE(mux.prepare_write().empty());
