@@ -51,6 +51,21 @@ class SerializationTraits<connpool::firestore::detail::WireRunQueryResponse, voi
 };
 
 template <>
+class SerializationTraits<connpool::firestore::detail::WireBatchGetResponse, void> {
+ public:
+  static Status Deserialize(ByteBuffer* buffer,
+                            connpool::firestore::detail::WireBatchGetResponse* msg) {
+    return connpool::firestore::detail::deserialize_wire(
+        buffer,
+        [](std::string_view b, void* o) {
+          return connpool::firestore::detail::parse_batch_get_response(
+              b, *static_cast<connpool::firestore::detail::WireBatchGetResponse*>(o));
+        },
+        msg);
+  }
+};
+
+template <>
 class SerializationTraits<connpool::firestore::detail::WireDocument, void> {
  public:
   static Status Deserialize(ByteBuffer* buffer, connpool::firestore::detail::WireDocument* msg) {
