@@ -162,20 +162,35 @@ boost::asio::awaitable<void> send_writes(std::shared_ptr<ClientImpl> impl,
   }
 }
 
-/// After a call that went out alone: its slot is free, so whatever queued meanwhile goes out
-/// now, on its own coroutine (the caller returns at once).
+/// Held by a call that went out alone: when it ends, its slot is free, so whatever queued
+/// meanwhile goes out now, on its own coroutine (the caller returns at once). A destructor, not a
+/// co_await after the call: a cancelled coroutine throws at its next co_await (Asio's
+/// throw_if_cancelled), and a slot never given back would strand every call queued behind it.
 template <class Entry, class Send>
-boost::asio::awaitable<void> hand_over(const std::shared_ptr<ClientImpl>& impl,
-                                       BatchQueue<Entry>& queue, Send send) {
-  std::vector<Entry> next;
-  {
-    std::lock_guard lock(impl->batcher->mu);
-    next = queue.finish();
+class SentAlone {
+ public:
+  SentAlone(std::shared_ptr<ClientImpl> impl, BatchQueue<Entry>& queue, Send send,
+            boost::asio::any_io_executor ex)
+      : impl_(std::move(impl)), queue_(queue), send_(send), ex_(std::move(ex)) {}
+  SentAlone(const SentAlone&) = delete;
+  SentAlone& operator=(const SentAlone&) = delete;
+  ~SentAlone() {
+    std::vector<Entry> next;
+    {
+      std::lock_guard lock(impl_->batcher->mu);
+      next = queue_.finish();
+    }
+    if (!next.empty()) {
+      boost::asio::co_spawn(ex_, send_(std::move(impl_), std::move(next)), boost::asio::detached);
+    }
   }
-  if (next.empty()) co_return;
-  boost::asio::co_spawn(co_await boost::asio::this_coro::executor, send(impl, std::move(next)),
-                        boost::asio::detached);
-}
+
+ private:
+  std::shared_ptr<ClientImpl> impl_;
+  BatchQueue<Entry>& queue_;
+  Send send_;
+  boost::asio::any_io_executor ex_;
+};
 
 /// A queued caller's wait. Cancelling it answers this caller only (`cancelled`): it leaves the
 /// queue, or, if its batch is already out, that batch's answer for it is dropped.
@@ -207,9 +222,8 @@ Task<std::optional<Document>> batched_get(std::shared_ptr<ClientImpl> impl, std:
     }
   }
   if (waiter) co_return co_await wait_queued(impl, b.gets, waiter, "GetDocument");
-  auto r = co_await get_document_by_name(impl, std::move(name), std::string());
-  co_await hand_over(impl, b.gets, send_gets);
-  co_return r;
+  SentAlone release(impl, b.gets, send_gets, co_await boost::asio::this_coro::executor);
+  co_return co_await get_document_by_name(impl, std::move(name), std::string());
 }
 
 Task<WriteResult> batched_write(std::shared_ptr<ClientImpl> impl, Write write) {
@@ -224,9 +238,8 @@ Task<WriteResult> batched_write(std::shared_ptr<ClientImpl> impl, Write write) {
     }
   }
   if (waiter) co_return co_await wait_queued(impl, b.writes, waiter, "Commit");
-  auto r = co_await commit_one(impl, std::move(write));
-  co_await hand_over(impl, b.writes, send_writes);
-  co_return r;
+  SentAlone release(impl, b.writes, send_writes, co_await boost::asio::this_coro::executor);
+  co_return co_await commit_one(impl, std::move(write));
 }
 
 }  // namespace connpool::firestore::detail
