@@ -92,7 +92,10 @@ boost::asio::awaitable<void> send_gets(std::shared_ptr<ClientImpl> impl,
     if (slots.size() == 1) {
       // One document (maybe asked by several callers): its ordinary GetDocument.
       auto& slot = slots.begin()->second;
-      slot.result = co_await get_document_by_name(impl, batch.front().key, std::string());
+      // Named locals: GCC 12 destroys temporaries built inside a co_await expression twice.
+      std::string name = batch.front().key;
+      std::string no_transaction;
+      slot.result = co_await get_document_by_name(impl, std::move(name), std::move(no_transaction));
     } else {
       b.get_batches.fetch_add(1, std::memory_order_relaxed);
       b.batched_gets.fetch_add(batch.size(), std::memory_order_relaxed);
@@ -222,8 +225,10 @@ Task<std::optional<Document>> batched_get(std::shared_ptr<ClientImpl> impl, std:
     }
   }
   if (waiter) co_return co_await wait_queued(impl, b.gets, waiter, "GetDocument");
-  SentAlone release(impl, b.gets, send_gets, co_await boost::asio::this_coro::executor);
-  co_return co_await get_document_by_name(impl, std::move(name), std::string());
+  auto ex = co_await boost::asio::this_coro::executor;
+  SentAlone release(impl, b.gets, send_gets, std::move(ex));
+  std::string no_transaction;  // a named local: GCC 12 and temporaries inside co_await
+  co_return co_await get_document_by_name(impl, std::move(name), std::move(no_transaction));
 }
 
 Task<WriteResult> batched_write(std::shared_ptr<ClientImpl> impl, Write write) {
@@ -238,7 +243,8 @@ Task<WriteResult> batched_write(std::shared_ptr<ClientImpl> impl, Write write) {
     }
   }
   if (waiter) co_return co_await wait_queued(impl, b.writes, waiter, "Commit");
-  SentAlone release(impl, b.writes, send_writes, co_await boost::asio::this_coro::executor);
+  auto ex = co_await boost::asio::this_coro::executor;
+  SentAlone release(impl, b.writes, send_writes, std::move(ex));
   co_return co_await commit_one(impl, std::move(write));
 }
 
