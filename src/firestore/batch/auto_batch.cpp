@@ -202,14 +202,16 @@ boost::asio::awaitable<Result<T>> wait_queued(const std::shared_ptr<ClientImpl>&
                                               BatchQueue<Entry>& queue,
                                               const std::shared_ptr<Waiter<T>>& waiter,
                                               const char* rpc) {
-  // Raw pointers: the cancellation runs only while this frame (which owns both) waits.
-  co_return co_await waiter->wait([b = impl->batcher.get(), &queue, w = waiter.get(), rpc] {
+  // Raw pointers: the cancellation runs only while this frame (which owns both) waits. A named
+  // local: GCC 12 destroys a lambda built inside a co_await expression twice.
+  std::function<void()> on_cancel = [b = impl->batcher.get(), &queue, w = waiter.get(), rpc] {
     {
       std::lock_guard lock(b->mu);
       queue.remove_if([w](const Entry& e) { return e.waiter.get() == w; });
     }
     w->set(Error(errc::cancelled, std::string("firestore ") + rpc + ": cancelled"));
-  });
+  };
+  co_return co_await waiter->wait(std::move(on_cancel));
 }
 
 }  // namespace
