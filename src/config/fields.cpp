@@ -121,6 +121,12 @@ const PoolField kPoolFields[] = {
            p, parse_host_port(t), [](PoolSpec & s) -> auto& { return s.firestore.emulator_host; });
      },
      [](const PoolSpec& p) { return p.firestore.emulator_host; }},
+    {"auto_batch", Backend::firestore, ValueKind::boolean,
+     [](PoolSpec& p, std::string_view t) {
+       return store(
+           p, parse_bool(t), [](PoolSpec & s) -> auto& { return s.firestore.auto_batch; });
+     },
+     [](const PoolSpec& p) { return std::string(p.firestore.auto_batch ? "true" : "false"); }},
     {"min_size", std::nullopt, ValueKind::size, set_size<Top<&PoolConfig::min_size>>,
      get_size<Top<&PoolConfig::min_size>>},
     {"max_size", std::nullopt, ValueKind::size, set_size<Top<&PoolConfig::max_size>>,

@@ -10,6 +10,7 @@ Result<firestore::Client> make_firestore_client(const config::PoolSpec& spec,
   fo.project_id = spec.firestore.project_id;
   fo.database_id = spec.firestore.database;
   fo.emulator_host = spec.firestore.emulator_host;
+  fo.auto_batch.enabled = spec.firestore.auto_batch;
   if (options.target.empty()) {
     options.target = (fo.emulator_host.empty() ? fo.endpoint : fo.emulator_host) + " projects/" +
                      fo.project_id + "/databases/" + fo.database_id;

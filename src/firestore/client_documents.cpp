@@ -1,6 +1,7 @@
 // Client: creation, channel leases, retries' backoff, and the single-document and batch calls.
 #include "connpool/firestore/path.hpp"
 
+#include "batch/auto_batch.hpp"
 #include "client_impl.hpp"
 #include "client_stream.hpp"
 #include "convert.hpp"
@@ -131,15 +132,13 @@ boost::asio::awaitable<Result<ArenaResponse<Resp>>> arena_unary_call(
   return retried_call<ArenaResponse<Resp>>(std::move(impl), std::move(policy), std::move(run));
 }
 
-Task<std::optional<Document>> get_impl(std::shared_ptr<ClientImpl> impl, std::string path,
-                                       std::string transaction = {}) {
-  auto name = document_name(impl->root(), path);
-  if (!name) co_return std::move(name).error();
+Task<std::optional<Document>> get_by_name(std::shared_ptr<ClientImpl> impl, std::string name,
+                                          std::string transaction) {
   v1::GetDocumentRequest req;
-  req.set_name(*name);
+  req.set_name(name);
   if (!transaction.empty()) req.set_transaction(transaction);
   // A named local: GCC 12 miscompiles braced lists inside co_await.
-  CallPolicy policy{"GetDocument", Routing::name, *name, true};
+  CallPolicy policy{"GetDocument", Routing::name, std::move(name), true};
   // The reply is parsed straight into our Document (wire_document.hpp): the stub's GetDocument
   // is typed on the protobuf Document, so the same RPC is started as the stub starts it.
   auto run = [&req, calls = impl->shared->calls](ChannelState& ch, grpc::ClientContext& ctx,
@@ -159,6 +158,17 @@ Task<std::optional<Document>> get_impl(std::shared_ptr<ClientImpl> impl, std::st
     co_return std::move(r).error();
   }
   co_return std::optional<Document>(std::move(r->document));
+}
+
+Task<std::optional<Document>> get_impl(std::shared_ptr<ClientImpl> impl, std::string path,
+                                       std::string transaction = {}) {
+  auto name = document_name(impl->root(), path);
+  if (!name) co_return std::move(name).error();
+  // Inside a transaction a read locks what it reads: never batched with others' reads.
+  if (transaction.empty() && impl->batcher) {
+    co_return co_await batched_get(std::move(impl), std::move(*name));
+  }
+  co_return co_await get_by_name(std::move(impl), std::move(*name), std::move(transaction));
 }
 
 Task<std::vector<WriteResult>> commit_impl(std::shared_ptr<ClientImpl> impl,
@@ -194,14 +204,20 @@ Task<std::vector<WriteResult>> commit_impl(std::shared_ptr<ClientImpl> impl,
   co_return out;
 }
 
-Task<WriteResult> single_write(std::shared_ptr<ClientImpl> impl, Result<Write> write) {
-  if (!write) co_return std::move(write).error();
+Task<WriteResult> commit_one_impl(std::shared_ptr<ClientImpl> impl, Write write) {
   std::vector<Write> writes;
-  writes.push_back(std::move(*write));
+  writes.push_back(std::move(write));
   auto r = co_await commit_impl(std::move(impl), std::move(writes), std::string());
   if (!r) co_return std::move(r).error();
   if (r->empty()) co_return WriteResult{};
   co_return std::move(r->front());
+}
+
+/// A create / set / update / delete / transform outside a transaction (its path checked).
+Task<WriteResult> single_write(std::shared_ptr<ClientImpl> impl, Result<Write> write) {
+  if (!write) co_return std::move(write).error();
+  if (impl->batcher) co_return co_await batched_write(std::move(impl), std::move(*write));
+  co_return co_await commit_one_impl(std::move(impl), std::move(*write));
 }
 
 Task<std::vector<std::optional<Document>>> batch_get_impl(std::shared_ptr<ClientImpl> impl,
@@ -260,6 +276,30 @@ Task<std::optional<Document>> get_document_by_path(std::shared_ptr<ClientImpl> i
   return get_impl(std::move(impl), std::move(path), std::move(transaction));
 }
 
+Task<std::optional<Document>> get_document_by_name(std::shared_ptr<ClientImpl> impl,
+                                                   std::string name, std::string transaction) {
+  return get_by_name(std::move(impl), std::move(name), std::move(transaction));
+}
+
+Task<WriteResult> commit_one(std::shared_ptr<ClientImpl> impl, Write write) {
+  return commit_one_impl(std::move(impl), std::move(write));
+}
+
+Result<WriteResult> batch_write_result(const v1::BatchWriteResponse& resp, std::size_t i,
+                                       std::size_t writes) {
+  const int at = static_cast<int>(i);
+  if (at >= resp.status_size() || at >= resp.write_results_size()) {
+    return Error(errc::protocol_error, "firestore BatchWrite: the response has " +
+                                           std::to_string(resp.status_size()) + " statuses for " +
+                                           std::to_string(writes) + " writes");
+  }
+  if (const auto& st = resp.status(at); st.code() != 0) {
+    return status_to_error(grpc::Status(static_cast<grpc::StatusCode>(st.code()), st.message()),
+                           "BatchWrite");
+  }
+  return write_result_from_proto(resp.write_results(at));
+}
+
 }  // namespace detail
 
 using detail::ClientImpl;
@@ -278,6 +318,9 @@ Result<Client> Client::create(boost::asio::any_io_executor executor, FirestoreOp
   if (!pool) return std::move(pool).error();
   auto impl = std::make_shared<ClientImpl>();
   impl->pool = std::make_shared<pool_type>(std::move(*pool));
+  if (shared->options.auto_batch.enabled) {
+    impl->batcher = std::make_shared<detail::AutoBatcher>(shared->options.auto_batch);
+  }
   impl->shared = std::move(shared);
   return Client(std::move(impl));
 }
@@ -295,6 +338,9 @@ Client::pool_type& Client::pool() const noexcept {
 }
 const FirestoreOptions& Client::options() const noexcept {
   return impl_->options();
+}
+AutoBatchStats Client::auto_batch_stats() const noexcept {
+  return impl_->batcher ? impl_->batcher->stats() : AutoBatchStats{};
 }
 BlockingClient Client::blocking() const {
   return BlockingClient(*this);

@@ -25,6 +25,7 @@ namespace connpool::firestore::detail {
 
 using Lease = Client::pool_type::lease_type;
 struct ListenerImpl;
+struct AutoBatcher;
 
 struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
   std::shared_ptr<Client::pool_type> pool;
@@ -62,6 +63,9 @@ struct ClientImpl : std::enable_shared_from_this<ClientImpl> {
     return t.impl_;
   }
 
+  /// Auto-batching of concurrent gets and writes (batch/auto_batch.hpp); null when it is off.
+  std::shared_ptr<AutoBatcher> batcher;
+
   /// Open listeners on this pool (capped by FirestoreOptions::max_listeners; listen/listener.cpp).
   std::atomic<std::size_t> open_listeners{0};
 
@@ -80,6 +84,15 @@ Task<std::vector<WriteResult>> commit_writes(std::shared_ptr<ClientImpl> impl,
                                              std::vector<Write> writes, std::string transaction);
 Task<std::optional<Document>> get_document_by_path(std::shared_ptr<ClientImpl> impl,
                                                    std::string path, std::string transaction);
+/// One GetDocument RPC for a validated full name ("projects/.../documents/c/d"), never batched.
+Task<std::optional<Document>> get_document_by_name(std::shared_ptr<ClientImpl> impl,
+                                                   std::string name, std::string transaction);
+/// One write as one Commit RPC, never batched.
+Task<WriteResult> commit_one(std::shared_ptr<ClientImpl> impl, Write write);
+/// Write `i` of a BatchWrite of `writes` writes: its WriteResult, or its own status as an error
+/// (mapped as a Commit's status is; the message names BatchWrite).
+Result<WriteResult> batch_write_result(const v1::BatchWriteResponse& resp, std::size_t i,
+                                       std::size_t writes);
 Task<std::vector<Document>> run_query_in(std::shared_ptr<ClientImpl> impl, Query query,
                                          std::string transaction);
 

@@ -73,17 +73,20 @@ struct ConnectorShared {
   std::shared_ptr<InFlightCalls> calls = std::make_shared<InFlightCalls>();
 };
 
-/// RunQuery and GetDocument registered on a channel, for the calls made without the generated
-/// stub: their replies are parsed by wire_document.hpp straight into our Document (the stub's
-/// methods are typed on the protobuf messages).
+/// RunQuery, GetDocument and BatchGetDocuments registered on a channel, for the calls made without
+/// the generated stub: their replies are parsed by wire_document.hpp straight into our Document
+/// (the stub's methods are typed on the protobuf messages).
 struct WireMethods {
   explicit WireMethods(const std::shared_ptr<grpc::Channel>& channel)
       : run_query("/google.firestore.v1.Firestore/RunQuery",
                   grpc::internal::RpcMethod::SERVER_STREAMING, channel),
         get_document("/google.firestore.v1.Firestore/GetDocument",
-                     grpc::internal::RpcMethod::NORMAL_RPC, channel) {}
+                     grpc::internal::RpcMethod::NORMAL_RPC, channel),
+        batch_get_documents("/google.firestore.v1.Firestore/BatchGetDocuments",
+                            grpc::internal::RpcMethod::SERVER_STREAMING, channel) {}
   grpc::internal::RpcMethod run_query;
   grpc::internal::RpcMethod get_document;
+  grpc::internal::RpcMethod batch_get_documents;  // auto-batched gets (batch/auto_batch.cpp)
 };
 
 /// One channel: its own HTTP/2 connection, a stub and the wire-parsed methods.

@@ -41,6 +41,10 @@ Result<void> FirestoreOptions::validate() const {
   if (ping_after_idle.count() < 0) return bad("ping_after_idle must be >= 0");
   if (max_reconnect_backoff.count() <= 0) return bad("max_reconnect_backoff must be > 0");
   if (max_listeners == 0) return bad("max_listeners must be > 0");
+  if (auto_batch.max_in_flight < 1) return bad("auto_batch.max_in_flight must be >= 1");
+  if (auto_batch.max_batch_size < 1 || auto_batch.max_batch_size > 500) {
+    return bad("auto_batch.max_batch_size must be in 1..500");
+  }
   if (auto p = parse_document_path(health_check_document); !p) {
     return bad("health_check_document: " + p.error().message());
   }

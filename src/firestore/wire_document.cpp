@@ -312,4 +312,24 @@ bool parse_run_query_response(std::string_view bytes, WireRunQueryResponse& out)
   });
 }
 
+// google.firestore.v1.BatchGetDocumentsResponse: found = 1 | missing = 2 (a oneof: the last one
+// read wins, a repeated `found` merges); transaction and read_time are not used.
+bool parse_batch_get_response(std::string_view bytes, WireBatchGetResponse& out) {
+  out.found.reset();
+  out.missing.reset();
+  return read_fields(bytes, 0, [&](Reader& r, std::uint32_t f, std::uint32_t w) {
+    std::string_view s;
+    if ((f != 1 && f != 2) || w != kLengthDelimited) return Field::unknown;
+    if (f == 2) {
+      out.found.reset();
+      out.missing.emplace();
+      return read_if(utf8_string(r, *out.missing));
+    }
+    if (!r.bytes(s)) return Field::malformed;
+    out.missing.reset();
+    if (!out.found) out.found.emplace();
+    return read_if(parse_document(s, *out.found));
+  });
+}
+
 }  // namespace connpool::firestore::detail

@@ -19,6 +19,7 @@
 #include "connpool/firestore/value.hpp"
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace connpool::firestore::detail {
@@ -32,6 +33,14 @@ struct WireRunQueryResponse {
   std::optional<Document> document;  // empty for a progress-only message
 };
 bool parse_run_query_response(std::string_view bytes, WireRunQueryResponse& out);
+
+/// The part of a google.firestore.v1.BatchGetDocumentsResponse that batched gets use: the document
+/// found, or the name of the one missing (neither: a message that carries neither).
+struct WireBatchGetResponse {
+  std::optional<Document> found;
+  std::optional<std::string> missing;
+};
+bool parse_batch_get_response(std::string_view bytes, WireBatchGetResponse& out);
 
 /// A GetDocument reply (a google.firestore.v1.Document).
 struct WireDocument {

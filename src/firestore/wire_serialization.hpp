@@ -30,25 +30,31 @@ inline grpc::Status deserialize_wire(grpc::ByteBuffer* buffer,
   return grpc::Status::OK;
 }
 
+/// gRPC's Deserialize for a reply type `T` read by `Parse` (a SerializationTraits base).
+template <class T, bool (*Parse)(std::string_view, T&)>
+struct WireTraits {
+  static grpc::Status Deserialize(grpc::ByteBuffer* buffer, T* msg) {
+    return deserialize_wire(
+        buffer, [](std::string_view b, void* o) { return Parse(b, *static_cast<T*>(o)); }, msg);
+  }
+};
+
 }  // namespace connpool::firestore::detail
 
 namespace grpc {
 
 // Receive-only: these types are never sent, so Serialize is not defined.
 template <>
-class SerializationTraits<connpool::firestore::detail::WireRunQueryResponse, void> {
- public:
-  static Status Deserialize(ByteBuffer* buffer,
-                            connpool::firestore::detail::WireRunQueryResponse* msg) {
-    return connpool::firestore::detail::deserialize_wire(
-        buffer,
-        [](std::string_view b, void* o) {
-          return connpool::firestore::detail::parse_run_query_response(
-              b, *static_cast<connpool::firestore::detail::WireRunQueryResponse*>(o));
-        },
-        msg);
-  }
-};
+class SerializationTraits<connpool::firestore::detail::WireRunQueryResponse, void>
+    : public connpool::firestore::detail::WireTraits<
+          connpool::firestore::detail::WireRunQueryResponse,
+          connpool::firestore::detail::parse_run_query_response> {};
+
+template <>
+class SerializationTraits<connpool::firestore::detail::WireBatchGetResponse, void>
+    : public connpool::firestore::detail::WireTraits<
+          connpool::firestore::detail::WireBatchGetResponse,
+          connpool::firestore::detail::parse_batch_get_response> {};
 
 template <>
 class SerializationTraits<connpool::firestore::detail::WireDocument, void> {

@@ -55,6 +55,8 @@ struct BenchOptions {
   std::string project;
   std::string emulator_host;
   std::string collection = "connpool_bench";
+  bool auto_batch = true;   // FirestoreOptions::auto_batch.enabled
+  int batch_in_flight = 4;  // FirestoreOptions::auto_batch.max_in_flight
 };
 
 struct Shared {
@@ -166,6 +168,8 @@ fs::FirestoreOptions make_options(const BenchOptions& o) {
   };
   f.project_id = o.project.empty() ? env("GOOGLE_CLOUD_PROJECT") : o.project;
   f.emulator_host = o.emulator_host.empty() ? env("FIRESTORE_EMULATOR_HOST") : o.emulator_host;
+  f.auto_batch.enabled = o.auto_batch;
+  f.auto_batch.max_in_flight = static_cast<std::size_t>(o.batch_in_flight);
   return f;
 }
 
@@ -240,6 +244,10 @@ int run_one(const BenchOptions& o, const std::string& mode, const std::string& o
     const auto p50 = percentile(all, 0.50);
     const auto p99 = percentile(all, 0.99);
     const auto stats = client->pool().stats();
+    // Calls answered by batches over the whole run (warm-up included): how much batching did.
+    const auto batching = client->auto_batch_stats();
+    const auto batches = batching.get_batches + batching.write_batches;
+    const auto batched = batching.batched_gets + batching.batched_writes;
     if (o.json) {
       nlohmann::json j{{"backend", "firestore"},
                        {"mode", mode},
@@ -256,14 +264,19 @@ int run_one(const BenchOptions& o, const std::string& mode, const std::string& o
                                     : mode == "single" ? 1
                                                        : 0},
                        {"leases_per_channel", stats.max_leases_per_connection},
-                       {"channels_opened", stats.created}};
+                       {"channels_opened", stats.created},
+                       {"auto_batch", o.auto_batch},
+                       {"batches", batches},
+                       {"batched_calls", batched}};
       std::printf("%s\n", j.dump().c_str());
     } else {
       std::printf(
           "firestore %-7s %-5s c=%-4d %9.0f ops/s  p50 %6u us  p99 %7u us  cpu %6.1f us/op  "
-          "errors %llu  channels opened %llu\n",
+          "errors %llu  channels opened %llu  batches %llu (%.1f calls each)\n",
           mode.c_str(), op.c_str(), o.concurrency, ops_per_sec, p50, p99, cpu_us_per_op,
-          static_cast<unsigned long long>(errors), static_cast<unsigned long long>(stats.created));
+          static_cast<unsigned long long>(errors), static_cast<unsigned long long>(stats.created),
+          static_cast<unsigned long long>(batches),
+          batches ? static_cast<double>(batched) / static_cast<double>(batches) : 0.0);
     }
     if (!first_error.empty()) {
       std::fprintf(stderr, "connpool bench firestore: first error: %s\n", first_error.c_str());
@@ -352,6 +365,13 @@ void add_bench_firestore(CLI::App& bench, int& exit_code) {
   cmd->add_option("--project", o->project, "project id (default: $GOOGLE_CLOUD_PROJECT)");
   cmd->add_option("--emulator-host", o->emulator_host,
                   "emulator host:port (default: $FIRESTORE_EMULATOR_HOST)");
+  cmd->add_option("--auto-batch", o->auto_batch,
+                  "send concurrent gets / sets together (BatchGetDocuments / BatchWrite)")
+      ->capture_default_str();
+  cmd->add_option("--batch-in-flight", o->batch_in_flight,
+                  "gets (sets) in flight before further ones queue for a batch")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON object per (mode, op)");
   cmd->callback([o, &exit_code] {
     if (int rc = seed(*o); rc != kExitOk) {

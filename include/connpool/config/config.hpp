@@ -77,6 +77,9 @@ struct FirestoreSettings {
   std::string database = "(default)";
   /// host:port of the Firestore emulator; empty means production Firestore.
   std::string emulator_host;
+  /// Send concurrent single-document gets and writes together (BatchGetDocuments / BatchWrite,
+  /// firestore::AutoBatchOptions). Default true.
+  bool auto_batch = true;
 };
 
 /// One named pool: its backend, the backend's settings and the pool policy.

@@ -109,6 +109,15 @@ class Transaction {
   std::optional<Error> bad_write_;  // a set()/update()/... with a bad path fails the commit
 };
 
+/// Counters of auto-batching (FirestoreOptions::auto_batch) since the client was created. A queued
+/// call that the next batch holds alone goes out as its ordinary RPC and is not counted here.
+struct AutoBatchStats {
+  std::uint64_t get_batches = 0;     ///< BatchGetDocuments RPCs sent for queued gets
+  std::uint64_t batched_gets = 0;    ///< get calls they answered (duplicates included)
+  std::uint64_t write_batches = 0;   ///< BatchWrite RPCs sent for queued writes
+  std::uint64_t batched_writes = 0;  ///< write calls they answered
+};
+
 class BlockingClient;
 
 class Client {
@@ -201,6 +210,8 @@ class Client {
 
   [[nodiscard]] pool_type& pool() const noexcept;
   [[nodiscard]] const FirestoreOptions& options() const noexcept;
+  /// How much auto-batching happened (all zero when it is off). Thread-safe.
+  [[nodiscard]] AutoBatchStats auto_batch_stats() const noexcept;
   /// The same client with blocking methods (for threads outside the pool's executor).
   [[nodiscard]] BlockingClient blocking() const;
 

@@ -27,6 +27,21 @@ struct RetryPolicy {
   double jitter = 0.5;
 };
 
+/// Auto-batching of concurrent single-document calls outside transactions (docs/firestore.md,
+/// "Auto-batching"): while `max_in_flight` gets (or writes) of one client are in flight, further
+/// ones queue and go out together as one BatchGetDocuments (or BatchWrite) when one of those
+/// ends. At low load nothing queues and each call is its own GetDocument / Commit. Each caller
+/// gets what its own call would have returned. Plain aggregate.
+struct AutoBatchOptions {
+  /// Default true. false: every get and write is its own RPC.
+  bool enabled = true;
+  /// RPCs of one kind (gets; writes) in flight before further calls queue. Default 4. Must be
+  /// >= 1.
+  std::size_t max_in_flight = 4;
+  /// Most distinct documents in one batch. Default 100. 1..500 (BatchWrite's limit).
+  std::size_t max_batch_size = 100;
+};
+
 /// Connection and call settings. Plain aggregate; `validate()` checks it.
 struct FirestoreOptions {
   /// Google Cloud project id. Required.
@@ -63,6 +78,9 @@ struct FirestoreOptions {
   /// its stream is up, so keep it below max_size * max_leases_per_connection to leave room for
   /// other calls. Default 200. Must be > 0.
   std::size_t max_listeners = 200;
+  /// Concurrent get_document / set / create / update / delete / transform calls sent together
+  /// (see AutoBatchOptions). Default on.
+  AutoBatchOptions auto_batch;
 
   /// "projects/P/databases/D".
   [[nodiscard]] std::string database_name() const;

@@ -141,25 +141,11 @@ boost::asio::awaitable<Result<std::vector<BulkWriteResult>>> BulkWriter::flush()
       if (!resp) {
         // The whole request failed: no write is known to be applied; each is judged alone.
         err = resp.error();
-      } else if (static_cast<int>(i) >= resp->status_size() ||
-                 static_cast<int>(i) >= resp->write_results_size()) {
-        err =
-            Error(errc::protocol_error, "firestore BatchWrite: the response has " +
-                                            std::to_string(resp->status_size()) + " statuses for " +
-                                            std::to_string(batch.size()) + " writes");
-      } else if (resp->status(static_cast<int>(i)).code() == 0) {
-        WriteResult wr;
-        const auto& r = resp->write_results(static_cast<int>(i));
-        wr.update_time = detail::timestamp_from_proto(r.update_time());
-        for (const auto& v : r.transform_results()) {
-          wr.transform_results.push_back(detail::from_proto(v));
-        }
-        out.push_back({item.index, item.attempts, std::move(wr)});
+      } else if (auto r = detail::batch_write_result(*resp, i, batch.size()); r) {
+        out.push_back({item.index, item.attempts, std::move(*r)});
         continue;
       } else {
-        const auto& st = resp->status(static_cast<int>(i));
-        err = detail::status_to_error(
-            grpc::Status(static_cast<grpc::StatusCode>(st.code()), st.message()), "BatchWrite");
+        err = std::move(r).error();
       }
       if (retryable_write(err.code()) && item.attempts < s.options.max_attempts) {
         again.push_back(std::move(item));

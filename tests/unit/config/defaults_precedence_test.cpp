@@ -39,11 +39,28 @@ TEST(Defaults, RedisAndFirestoreMatchTheOriginalSystem) {
   EXPECT_EQ(f.pool.max_idle_time, seconds(300));
   EXPECT_EQ(f.pool.health_check_interval, seconds(60));
   EXPECT_EQ(f.firestore.database, "(default)");
+  EXPECT_TRUE(f.firestore.auto_batch);
   // Fields the original did not set keep the core's defaults.
   EXPECT_EQ(r.pool.acquire_timeout, core::PoolConfig{}.acquire_timeout);
   EXPECT_EQ(f.pool.max_lifetime, core::PoolConfig{}.max_lifetime);
   EXPECT_EQ(r.pool.max_leases_per_connection, 1u);
   EXPECT_EQ(f.pool.max_leases_per_connection, 100u);  // one gRPC channel, many streams
+}
+
+TEST(Defaults, FirestoreAutoBatchingIsTurnedOffByTheFileOrTheEnvironment) {
+  auto file = load_from_string(
+      "pools:\n  docs: {backend: firestore, project_id: p, auto_batch: false}\n", "c.yaml", {});
+  ASSERT_TRUE(file) << file.error().message();
+  EXPECT_FALSE(pool(*file, "docs").firestore.auto_batch);
+  EnvMap env;
+  env["CONNPOOL_POOLS__DOCS__AUTO_BATCH"] = "false";
+  auto from_env =
+      load_from_string("pools:\n  docs: {backend: firestore, project_id: p}\n", "c.yaml", env);
+  ASSERT_TRUE(from_env) << from_env.error().message();
+  EXPECT_FALSE(pool(*from_env, "docs").firestore.auto_batch);
+  auto redis = load_from_string(
+      "pools:\n  cache: {backend: redis, url: 'redis://h', auto_batch: false}\n", "c.yaml", {});
+  EXPECT_FALSE(redis) << "auto_batch is a Firestore key";
 }
 
 struct ProfileCase {

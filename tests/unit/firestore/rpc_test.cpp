@@ -12,14 +12,17 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -127,9 +130,34 @@ class FakeFirestore final : public v1::Firestore::Service {
     return grpc::Status::OK;
   }
 
+  // Auto-batched gets: names ending in "/missing" do not exist; every request's names are kept.
+  grpc::Status BatchGetDocuments(grpc::ServerContext* ctx, const v1::BatchGetDocumentsRequest* req,
+                                 grpc::ServerWriter<v1::BatchGetDocumentsResponse>* w) override {
+    record(ctx, req->database());
+    {
+      std::lock_guard lock(mu_);
+      batch_gets_.emplace_back(req->documents().begin(), req->documents().end());
+    }
+    for (const auto& name : req->documents()) {
+      v1::BatchGetDocumentsResponse r;
+      if (name.ends_with("/missing")) {
+        r.set_missing(name);
+      } else {
+        r.mutable_found()->set_name(name);
+        (*r.mutable_found()->mutable_fields())["k"].set_string_value("v");
+      }
+      w->Write(r);
+    }
+    return grpc::Status::OK;
+  }
+
   std::vector<Seen> seen() {
     std::lock_guard lock(mu_);
     return seen_;
+  }
+  std::vector<std::vector<std::string>> batch_gets() {
+    std::lock_guard lock(mu_);
+    return batch_gets_;
   }
 
   std::atomic<int> unavailable_left{0};
@@ -156,6 +184,7 @@ class FakeFirestore final : public v1::Firestore::Service {
   }
   std::mutex mu_;
   std::vector<Seen> seen_;
+  std::vector<std::vector<std::string>> batch_gets_;
 };
 
 // Sets list_collection_ids' limits for one test and restores the previous ones after it.
@@ -373,6 +402,81 @@ TEST_F(RpcTest, CancellingTheAwaitingCoroutineCancelsAQuery) {
   EXPECT_EQ(winner, 1);  // the server had the query; it was cancelled
   EXPECT_TRUE(server_saw_cancellation()) << "the server never saw the cancellation";
   EXPECT_EQ(client_->pool().stats().leases, 0u);
+}
+
+// Auto-batching, in a fixed order: a get the server holds occupies the one slot, three gets
+// queue behind it (one document twice, one missing), a fourth queues and is cancelled by its
+// timer. The cancelled one ends alone with the timer; when the held get ends, the others go out
+// as one BatchGetDocuments that asks each remaining document once.
+TEST_F(RpcTest, AQueuedGetCancelledWhileWaitingEndsAloneAndTheBatchAnswersTheOthers) {
+  using namespace boost::asio::experimental::awaitable_operators;
+  FirestoreOptions o = client_->options();
+  o.auto_batch.max_in_flight = 1;
+  auto batching = Client::create(io_.get_executor(), o);
+  ASSERT_TRUE(batching) << batching.error().to_string();
+  using Got = Result<std::optional<Document>>;
+  struct Outcome {
+    int held = -1;       // which branch won for the held get (1: its timer)
+    int cancelled = -1;  // which branch won for the queued get (1: its timer)
+    std::vector<Got> others;
+  };
+  auto task = [](Client c) -> boost::asio::awaitable<Outcome> {
+    const auto ex = co_await boost::asio::this_coro::executor;
+    Outcome out;
+    // A parameter, not a lambda capture: the coroutine outlives the lambda object.
+    auto hold = [](Client c) -> boost::asio::awaitable<int> {
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
+                                  std::chrono::milliseconds(400));
+      auto r = co_await (c.get_document("slow", "x") || t.async_wait(boost::asio::use_awaitable));
+      co_return static_cast<int>(r.index());
+    };
+    auto held = boost::asio::co_spawn(ex, hold(c), boost::asio::use_future);
+    co_await boost::asio::post(ex, boost::asio::use_awaitable);  // the held get takes the slot
+    std::vector<std::future<Got>> others;
+    for (const char* id : {"a", "missing", "a"}) {
+      others.push_back(
+          boost::asio::co_spawn(ex, c.get_document("users", id), boost::asio::use_future));
+    }
+    boost::asio::steady_timer t(ex, std::chrono::milliseconds(50));
+    auto r = co_await (c.get_document("users", "c") || t.async_wait(boost::asio::use_awaitable));
+    out.cancelled = static_cast<int>(r.index());
+    for (auto& f : others) {
+      while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        boost::asio::steady_timer w(ex, std::chrono::milliseconds(5));
+        co_await w.async_wait(boost::asio::use_awaitable);
+      }
+      out.others.push_back(f.get());
+    }
+    while (held.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      boost::asio::steady_timer w(ex, std::chrono::milliseconds(5));
+      co_await w.async_wait(boost::asio::use_awaitable);
+    }
+    out.held = held.get();
+    co_return out;
+  };
+  const auto out = boost::asio::co_spawn(io_, task(*batching), boost::asio::use_future).get();
+  EXPECT_EQ(out.held, 1);
+  EXPECT_EQ(out.cancelled, 1) << "the queued get was answered before its timer";
+  ASSERT_EQ(out.others.size(), 3u);
+  for (int i : {0, 2}) {
+    ASSERT_TRUE(out.others[i]) << out.others[i].error().to_string();
+    ASSERT_TRUE(out.others[i]->has_value());
+    EXPECT_EQ((*out.others[i])->id, "a");
+    EXPECT_EQ((*out.others[i])->fields.at("k"), Value("v"));
+  }
+  ASSERT_TRUE(out.others[1]) << out.others[1].error().to_string();
+  EXPECT_FALSE(out.others[1]->has_value());
+  const auto batches = service_.batch_gets();
+  ASSERT_EQ(batches.size(), 1u);
+  std::vector<std::string> names = batches[0];
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"projects/p/databases/(default)/documents/users/a",
+                                      "projects/p/databases/(default)/documents/users/missing"}));
+  const auto stats = batching->auto_batch_stats();
+  EXPECT_EQ(stats.get_batches, 1u);
+  EXPECT_EQ(stats.batched_gets, 3u);
+  batching->pool().close_blocking(std::chrono::seconds(2));
 }
 
 TEST_F(RpcTest, ListCollectionIdsStopsOnAServerThatNeverStopsPaging) {

@@ -272,6 +272,50 @@ TEST(WireDocument, RunQueryResponseKeepsTheDocument) {
   EXPECT_TRUE(out.document);
 }
 
+// BatchGetDocuments replies (auto-batched gets): found or missing, as protobuf's oneof reads them
+// (the last one wins), reused buffers included.
+TEST(WireDocument, BatchGetResponseIsFoundOrMissing) {
+  std::mt19937 rng(12);
+  v1::BatchGetDocumentsResponse found;
+  *found.mutable_found() = proto_document(rng);
+  found.mutable_read_time()->set_seconds(5);
+  found.set_transaction("tx");
+  WireBatchGetResponse out;
+  ASSERT_TRUE(parse_batch_get_response(found.SerializeAsString(), out));
+  ASSERT_TRUE(out.found);
+  EXPECT_FALSE(out.missing);
+  EXPECT_EQ(*out.found, document_from_proto(found.found()));
+
+  v1::BatchGetDocumentsResponse missing;
+  missing.set_missing("projects/p/databases/(default)/documents/c/gone");
+  ASSERT_TRUE(parse_batch_get_response(missing.SerializeAsString(), out));
+  EXPECT_FALSE(out.found);
+  ASSERT_TRUE(out.missing);
+  EXPECT_EQ(*out.missing, missing.missing());
+
+  // Both members on the wire: the last one read wins, as in protobuf.
+  const std::string both = found.SerializeAsString() + missing.SerializeAsString();
+  v1::BatchGetDocumentsResponse by_protobuf;
+  ASSERT_TRUE(by_protobuf.ParseFromString(both));
+  ASSERT_TRUE(parse_batch_get_response(both, out));
+  EXPECT_EQ(out.missing.has_value(), by_protobuf.has_missing());
+  EXPECT_EQ(out.found.has_value(), by_protobuf.has_found());
+  const std::string back = missing.SerializeAsString() + found.SerializeAsString();
+  ASSERT_TRUE(by_protobuf.ParseFromString(back));
+  ASSERT_TRUE(parse_batch_get_response(back, out));
+  EXPECT_EQ(out.found.has_value(), by_protobuf.has_found());
+  ASSERT_TRUE(out.found);
+  EXPECT_EQ(*out.found, document_from_proto(by_protobuf.found()));
+
+  // Neither (a message with only read_time), and a missing name that is not UTF-8.
+  v1::BatchGetDocumentsResponse neither;
+  neither.mutable_read_time()->set_seconds(7);
+  ASSERT_TRUE(parse_batch_get_response(neither.SerializeAsString(), out));
+  EXPECT_FALSE(out.found);
+  EXPECT_FALSE(out.missing);
+  EXPECT_FALSE(parse_batch_get_response(std::string("\x12\x01\xff", 3), out));
+}
+
 // gRPC may hand a reply over in several slices: it is flattened, and the buffer emptied.
 TEST(WireDocument, DeserializesAReplyInSeveralSlices) {
   std::mt19937 rng(13);
