@@ -234,9 +234,13 @@ TEST_F(FirestoreFaults, StallFailsByCallDeadlineThenRecovers) {
 
 // Increments whose requests reached the emulator but whose responses were held in the proxy
 // fail when the connection is reset — all of them — and are not retried (writes never are);
-// increments issued afterwards succeed.
+// increments issued afterwards succeed. Each increment is its own Commit here: with
+// auto-batching, writes beyond max_in_flight (4) would wait in the client's queue for one of the
+// stalled ones to end, and never reach the server while its replies are held.
 TEST_F(FirestoreFaults, ResetFailsExactlyTheInFlightWrites) {
-  fs::Client c = make_client(proxied(milliseconds(15000)), pool_config());
+  auto options = proxied(milliseconds(15000));
+  options.auto_batch.enabled = false;
+  fs::Client c = make_client(options, pool_config());
   ASSERT_TRUE(c.blocking().get_document("faults", "seed"));
   ASSERT_TRUE(eventually([&] { return c.pool().stats().total == 1; }));
   const std::size_t fds_before = open_fds();
